@@ -1,0 +1,45 @@
+# Two commands for a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app incidents
+
+.PHONY: run test lint bench translations translations-update clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+translations: | $(BIN)/python
+	$(BIN)/pybabel compile --statistics -d incidents/translations
+
+## run: install, migrate the SQLite database, load the demo data and serve on http://127.0.0.1:5000
+run: $(VENV)/.installed-run translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests)
+test: $(VENV)/.installed-test translations
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check incidents tests config.py
+	$(BIN)/mypy
+
+## translations-update: extract marked strings and merge them into the catalogues
+translations-update: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o incidents/translations/messages.pot .
+	$(BIN)/pybabel update -i incidents/translations/messages.pot -d incidents/translations --ignore-obsolete --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance/incidents.db

@@ -1,0 +1,86 @@
+"""Configuration classes.
+
+`create_app` takes one of these (by class or by name: "development", "test", "production"),
+then overrides any setting from environment variables prefixed with ``INCIDENTS_``
+(for example ``INCIDENTS_ORG_TIMEZONE=Europe/Brussels``). Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+class Config:
+    """Development and demo: SQLite in the instance folder, demo data allowed."""
+
+    DEMO = True
+    SECRET_KEY: str | None = None  # development: generated once into the instance folder
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+
+    # Languages and time: Dutch by default, dates shown in the organisation's time zone.
+    LANGUAGES = ("nl", "en")
+    BABEL_DEFAULT_LOCALE = "nl"
+    ORG_TIMEZONE = "Europe/Amsterdam"
+
+    # Sessions and cookies.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+
+    # Forms.
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    # Login throttling (Flask-Limiter syntax), counted on failed attempts only.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+
+    # Passwords: argon2id, RFC 9106 low-memory profile (argon2-cffi's default).
+    PASSWORD_MIN_LENGTH = 12
+    ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
+
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (0: none).
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+
+
+class TestConfig(Config):
+    """Tests: a throwaway database chosen by the test session, cheap hashing."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    ARGON2_PROFILE = "CHEAPEST"
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL from DATABASE_URL, SECRET_KEY from the environment, no demo data."""
+
+    DEMO = False
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
+        url = os.environ.get("DATABASE_URL") or None
+        if url and url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url and url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        self.SQLALCHEMY_DATABASE_URI = url
+        if os.environ.get("RATELIMIT_STORAGE_URI"):
+            self.RATELIMIT_STORAGE_URI = os.environ["RATELIMIT_STORAGE_URI"]
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": Config,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,92 @@
+"""incidents: register aggression incidents and run the aftercare protocol."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import CONFIGS, Config
+
+
+def create_app(config: str | type[Config] | Config | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints and CLI."""
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        instance_path=os.environ.get("INCIDENTS_INSTANCE_PATH") or str(root / "instance"),
+    )
+    if config is None:
+        config = os.environ.get("INCIDENTS_CONFIG", "development")
+    if isinstance(config, str):
+        if config not in CONFIGS:
+            sys.exit(f"incidents: unknown configuration {config!r}; use one of {sorted(CONFIGS)}")
+        config = CONFIGS[config]
+    app.config.from_object(config() if isinstance(config, type) else config)
+    app.config.from_prefixed_env("INCIDENTS")
+    _finish_config(app)
+
+    from incidents import i18n, security
+    from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(root / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    security.init_app(app)
+    i18n.init_app(app)
+
+    from incidents import admin, auth, errors, main
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(admin.bp)
+    errors.init_app(app)
+
+    from incidents import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Defaults that depend on the instance folder; refuse to run without a secret key."""
+    if not app.config.get("SECRET_KEY"):
+        if not app.config["DEMO"]:
+            sys.exit(
+                "incidents: set SECRET_KEY to a long random value, e.g. from `openssl rand -hex 32`"
+            )
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        if not app.config["DEMO"]:
+            sys.exit("incidents: set DATABASE_URL to the PostgreSQL database to use")
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "incidents.db"
+        )
+    x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
+    if x_for or x_proto:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)  # type: ignore[method-assign]
+
+
+def _instance_secret(instance: Path) -> str:
+    """Development only: a random key made once and kept in the instance folder."""
+    import secrets
+
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,7 @@
+"""Administration: users, teams, managers and deputies."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from incidents.admin import views  # noqa: E402, F401

@@ -1,0 +1,94 @@
+"""Forms to manage users and teams."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from incidents.extensions import db
+from incidents.forms import MinPasswordLength, strip_filter
+from incidents.models import Role, Team, User
+
+NONE = 0  # the "nobody / no team" choice in select fields
+
+ROLE_LABELS = {
+    Role.EMPLOYEE: _l("Employee"),
+    Role.MANAGER: _l("Manager"),
+    Role.HR: _l("HR"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+def _team_choices(exclude: Team | None = None) -> list[tuple[int, str]]:
+    language = str(get_locale() or "nl")
+    teams = db.session.scalars(select(Team).where(Team.active)).all()
+    choices = [(t.id, t.name(language)) for t in teams if exclude is None or t.id != exclude.id]
+    return [(NONE, str(_l("None"))), *sorted(choices, key=lambda c: c[1].lower())]
+
+
+def _manager_choices() -> list[tuple[int, str]]:
+    managers = db.session.scalars(
+        select(User).where(User.active, User.role == Role.MANAGER).order_by(User.name)
+    ).all()
+    return [(NONE, str(_l("Nobody")))] + [(u.id, f"{u.name} ({u.email})") for u in managers]
+
+
+class UserForm(FlaskForm):
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=120)], filters=[strip_filter]
+    )
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
+        filters=[strip_filter],
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    team = SelectField(_l("Team"), coerce=int, validate_choice=True)
+    password = PasswordField(
+        _l("Password"),
+        validators=[Optional(), MinPasswordLength(), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args: object, creating: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.team.choices = _team_choices()
+        minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+        if creating:
+            self.password.validators = [DataRequired(), MinPasswordLength(), Length(max=1024)]
+            self.password.description = _l("At least %(count)s characters.", count=minimum)
+            self.password.flags.required = True
+        else:
+            self.password.description = _l(
+                "At least %(count)s characters. Leave empty to keep the current password.",
+                count=minimum,
+            )
+
+
+class TeamForm(FlaskForm):
+    name_nl = StringField(
+        _l("Name in Dutch"), validators=[DataRequired(), Length(max=120)], filters=[strip_filter]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[DataRequired(), Length(max=120)], filters=[strip_filter]
+    )
+    parent = SelectField(
+        _l("Part of"), coerce=int, description=_l("The department or team above this one.")
+    )
+    manager = SelectField(_l("Manager"), coerce=int)
+    deputy = SelectField(_l("Deputy manager"), coerce=int)
+
+    def __init__(self, *args: object, team: Team | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.parent.choices = _team_choices(exclude=team)
+        self.manager.choices = _manager_choices()
+        self.deputy.choices = _manager_choices()

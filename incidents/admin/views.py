@@ -1,0 +1,192 @@
+"""Admin views: list, create, edit and (de)activate users and teams."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from incidents import services
+from incidents.admin import bp
+from incidents.admin.forms import NONE, ROLE_LABELS, TeamForm, UserForm
+from incidents.extensions import db
+from incidents.models import Role, Team, User
+from incidents.security import roles
+from incidents.services import ServiceError
+
+
+def _team(team_id: int) -> Team | None:
+    return db.session.get(Team, team_id) if team_id != NONE else None
+
+
+def _user(user_id: int) -> User | None:
+    return db.session.get(User, user_id) if user_id != NONE else None
+
+
+def _show_service_error(form: UserForm | TeamForm, error: ServiceError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/users")
+@roles(Role.ADMIN)
+def users() -> ResponseReturnValue:
+    people = db.session.scalars(
+        select(User).options(selectinload(User.team)).order_by(User.active.desc(), User.name)
+    ).all()
+    return render_template("admin/users.html", users=people, role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def new_user() -> ResponseReturnValue:
+    form = UserForm(creating=True)
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                current_user,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                password=form.password.data or "",
+                role=Role(form.role.data),
+                team=_team(form.team.data or NONE),
+            )
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            flash(_("Account created for %(name)s.", name=user.name), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def edit_user(user_id: int) -> ResponseReturnValue:
+    user = db.get_or_404(User, user_id)
+    form = UserForm(
+        data={
+            "name": user.name,
+            "email": user.email,
+            "role": user.role.value,
+            "team": user.team_id or NONE,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user,
+                user,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=Role(form.role.data),
+                team=_team(form.team.data or NONE),
+                password=form.password.data or None,
+            )
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            flash(_("Changes to %(name)s saved.", name=user.name), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles(Role.ADMIN)
+def set_user_active(user_id: int) -> ResponseReturnValue:
+    user = db.get_or_404(User, user_id)
+    activate = not user.active
+    try:
+        services.set_active(current_user, user, activate)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        message = (
+            _("%(name)s can log in again.") if activate else _("%(name)s can no longer log in.")
+        )
+        flash(message % {"name": user.name}, "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/teams")
+@roles(Role.ADMIN)
+def teams() -> ResponseReturnValue:
+    units = db.session.scalars(
+        select(Team)
+        .options(selectinload(Team.manager), selectinload(Team.deputy), selectinload(Team.parent))
+        .order_by(Team.active.desc(), Team.name_nl)
+    ).all()
+    return render_template("admin/teams.html", teams=units)
+
+
+@bp.route("/teams/new", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def new_team() -> ResponseReturnValue:
+    form = TeamForm()
+    if form.validate_on_submit():
+        try:
+            services.create_team(
+                current_user,
+                name_nl=form.name_nl.data or "",
+                name_en=form.name_en.data or "",
+                parent=_team(form.parent.data or NONE),
+                manager=_user(form.manager.data or NONE),
+                deputy=_user(form.deputy.data or NONE),
+            )
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            flash(_("Team created."), "success")
+            return redirect(url_for("admin.teams"))
+    return render_template("admin/team_form.html", form=form, team=None)
+
+
+@bp.route("/teams/<int:team_id>/edit", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def edit_team(team_id: int) -> ResponseReturnValue:
+    team = db.get_or_404(Team, team_id)
+    form = TeamForm(
+        team=team,
+        data={
+            "name_nl": team.name_nl,
+            "name_en": team.name_en,
+            "parent": team.parent_id or NONE,
+            "manager": team.manager_id or NONE,
+            "deputy": team.deputy_id or NONE,
+        },
+    )
+    if form.validate_on_submit():
+        try:
+            services.update_team(
+                current_user,
+                team,
+                name_nl=form.name_nl.data or "",
+                name_en=form.name_en.data or "",
+                parent=_team(form.parent.data or NONE),
+                manager=_user(form.manager.data or NONE),
+                deputy=_user(form.deputy.data or NONE),
+            )
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("admin.teams"))
+    return render_template("admin/team_form.html", form=form, team=team, members=team.members)
+
+
+@bp.route("/teams/<int:team_id>/active", methods=["POST"])
+@roles(Role.ADMIN)
+def set_team_active(team_id: int) -> ResponseReturnValue:
+    team = db.get_or_404(Team, team_id)
+    try:
+        services.set_team_active(current_user, team, not team.active)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Team reactivated.") if team.active else _("Team deactivated."), "success")
+    return redirect(url_for("admin.teams"))

@@ -1,0 +1,7 @@
+"""Logging in and out, the language switch, and the user's own password."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from incidents.auth import views  # noqa: E402, F401

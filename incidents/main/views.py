@@ -1,0 +1,66 @@
+"""Home page per role; liveness and readiness probes."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from incidents.extensions import db
+from incidents.main import bp
+from incidents.models import Team
+from incidents.security import ALL_ROLES, allowed_roles, roles
+
+
+@bp.route("/")
+@roles(*ALL_ROLES)
+def index() -> ResponseReturnValue:
+    managed = db.session.scalars(
+        db.select(Team)
+        .where((Team.manager_id == current_user.id) | (Team.deputy_id == current_user.id))
+        .where(Team.active)
+        .order_by(Team.name_nl)
+    ).all()
+    return render_template("main/index.html", managed_teams=managed)
+
+
+@bp.route("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Liveness: the process answers. Touches nothing else."""
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.route("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Readiness: the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return "database unavailable\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+# The main menu, in order. Each entry is shown only to the roles its view admits.
+NAVIGATION = [
+    ("main.index", _l("Home")),
+    ("admin.users", _l("Users")),
+    ("admin.teams", _l("Teams")),
+]
+
+
+@bp.app_context_processor
+def navigation() -> dict[str, object]:
+    def nav_items() -> list[tuple[str, str]]:
+        if not current_user.is_authenticated:
+            return []
+        return [
+            (endpoint, str(label))
+            for endpoint, label in NAVIGATION
+            if current_user.role in allowed_roles(endpoint)
+        ]
+
+    return {"nav_items": nav_items}

@@ -1,0 +1,184 @@
+"""Typed SQLAlchemy 2 models: people, the organisation, and the audit trail."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, TypeDecorator, func
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.extensions import db
+
+if TYPE_CHECKING:  # mypy cannot see through db.Model; at run time it is that class
+    from incidents.extensions import Base as Model
+else:
+    Model = db.Model
+
+
+def utcnow() -> datetime:
+    """The current moment, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores moments in UTC and always hands back aware datetimes (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Role(enum.StrEnum):
+    """What a user may do; see the roles table in DOMAIN.md."""
+
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    HR = "hr"
+    ADMIN = "admin"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """Store an enum by its value, as a portable string with a check constraint."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class User(Model):
+    """A person who logs in. Users are deactivated, never deleted."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.EMPLOYEE)
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    # Changed on password change and deactivation: every existing session then ends.
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id], back_populates="members")
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
+
+
+class Team(Model):
+    """A team or a department: units nest through `parent_id`.
+
+    Names are kept in Dutch and English; the one in the user's language is shown,
+    falling back to the other.
+    """
+
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_nl: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped[Team | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Team]] = relationship(back_populates="parent")
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id])
+    deputy: Mapped[User | None] = relationship(foreign_keys=[deputy_id])
+    members: Mapped[list[User]] = relationship(
+        foreign_keys="User.team_id", back_populates="team", order_by="User.name"
+    )
+
+    def name(self, locale: str) -> str:
+        """The team's name in `locale` ("nl" or "en"), falling back to the other language."""
+        preferred = self.name_en if locale == "en" else self.name_nl
+        return preferred or self.name_nl or self.name_en
+
+    def manager_above(self) -> User | None:
+        """The manager of the nearest parent unit that has one (for escalation)."""
+        unit = self.parent
+        seen: set[int] = set()
+        while unit is not None and unit.id not in seen:
+            seen.add(unit.id)
+            if unit.manager is not None and unit.manager.active:
+                return unit.manager
+            unit = unit.parent
+        return None
+
+    def ancestors(self) -> list[Team]:
+        """Parent, grandparent, ...: used to refuse cycles when a parent is chosen."""
+        chain: list[Team] = []
+        unit = self.parent
+        while unit is not None and unit not in chain:
+            chain.append(unit)
+            unit = unit.parent
+        return chain
+
+    def __repr__(self) -> str:
+        return f"<Team {self.id} {self.name_en}>"
+
+
+class AuditEvent(Model):
+    """One line in the audit trail: who did what to which object, and when."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+__all__ = ["AuditEvent", "Role", "Team", "UTCDateTime", "User", "func", "utcnow"]

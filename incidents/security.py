@@ -1,0 +1,140 @@
+"""Access control, password hashing and response headers.
+
+Deny by default: `guard` runs before every request. Public endpoints are listed in
+`PUBLIC_ENDPOINTS`; every other view must declare its roles with `@roles(...)`, or nobody
+may enter it. Object-level checks (who may see which incident) live beside the objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from incidents.models import Role
+
+PUBLIC_ENDPOINTS = frozenset(
+    {"static", "auth.login", "auth.set_language", "main.healthz", "main.readyz"}
+)
+ALL_ROLES = frozenset(Role)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles(*allowed: Role) -> Callable[[F], F]:
+    """Declare which roles may enter a view. A view without this is closed to everyone."""
+
+    def decorate(view: F) -> F:
+        view.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def allowed_roles(endpoint: str) -> frozenset[Role]:
+    """The roles a view declared; empty when it declared none (then nobody may enter)."""
+    view = current_app.view_functions.get(endpoint)
+    return frozenset(getattr(view, "allowed_roles", frozenset()))
+
+
+def guard() -> ResponseReturnValue | None:
+    """Before every request: public endpoints pass, others need a login and a declared role."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let Flask answer 404/405
+        return None
+    if endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.role not in allowed_roles(endpoint):
+        abort(403)
+    return None
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only same-site relative paths are followed after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    joined = urlsplit(urljoin(request.host_url, target))
+    return joined.netloc == urlsplit(request.host_url).netloc and joined.scheme in {"http", "https"}
+
+
+def _hasher() -> PasswordHasher:
+    profile = getattr(profiles, current_app.config["ARGON2_PROFILE"])
+    return PasswordHasher.from_parameters(profile)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _hasher().hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    """True when `password` matches; never raises for a wrong or malformed hash."""
+    try:
+        return _hasher().verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with other parameters than the current ones."""
+    try:
+        return _hasher().check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
+
+
+# Checked once so a wrong password and an unknown user take about as long.
+_DUMMY_PASSWORD = "timing-equaliser-password"  # noqa: S105
+
+
+def burn_verification_time() -> None:
+    """Spend the time of one verification, for unknown users (no timing oracle)."""
+    verify_password(hash_password(_DUMMY_PASSWORD), _DUMMY_PASSWORD + "x")
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def set_security_headers(response: Response) -> Response:
+    """After every request: CSP, framing, sniffing, referrer and caching headers."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static":
+        # Pages carry personal data: never keep them in shared or browser caches.
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the guard and the response headers."""
+    app.before_request(guard)
+    app.after_request(set_security_headers)
