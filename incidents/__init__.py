@@ -35,6 +35,7 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(root / "migrations"))
+    security.init_app(app)  # first: the access guard runs before any other request hook
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -44,7 +45,6 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
         timezone_selector=i18n.select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
-    security.init_app(app)
     i18n.init_app(app)
 
     from incidents import admin, auth, errors, main

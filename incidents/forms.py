@@ -22,3 +22,22 @@ class MinPasswordLength:
 def strip_filter(value: Any) -> Any:
     """Trim surrounding spaces from text input."""
     return value.strip() if isinstance(value, str) else value
+
+
+class EmailAddress:
+    """A syntactically valid e-mail address. In demo mode the reserved `.test` domain is
+    allowed, so the demo accounts can be edited; deliverability is never checked (no network)."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        from email_validator import EmailNotValidError, validate_email
+
+        if not field.data:
+            return
+        try:
+            validate_email(
+                field.data,
+                check_deliverability=False,
+                test_environment=bool(current_app.config["DEMO"]),
+            )
+        except EmailNotValidError as error:
+            raise ValidationError(_l("Enter a valid e-mail address.")) from error

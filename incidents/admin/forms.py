@@ -7,11 +7,11 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.extensions import db
-from incidents.forms import MinPasswordLength, strip_filter
+from incidents.forms import EmailAddress, MinPasswordLength, strip_filter
 from incidents.models import Role, Team, User
 
 NONE = 0  # the "nobody / no team" choice in select fields
@@ -24,18 +24,23 @@ ROLE_LABELS = {
 }
 
 
-def _team_choices(exclude: Team | None = None) -> list[tuple[int, str]]:
+def _team_choices(exclude: Team | None = None) -> list[SelectChoice]:
     language = str(get_locale() or "nl")
     teams = db.session.scalars(select(Team).where(Team.active)).all()
-    choices = [(t.id, t.name(language)) for t in teams if exclude is None or t.id != exclude.id]
-    return [(NONE, str(_l("None"))), *sorted(choices, key=lambda c: c[1].lower())]
+    choices = [
+        SelectChoice(t.id, t.name(language)) for t in teams if exclude is None or t.id != exclude.id
+    ]
+    return [SelectChoice(NONE, str(_l("None"))), *sorted(choices, key=lambda c: c.label.lower())]
 
 
-def _manager_choices() -> list[tuple[int, str]]:
+def _manager_choices() -> list[SelectChoice]:
     managers = db.session.scalars(
         select(User).where(User.active, User.role == Role.MANAGER).order_by(User.name)
     ).all()
-    return [(NONE, str(_l("Nobody")))] + [(u.id, f"{u.name} ({u.email})") for u in managers]
+    return [
+        SelectChoice(NONE, str(_l("Nobody"))),
+        *[SelectChoice(u.id, f"{u.name} ({u.email})") for u in managers],
+    ]
 
 
 class UserForm(FlaskForm):
@@ -44,12 +49,12 @@ class UserForm(FlaskForm):
     )
     email = EmailField(
         _l("E-mail address"),
-        validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
+        validators=[DataRequired(), Length(max=254), EmailAddress()],
         filters=[strip_filter],
     )
     role = SelectField(
         _l("Role"),
-        choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
         validators=[DataRequired()],
     )
     team = SelectField(_l("Team"), coerce=int, validate_choice=True)

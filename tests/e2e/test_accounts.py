@@ -1,0 +1,131 @@
+"""Accounts in a real browser: log in and out as every demo account, the admin pages, the
+language switch and the skip link, at desktop width and at 390 px (a phone).
+
+Every page visited is checked with axe-core (no serious or critical violations) and for
+sideways scrolling.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from incidents.cli import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from tests.e2e.conftest import assert_accessible, assert_no_horizontal_scroll
+
+pytestmark = pytest.mark.e2e
+
+NAMES = {email: name for email, name, _, _ in DEMO_ACCOUNTS}
+
+
+@pytest.fixture
+def demo(app: Flask) -> dict[str, str]:
+    """The demo organisation and accounts, committed; e-mail -> name."""
+    seed_demo()
+    return NAMES
+
+
+def check_page(page: Any) -> None:
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+
+
+def heading(page: Any) -> Any:
+    return page.get_by_role("heading", level=1)
+
+
+def log_in(page: Any, email: str, *, check: bool = True) -> None:
+    """Through the login form, as a person would; lands on the home page."""
+    page.goto("/login")
+    expect(heading(page)).to_have_text("Inloggen")
+    if check:
+        check_page(page)
+    page.get_by_label("E-mailadres").fill(email)
+    page.get_by_label("Wachtwoord").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
+def log_out(page: Any) -> None:
+    page.get_by_role("button", name="Uitloggen").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(heading(page)).to_have_text("Inloggen")
+    expect(page.get_by_role("status")).to_have_text("U bent uitgelogd.")
+    expect(page.get_by_role("button", name="Uitloggen")).to_have_count(0)
+
+
+@pytest.mark.parametrize("email", list(NAMES))
+def test_each_demo_account_logs_in_and_out(page: Any, demo: dict[str, str], email: str) -> None:
+    log_in(page, email)
+
+    name = demo[email]
+    expect(heading(page)).to_have_text(f"Welkom, {name}")
+    expect(page.locator("footer")).to_contain_text(name)
+    expect(page.get_by_role("navigation", name="Hoofdmenu")).to_be_visible()
+    check_page(page)
+
+    log_out(page)
+    check_page(page)
+
+
+def test_admin_pages(page: Any, demo: dict[str, str]) -> None:
+    log_in(page, "admin@demo.test", check=False)
+
+    page.goto("/admin/users")
+    expect(heading(page)).to_have_text("Gebruikers")
+    check_page(page)
+
+    page.get_by_role("link", name=demo["employee@demo.test"]).click()
+    expect(page).to_have_url(re.compile(r"/admin/users/\d+/edit$"))
+    expect(heading(page)).to_have_text(f"{demo['employee@demo.test']} bewerken")
+    check_page(page)
+
+    page.goto("/admin/users/new")
+    expect(heading(page)).to_have_text("Nieuwe gebruiker")
+    check_page(page)
+
+    page.goto("/admin/teams")
+    expect(heading(page)).to_have_text("Teams")
+    check_page(page)
+
+    page.get_by_role("link", name="Inkomen").click()
+    expect(page).to_have_url(re.compile(r"/admin/teams/\d+/edit$"))
+    expect(heading(page)).to_have_text("Inkomen bewerken")
+    check_page(page)
+
+    page.goto("/admin/teams/new")
+    expect(heading(page)).to_have_text("Nieuw team")
+    check_page(page)
+
+
+def test_language_switch_on_the_login_page(page: Any) -> None:
+    page.goto("/login")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    expect(heading(page)).to_have_text("Inloggen")
+
+    page.get_by_role("button", name="English").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(heading(page)).to_have_text("Log in")
+    check_page(page)
+
+    page.get_by_role("button", name="Nederlands").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    expect(heading(page)).to_have_text("Inloggen")
+
+
+def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(page: Any) -> None:
+    page.goto("/login")
+    skip_link = page.get_by_role("link", name="Naar de inhoud")
+
+    page.keyboard.press("Tab")
+    expect(skip_link).to_be_focused()
+    expect(skip_link).to_be_in_viewport()
+
+    page.keyboard.press("Enter")
+    expect(page.locator("main#content")).to_be_focused()

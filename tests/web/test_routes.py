@@ -1,0 +1,112 @@
+"""Route inventory and role matrix: every route is either public or states who may enter.
+
+A new route without an entry in ROLE_MATRIX fails `test_every_route_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.models import Role
+from incidents.security import PUBLIC_ENDPOINTS
+from tests.conftest import login
+
+E, M, H, A = Role.EMPLOYEE, Role.MANAGER, Role.HR, Role.ADMIN
+EVERYONE = frozenset(Role)
+
+# endpoint -> roles that may enter. Public endpoints are listed in security.PUBLIC_ENDPOINTS.
+ROLE_MATRIX: dict[str, frozenset[Role]] = {
+    "main.index": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.change_password": EVERYONE,
+    "admin.users": frozenset({A}),
+    "admin.new_user": frozenset({A}),
+    "admin.edit_user": frozenset({A}),
+    "admin.set_user_active": frozenset({A}),
+    "admin.teams": frozenset({A}),
+    "admin.new_team": frozenset({A}),
+    "admin.edit_team": frozenset({A}),
+    "admin.set_team_active": frozenset({A}),
+}
+
+
+def routes(app):
+    """(endpoint, method, url) for every rule, with ids of real objects filled in."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        values = {arg: 1 for arg in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            found.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
+    return found
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {endpoint for endpoint, _, _ in routes(app)}
+    unlisted = endpoints - set(ROLE_MATRIX) - PUBLIC_ENDPOINTS
+    assert not unlisted, f"routes without a role-matrix entry: {sorted(unlisted)}"
+    stale = set(ROLE_MATRIX) - endpoints
+    assert not stale, f"matrix entries without a route: {sorted(stale)}"
+
+
+def test_anonymous_users_are_sent_to_login_everywhere_but_public_routes(client, app):
+    for endpoint, method, url in routes(app):
+        response = client.open(url, method=method)
+        if endpoint in PUBLIC_ENDPOINTS:
+            assert response.status_code != 302 or "/login" not in response.headers["Location"], endpoint
+        else:
+            assert response.status_code == 302, (endpoint, response.status_code)
+            assert response.headers["Location"].startswith("/login?next="), endpoint
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_role_matrix(client, app, make_user, make_team, role):
+    # Objects with id 1 exist, so allowed routes do not answer 404 for want of an object.
+    user = make_user(role)
+    make_team()
+    login(client, user)
+    for endpoint, method, url in routes(app):
+        if endpoint in PUBLIC_ENDPOINTS or endpoint == "auth.logout":
+            continue
+        data = {}
+        response = client.open(url, method=method, data=data) if method == "GET" else client.post(url, data=data)
+        if role in ROLE_MATRIX[endpoint]:
+            assert response.status_code not in (403, 404), (role, endpoint, response.status_code)
+        else:
+            assert response.status_code == 403, (role, endpoint, response.status_code)
+
+
+def test_views_declare_the_roles_of_the_matrix(app):
+    """The guard's declarations and the matrix agree exactly."""
+    for endpoint, roles in ROLE_MATRIX.items():
+        view = app.view_functions[endpoint]
+        assert getattr(view, "allowed_roles", frozenset()) == roles, endpoint
+
+
+def test_a_view_without_declared_roles_is_closed(app, make_user):
+    from tests.conftest import make_app
+
+    admin = make_user(Role.ADMIN)
+    probe = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    probe.add_url_rule("/_undeclared_probe", "undeclared_probe", lambda: "open")
+    client = probe.test_client()
+    login(client, admin)
+    assert client.get("/").status_code == 200
+    assert client.get("/_undeclared_probe").status_code == 403
+    with probe.app_context():
+        from incidents.extensions import db
+
+        db.engine.dispose()
+
+
+def test_unknown_ids_answer_404(login_as):
+    client = login_as(Role.ADMIN)
+    assert client.get("/admin/users/999999/edit").status_code == 404
+    assert client.get("/admin/teams/999999/edit").status_code == 404
+    assert client.post("/admin/users/999999/active").status_code == 404
+    assert client.get("/admin/users/abc/edit").status_code == 404
+    assert client.get("/no/such/page").status_code == 404
