@@ -123,7 +123,9 @@ class Team(Model):
     name_nl: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True), index=True)
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", use_alter=True), index=True
+    )
     deputy_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True), index=True)
     active: Mapped[bool] = mapped_column(default=True)
 

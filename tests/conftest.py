@@ -28,7 +28,7 @@ from incidents.models import Role, Team, User
 from tests.postgres_server import PostgresServer, find_bin_dir
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 
 
 def missing(what: str) -> None:
@@ -58,7 +58,9 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
     return create_app(Config)
 
 
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> str:
     if request.param == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         return server.create_database(name)
@@ -66,7 +68,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def session_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def session_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
     """One app per database, its schema built by the migrations (upgrade from empty to head)."""
     from flask_migrate import upgrade
 
@@ -136,14 +140,22 @@ _counter = itertools.count(1)
 def make_team(app: Flask) -> Callable[..., Team]:
     def make(name: str | None = None, **kwargs: Any) -> Team:
         name = name or f"Team {next(_counter)}"
-        return services.create_team(None, name_nl=kwargs.pop("name_nl", name + " NL"), name_en=name, **kwargs)
+        return services.create_team(
+            None, name_nl=kwargs.pop("name_nl", name + " NL"), name_en=name, **kwargs
+        )
 
     return make
 
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
-    def make(role: Role = Role.EMPLOYEE, *, email: str | None = None, name: str | None = None, **kwargs: Any) -> User:
+    def make(
+        role: Role = Role.EMPLOYEE,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> User:
         n = next(_counter)
         return services.create_user(
             None,

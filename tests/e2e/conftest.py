@@ -201,9 +201,7 @@ def assert_accessible(page: Any, context: str | list[Any] | dict[str, Any] | Non
     element's selector, so it can be fixed without re-running the browser.
     """
     results = _get_axe().run(page, context=context)
-    violations = [
-        v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS
-    ]
+    violations = [v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS]
     if not violations:
         return
     lines = [f"{len(violations)} serious/critical accessibility violation(s) on {page.url}:"]

@@ -20,7 +20,13 @@ def admin_client(login_as):
 
 
 def new_user_data(**overrides):
-    data = {"name": "Nina New", "email": "nina@example.test", "role": "employee", "team": "0", "password": "a long enough password"}
+    data = {
+        "name": "Nina New",
+        "email": "nina@example.test",
+        "role": "employee",
+        "team": "0",
+        "password": "a long enough password",
+    }
     data.update(overrides)
     return data
 
@@ -32,7 +38,11 @@ def test_create_user(admin_client, make_team):
     user = db.session.scalar(select(User).where(User.email == "nina@example.test"))
     assert user.role == Role.EMPLOYEE and user.team_id == team.id and user.active
     assert user.password_hash.startswith("$argon2id$")
-    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.create", AuditEvent.object_id == user.id))
+    assert db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "user.create", AuditEvent.object_id == user.id
+        )
+    )
     assert "Nina New" in admin_client.get("/admin/users").text
 
 
@@ -82,7 +92,13 @@ def test_edit_user_and_reset_password(admin_client, make_user, client):
     user = make_user(email="edit@example.test")
     response = admin_client.post(
         f"/admin/users/{user.id}/edit",
-        data={"name": "Edited", "email": "edited@example.test", "role": "manager", "team": "0", "password": ""},
+        data={
+            "name": "Edited",
+            "email": "edited@example.test",
+            "role": "manager",
+            "team": "0",
+            "password": "",
+        },
     )
     assert response.status_code == 302
     db.session.refresh(user)
@@ -90,7 +106,13 @@ def test_edit_user_and_reset_password(admin_client, make_user, client):
     old_hash = user.password_hash
     admin_client.post(
         f"/admin/users/{user.id}/edit",
-        data={"name": "Edited", "email": "edited@example.test", "role": "manager", "team": "0", "password": "another long password"},
+        data={
+            "name": "Edited",
+            "email": "edited@example.test",
+            "role": "manager",
+            "team": "0",
+            "password": "another long password",
+        },
     )
     db.session.refresh(user)
     assert user.password_hash != old_hash
@@ -122,7 +144,13 @@ def test_create_team_with_manager_and_deputy(admin_client, make_user, make_team)
     boss, deputy = make_user(Role.MANAGER), make_user(Role.MANAGER)
     response = admin_client.post(
         "/admin/teams/new",
-        data={"name_nl": "Inkomen", "name_en": "Income", "parent": str(department.id), "manager": str(boss.id), "deputy": str(deputy.id)},
+        data={
+            "name_nl": "Inkomen",
+            "name_en": "Income",
+            "parent": str(department.id),
+            "manager": str(boss.id),
+            "deputy": str(deputy.id),
+        },
     )
     assert response.status_code == 302
     team = db.session.scalar(select(Team).where(Team.name_en == "Income"))
@@ -131,7 +159,9 @@ def test_create_team_with_manager_and_deputy(admin_client, make_user, make_team)
     assert "Inkomen" in page and boss.name in page
 
 
-def test_a_manager_may_manage_several_teams_and_the_manager_above_is_the_parents(make_user, make_team):
+def test_a_manager_may_manage_several_teams_and_the_manager_above_is_the_parents(
+    make_user, make_team
+):
     head, boss = make_user(Role.MANAGER), make_user(Role.MANAGER)
     department = make_team("Department", manager=head)
     first = make_team("First", parent=department, manager=boss)
@@ -154,7 +184,13 @@ def test_a_manager_may_manage_several_teams_and_the_manager_above_is_the_parents
 def test_team_form_rejects_bad_input(admin_client, make_user, overrides, field):
     boss = make_user(Role.MANAGER)
     employee = make_user(Role.EMPLOYEE)
-    data = {"name_nl": "Inkomen", "name_en": "Income", "parent": "0", "manager": str(boss.id), "deputy": "0"}
+    data = {
+        "name_nl": "Inkomen",
+        "name_en": "Income",
+        "parent": "0",
+        "manager": str(boss.id),
+        "deputy": "0",
+    }
     data.update(overrides)
     if data["manager"] == "employee":
         data["manager"] = str(employee.id)
@@ -172,7 +208,13 @@ def test_a_team_cannot_be_placed_under_its_own_subteam(admin_client, make_team):
     child = make_team("Child", parent=top)
     response = admin_client.post(
         f"/admin/teams/{top.id}/edit",
-        data={"name_nl": "Top", "name_en": "Top", "parent": str(child.id), "manager": "0", "deputy": "0"},
+        data={
+            "name_nl": "Top",
+            "name_en": "Top",
+            "parent": str(child.id),
+            "manager": "0",
+            "deputy": "0",
+        },
     )
     assert response.status_code == 200
     assert "parent" in form_errors(response.text)
@@ -192,7 +234,9 @@ def test_team_with_active_members_cannot_be_deactivated(admin_client, make_team,
     assert not team.active
 
 
-def test_user_list_runs_a_constant_number_of_queries(admin_client, make_user, make_team, count_queries):
+def test_user_list_runs_a_constant_number_of_queries(
+    admin_client, make_user, make_team, count_queries
+):
     team = make_team()
     make_user(team=team)
     admin_client.get("/admin/users")
@@ -205,12 +249,16 @@ def test_user_list_runs_a_constant_number_of_queries(admin_client, make_user, ma
     assert many.count == few.count
 
 
-def test_team_list_runs_a_constant_number_of_queries(admin_client, make_user, make_team, count_queries):
+def test_team_list_runs_a_constant_number_of_queries(
+    admin_client, make_user, make_team, count_queries
+):
     make_team(parent=make_team(), manager=make_user(Role.MANAGER), deputy=make_user(Role.MANAGER))
     with count_queries() as few:
         admin_client.get("/admin/teams")
     for _ in range(10):
-        make_team(parent=make_team(), manager=make_user(Role.MANAGER), deputy=make_user(Role.MANAGER))
+        make_team(
+            parent=make_team(), manager=make_user(Role.MANAGER), deputy=make_user(Role.MANAGER)
+        )
     with count_queries() as many:
         admin_client.get("/admin/teams")
     assert many.count == few.count
@@ -218,12 +266,29 @@ def test_team_list_runs_a_constant_number_of_queries(admin_client, make_user, ma
 
 def test_cli_create_user(app, runner=None):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "cli@example.test", "--name", "Cli User", "--role", "admin", "--password", PASSWORD])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "cli@example.test",
+            "--name",
+            "Cli User",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+        ]
+    )
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(select(User.role).where(User.email == "cli@example.test")) == Role.ADMIN
-    short = runner.invoke(args=["create-user", "c2@example.test", "--name", "C2", "--password", "short"])
+    assert (
+        db.session.scalar(select(User.role).where(User.email == "cli@example.test")) == Role.ADMIN
+    )
+    short = runner.invoke(
+        args=["create-user", "c2@example.test", "--name", "C2", "--password", "short"]
+    )
     assert short.exit_code != 0 and "12" in short.output
-    duplicate = runner.invoke(args=["create-user", "cli@example.test", "--name", "Again", "--password", PASSWORD])
+    duplicate = runner.invoke(
+        args=["create-user", "cli@example.test", "--name", "Again", "--password", PASSWORD]
+    )
     assert duplicate.exit_code != 0
 
 
@@ -239,7 +304,11 @@ def test_cli_seed_demo_is_idempotent_and_refused_outside_demo_mode(app):
     assert employee.team_id != witness.team_id
     assert employee.team.manager.email == "manager@demo.test"
     assert witness.team.manager.email == "manager2@demo.test"
-    assert {t.name_nl for t in db.session.scalars(select(Team))} >= {"Inkomen", "Handhaving", "Publiekszaken"}
+    assert {t.name_nl for t in db.session.scalars(select(Team))} >= {
+        "Inkomen",
+        "Handhaving",
+        "Publiekszaken",
+    }
     app.config["DEMO"] = False
     try:
         refused = runner.invoke(args=["seed-demo"])

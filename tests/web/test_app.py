@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from incidents.models import Role
-from tests.conftest import ROOT, PASSWORD, make_app
+from tests.conftest import PASSWORD, ROOT, make_app
 
 
 def test_healthz_answers_without_the_database(client):
@@ -30,17 +30,30 @@ def test_probes_with_a_database_that_does_not_answer():
     assert response.status_code == 503
 
 
-def run_production(env_overrides, code="from incidents import create_app; create_app('production'); print('started')"):
+def run_production(
+    env_overrides,
+    code="from incidents import create_app; create_app('production'); print('started')",
+):
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
     env.update(env_overrides)
     env["INCIDENTS_INSTANCE_PATH"] = "/nonexistent/instance"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
 
 def test_production_refuses_to_start_without_a_secret_key():
     result = run_production({"DATABASE_URL": "postgresql://u@localhost/db"})
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == ["incidents: set SECRET_KEY to a long random value, e.g. from `openssl rand -hex 32`"]
+    assert result.stderr.strip().splitlines() == [
+        "incidents: set SECRET_KEY to a long random value, e.g. from `openssl rand -hex 32`"
+    ]
 
 
 def test_production_refuses_to_start_without_a_database_url():
@@ -54,9 +67,15 @@ def test_production_reads_database_url_and_uses_psycopg3():
         "from incidents import create_app; app = create_app('production'); "
         "print(app.config['SQLALCHEMY_DATABASE_URI'], app.config['SESSION_COOKIE_SECURE'], app.config['DEMO'])"
     )
-    result = run_production({"SECRET_KEY": "x" * 64, "DATABASE_URL": "postgres://u:p@db.internal/incidents"}, code)
+    result = run_production(
+        {"SECRET_KEY": "x" * 64, "DATABASE_URL": "postgres://u:p@db.internal/incidents"}, code
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["postgresql+psycopg://u:p@db.internal/incidents", "True", "False"]
+    assert result.stdout.split() == [
+        "postgresql+psycopg://u:p@db.internal/incidents",
+        "True",
+        "False",
+    ]
 
 
 def test_security_headers_on_every_response(client):
@@ -65,7 +84,11 @@ def test_security_headers_on_every_response(client):
         headers = response.headers
         response.close()
         csp = headers["Content-Security-Policy"]
-        assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert (
+            "unsafe-inline" not in csp
+            and "frame-ancestors 'none'" in csp
+            and "script-src 'self'" in csp
+        )
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
         assert headers["X-Frame-Options"] == "DENY"

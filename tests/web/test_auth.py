@@ -115,7 +115,9 @@ def test_login_is_rate_limited_per_address(client, app):
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "3 per 15 minutes"
     try:
         for n in range(3):
-            assert post_login(client, f"guess{n}@example.test", "wrong password!!").status_code == 200
+            assert (
+                post_login(client, f"guess{n}@example.test", "wrong password!!").status_code == 200
+            )
         assert post_login(client, "guess9@example.test", "wrong password!!").status_code == 429
     finally:
         app.config["LOGIN_LIMIT_PER_ADDRESS"] = "30 per 15 minutes"
@@ -132,7 +134,13 @@ def test_post_without_csrf_token_is_refused_and_writes_nothing(client, make_user
     admin = make_user(Role.ADMIN)
     login(client, admin)
     before = db.session.scalar(select(func.count()).select_from(User))
-    data = {"name": "New", "email": "new@example.test", "role": "employee", "team": "0", "password": "a long password"}
+    data = {
+        "name": "New",
+        "email": "new@example.test",
+        "role": "employee",
+        "team": "0",
+        "password": "a long password",
+    }
     response = client.post("/admin/users/new", data=data, csrf=False)
     assert response.status_code == 400
     assert "verlopen" in response.text
@@ -143,7 +151,9 @@ def test_post_without_csrf_token_is_refused_and_writes_nothing(client, make_user
 
 def test_login_form_without_csrf_token_is_refused(client, make_user):
     make_user(email="csrf@example.test")
-    response = client.post("/login", data={"email": "csrf@example.test", "password": PASSWORD}, csrf=False)
+    response = client.post(
+        "/login", data={"email": "csrf@example.test", "password": PASSWORD}, csrf=False
+    )
     assert response.status_code == 400
 
 
@@ -168,14 +178,22 @@ def test_change_password(client, make_user):
     other = client.application.test_client()
     login(other, user)
 
-    too_short = client.post("/account/password", data={"current": PASSWORD, "new": "short", "repeat": "short"})
+    too_short = client.post(
+        "/account/password", data={"current": PASSWORD, "new": "short", "repeat": "short"}
+    )
     assert 'id="new-error"' in too_short.text
     wrong = client.post(
-        "/account/password", data={"current": "not it at all", "new": "a brand new password", "repeat": "a brand new password"}
+        "/account/password",
+        data={
+            "current": "not it at all",
+            "new": "a brand new password",
+            "repeat": "a brand new password",
+        },
     )
     assert 'id="current-error"' in wrong.text
     ok = client.post(
-        "/account/password", data={"current": PASSWORD, "new": "a brand new password", "repeat": "a brand new password"}
+        "/account/password",
+        data={"current": PASSWORD, "new": "a brand new password", "repeat": "a brand new password"},
     )
     assert ok.status_code == 302
     assert client.get("/").status_code == 200  # this session goes on

@@ -54,7 +54,11 @@ def test_default_language_is_configurable(app):
 def test_every_string_has_a_dutch_translation():
     with CATALOGUE.open("rb") as handle:
         catalogue = read_po(handle)
-    untranslated = [m.id for m in catalogue if m.id and not (m.string if isinstance(m.string, str) else all(m.string))]
+    untranslated = [
+        m.id
+        for m in catalogue
+        if m.id and not (m.string if isinstance(m.string, str) else all(m.string))
+    ]
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
     assert not untranslated, f"untranslated: {untranslated}"
     assert not fuzzy, f"fuzzy: {fuzzy}"
@@ -64,14 +68,32 @@ def test_the_catalogue_holds_every_marked_string(tmp_path):
     """Extract afresh: a string marked in code or templates but missing from the catalogue fails."""
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as handle:
         marked = {m.id for m in read_po(handle) if m.id}
     with CATALOGUE.open("rb") as handle:
         translated = {m.id for m in read_po(handle) if m.id}
-    assert not marked - translated, f"missing from the Dutch catalogue: {sorted(map(str, marked - translated))}"
+    assert not marked - translated, (
+        f"missing from the Dutch catalogue: {sorted(map(str, marked - translated))}"
+    )
 
 
 def test_dates_are_shown_in_the_organisations_time_zone(app):

@@ -57,7 +57,9 @@ def test_anonymous_users_are_sent_to_login_everywhere_but_public_routes(client, 
     for endpoint, method, url in routes(app):
         response = client.open(url, method=method)
         if endpoint in PUBLIC_ENDPOINTS:
-            assert response.status_code != 302 or "/login" not in response.headers["Location"], endpoint
+            assert response.status_code != 302 or "/login" not in response.headers["Location"], (
+                endpoint
+            )
         else:
             assert response.status_code == 302, (endpoint, response.status_code)
             assert response.headers["Location"].startswith("/login?next="), endpoint
@@ -73,7 +75,11 @@ def test_role_matrix(client, app, make_user, make_team, role):
         if endpoint in PUBLIC_ENDPOINTS or endpoint == "auth.logout":
             continue
         data = {}
-        response = client.open(url, method=method, data=data) if method == "GET" else client.post(url, data=data)
+        response = (
+            client.open(url, method=method, data=data)
+            if method == "GET"
+            else client.post(url, data=data)
+        )
         if role in ROLE_MATRIX[endpoint]:
             assert response.status_code not in (403, 404), (role, endpoint, response.status_code)
         else:
