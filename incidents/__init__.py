@@ -47,11 +47,12 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     )
     i18n.init_app(app)
 
-    from incidents import admin, auth, errors, main
+    from incidents import admin, auth, errors, main, reporting
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reporting.bp)
     errors.init_app(app)
 
     from incidents import cli

@@ -7,13 +7,31 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from incidents.extensions import db
-from incidents.models import AuditEvent, Role, Team, User
+from incidents.models import (
+    AuditEvent,
+    Channel,
+    Incident,
+    IncidentChange,
+    IncidentPerson,
+    IncidentStatus,
+    IncidentType,
+    IncidentTypeRow,
+    PerpetratorKnown,
+    PersonRole,
+    Role,
+    Team,
+    User,
+    utcnow,
+)
 from incidents.security import hash_password
 
 
@@ -181,9 +199,9 @@ def _check_team_people(
         and (parent.id == team.id or team in parent.ancestors())
     ):
         raise ServiceError(_("A team cannot be placed under itself."), "parent")
-    for field, person in (("manager", manager), ("deputy", deputy)):
+    for name, person in (("manager", manager), ("deputy", deputy)):
         if person is not None and (not person.active or person.role != Role.MANAGER):
-            raise ServiceError(_("Choose an active user with the manager role."), field)
+            raise ServiceError(_("Choose an active user with the manager role."), name)
     if manager is not None and deputy is not None and manager.id == deputy.id:
         raise ServiceError(_("The deputy must be someone other than the manager."), "deputy")
 
@@ -251,3 +269,226 @@ def set_team_active(actor: User, team: Team, active: bool) -> None:
                 raise ServiceError(_("Deactivate or move its sub-teams first."))
         team.active = active
         audit(actor, "team.activate" if active else "team.deactivate", team)
+
+
+# --- Incident reporting ---------------------------------------------------------------------
+
+# Facts the form records, in the order the history names them.
+REPORT_FIELDS = (
+    "occurred_at",
+    "channel",
+    "location",
+    "description",
+    "weapon",
+    "threat_home",
+    "injury",
+    "absence",
+    "hospital",
+    "outside_witnesses",
+    "perpetrator_known",
+    "perpetrator_name",
+    "perpetrator_reference",
+    "police_called",
+    "police_report_wanted",
+    "damage",
+)
+# Allow a little clock difference between the phone and the server.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class InvalidReport(ServiceError):
+    """A report that breaks one or more rules; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(next(iter(errors.values())), next(iter(errors)))
+        self.errors = errors
+
+
+@dataclass
+class ReportData:
+    """What a reporter filled in. Empty values are allowed while the report is a draft."""
+
+    occurred_at: datetime | None = None
+    channel: Channel | None = None
+    types: list[IncidentType] = field(default_factory=list)
+    location: str = ""
+    description: str = ""
+    weapon: bool = False
+    threat_home: bool = False
+    injury: bool = False
+    absence: bool = False
+    hospital: bool = False
+    affected_ids: list[int] = field(default_factory=list)
+    witness_ids: list[int] = field(default_factory=list)
+    outside_witnesses: str = ""
+    perpetrator_known: PerpetratorKnown = PerpetratorKnown.UNKNOWN
+    perpetrator_name: str = ""
+    perpetrator_reference: str = ""
+    police_called: bool = False
+    police_report_wanted: bool = False
+    damage: bool = False
+
+
+def _report_errors(
+    reporter: User, data: ReportData, complete: bool, quick: bool = False
+) -> dict[str, str]:
+    """The rules a report must keep; `complete`: also the fields required to submit
+    (a quick log needs no description)."""
+    errors: dict[str, str] = {}
+    if data.occurred_at is not None and data.occurred_at > utcnow() + FUTURE_TOLERANCE:
+        errors["occurred_at"] = _("The date and time cannot be in the future.")
+    if complete:
+        if data.occurred_at is None:
+            errors["occurred_at"] = _("Enter when it happened.")
+        if data.channel is None:
+            errors["channel"] = _("Choose where or how it happened.")
+        if not data.types:
+            errors["types"] = _("Choose at least one type.")
+        if not data.description.strip() and not quick:
+            errors["description"] = _("Describe briefly what happened.")
+        if not data.affected_ids:
+            errors["affected"] = _("Say who was affected: you, or one or more colleagues.")
+    if reporter.id in data.witness_ids:
+        errors["witnesses"] = _("You cannot be your own witness.")
+    elif set(data.witness_ids) & set(data.affected_ids):
+        errors["witnesses"] = _("Someone cannot be both affected and a witness.")
+    wanted = set(data.affected_ids) | set(data.witness_ids)
+    if wanted:
+        active = set(db.session.scalars(select(User.id).where(User.id.in_(wanted), User.active)))
+        if set(data.affected_ids) - active:
+            errors["affected"] = _("Choose colleagues from the list of active accounts.")
+        if set(data.witness_ids) - active:
+            errors["witnesses"] = _("Choose colleagues from the list of active accounts.")
+    if data.perpetrator_known == PerpetratorKnown.UNKNOWN and (
+        data.perpetrator_name.strip() or data.perpetrator_reference.strip()
+    ):
+        errors["perpetrator_known"] = _("You entered a name or reference: choose 'known'.")
+    return errors
+
+
+def _apply_report(incident: Incident, data: ReportData) -> list[str]:
+    """Write `data` onto `incident`; returns the names of what changed."""
+    values = {name: getattr(data, name) for name in REPORT_FIELDS}
+    for name in ("location", "description", "outside_witnesses", "perpetrator_name", "perpetrator_reference"):
+        values[name] = values[name].strip()
+    if values["perpetrator_known"] == PerpetratorKnown.UNKNOWN:
+        values["perpetrator_name"] = values["perpetrator_reference"] = ""
+    changed = _changed(incident, values)
+    wanted_types = sorted(set(data.types))
+    if incident.types != wanted_types:
+        incident.type_rows = [IncidentTypeRow(type=t) for t in wanted_types]
+        changed.append("types")
+    for role, ids, name in (
+        (PersonRole.AFFECTED, data.affected_ids, "affected"),
+        (PersonRole.WITNESS, data.witness_ids, "witnesses"),
+    ):
+        current = {p.user_id: p for p in incident.people if p.role == role}
+        if set(current) != set(ids):
+            for user_id, person in current.items():
+                if user_id not in ids:
+                    incident.people.remove(person)
+            db.session.flush()  # removals first: a person may move from one role to the other
+            incident.people.extend(IncidentPerson(user_id=i, role=role) for i in ids if i not in current)
+            changed.append(name)
+    return changed
+
+
+def _record(incident: Incident, actor: User, action: str, fields: list[str]) -> None:
+    incident.changes.append(IncidentChange(actor_id=actor.id, action=action, fields=fields))
+    incident.updated_at = utcnow()
+
+
+def incident_by_token(token: str) -> Incident | None:
+    return db.session.scalar(select(Incident).where(Incident.submission_token == token))
+
+
+def save_report(
+    reporter: User, token: str, data: ReportData, *, submit: bool, quick: bool = False
+) -> Incident:
+    """Create or complete a report; `submit` turns a draft into a reported incident.
+
+    The token comes from the form: a double submit (double click, back and resubmit) finds the
+    incident the first submit made and changes nothing once it has been submitted.
+    """
+    existing = incident_by_token(token)
+    if existing is not None:
+        if existing.reporter_id != reporter.id:
+            raise ServiceError(_("This form was already used. Start a new report."))
+        if not existing.is_draft:
+            return existing
+        return complete_draft(reporter, existing, data, submit=submit)
+    errors = _report_errors(reporter, data, complete=submit, quick=quick)
+    if errors:
+        raise InvalidReport(errors)
+    try:
+        with transaction():
+            incident = Incident(submission_token=token, reporter_id=reporter.id, quick=quick)
+            db.session.add(incident)
+            fields = _apply_report(incident, data)
+            if submit:
+                incident.status = IncidentStatus.SUBMITTED
+                incident.submitted_at = utcnow()
+            _record(incident, reporter, "submitted" if submit else "draft", fields)
+            db.session.flush()
+            audit(reporter, "incident.submit" if submit else "incident.draft", incident)
+    except IntegrityError:
+        # A concurrent submit with the same token won the race: that incident is the one.
+        winner = incident_by_token(token)
+        if winner is None or winner.reporter_id != reporter.id:
+            raise
+        return winner
+    return incident
+
+
+def complete_draft(reporter: User, incident: Incident, data: ReportData, *, submit: bool) -> Incident:
+    """Save a draft again, and submit it when asked."""
+    errors = _report_errors(reporter, data, complete=submit)
+    if errors:
+        raise InvalidReport(errors)
+    with transaction():
+        fields = _apply_report(incident, data)
+        if submit:
+            incident.status = IncidentStatus.SUBMITTED
+            incident.submitted_at = utcnow()
+        _record(incident, reporter, "submitted" if submit else "draft", fields)
+        audit(reporter, "incident.submit" if submit else "incident.draft", incident)
+    return incident
+
+
+def amend_report(actor: User, incident: Incident, data: ReportData) -> list[str]:
+    """After submission: the reporter or an affected employee adds or corrects information.
+
+    Required fields stay required; every change is kept in the history (who, when, which fields).
+    """
+    errors = _report_errors(incident.reporter, data, complete=True)
+    if errors:
+        raise InvalidReport(errors)
+    with transaction():
+        fields = _apply_report(incident, data)
+        if fields:
+            _record(incident, actor, "updated", fields)
+            audit(actor, "incident.update", incident, fields=fields)
+    return fields
+
+
+def quick_log(
+    reporter: User, token: str, incident_type: IncidentType, channel: Channel, note: str
+) -> Incident:
+    """Log everyday verbal aggression or intimidation in a few taps: it happened now, to me."""
+    data = ReportData(
+        occurred_at=utcnow(),
+        channel=channel,
+        types=[incident_type],
+        description=note,
+        affected_ids=[reporter.id],
+    )
+    return save_report(reporter, token, data, submit=True, quick=True)
+
+
+def discard_draft(reporter: User, incident: Incident) -> None:
+    """Throw away an unfinished report. Submitted incidents are never deleted."""
+    if not incident.is_draft or incident.reporter_id != reporter.id:
+        raise ServiceError(_("Only your own drafts can be discarded."))
+    with transaction():
+        audit(reporter, "incident.discard", incident)
+        db.session.delete(incident)

@@ -12,16 +12,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.extensions import db
 from incidents.forms import EmailAddress, MinPasswordLength, strip_filter
+from incidents.labels import ROLE_LABELS
 from incidents.models import Role, Team, User
 
 NONE = 0  # the "nobody / no team" choice in select fields
 
-ROLE_LABELS = {
-    Role.EMPLOYEE: _l("Employee"),
-    Role.MANAGER: _l("Manager"),
-    Role.HR: _l("HR"),
-    Role.ADMIN: _l("Administrator"),
-}
 
 
 def _team_choices(exclude: Team | None = None) -> list[SelectChoice]:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from incidents import services
 from incidents.admin import bp
-from incidents.admin.forms import NONE, ROLE_LABELS, TeamForm, UserForm
+from incidents.admin.forms import NONE, TeamForm, UserForm
 from incidents.extensions import db
+from incidents.labels import ROLE_LABELS
 from incidents.models import Role, Team, User
 from incidents.security import roles
 from incidents.services import ServiceError

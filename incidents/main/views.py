@@ -9,9 +9,10 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from incidents import access
 from incidents.extensions import db
 from incidents.main import bp
-from incidents.models import Team
+from incidents.models import Incident, Team
 from incidents.security import ALL_ROLES, allowed_roles, roles
 
 
@@ -24,7 +25,10 @@ def index() -> ResponseReturnValue:
         .where(Team.active)
         .order_by(Team.name_nl)
     ).all()
-    return render_template("main/index.html", managed_teams=managed)
+    drafts = db.session.scalars(
+        access.my_drafts_query(current_user).order_by(Incident.updated_at.desc())
+    ).all()
+    return render_template("main/index.html", managed_teams=managed, drafts=drafts)
 
 
 @bp.route("/healthz")
@@ -47,6 +51,9 @@ def readyz() -> ResponseReturnValue:
 # The main menu, in order. Each entry is shown only to the roles its view admits.
 NAVIGATION = [
     ("main.index", _l("Home")),
+    ("reporting.new", _l("Report")),
+    ("reporting.quick", _l("Quick log")),
+    ("reporting.mine", _l("My incidents")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
 ]

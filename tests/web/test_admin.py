@@ -86,6 +86,12 @@ def test_script_in_a_name_is_stored_as_typed_and_shown_escaped(admin_client):
     assert db.session.scalar(select(User.name).where(User.email == "nina@example.test")) == name
     page = admin_client.get("/admin/users").text
     assert name not in page and "&lt;script&gt;" in page
+    # Also inside translated sentences ("Welcome, %(name)s").
+    from tests.conftest import login
+
+    user = db.session.scalar(select(User).where(User.email == "nina@example.test"))
+    home = login(admin_client.application.test_client(), user).get("/").text
+    assert name not in home and "&lt;script&gt;" in home
 
 
 def test_edit_user_and_reset_password(admin_client, make_user, client):

@@ -1,0 +1,75 @@
+"""What users read for the closed sets in the code: roles, channels, types, facts, fields."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from incidents.models import Channel, IncidentType, PersonRole, Role
+
+ROLE_LABELS = {
+    Role.EMPLOYEE: _l("Employee"),
+    Role.MANAGER: _l("Manager"),
+    Role.HR: _l("HR"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+CHANNEL_LABELS = {
+    Channel.COUNTER: _l("Counter"),
+    Channel.INTERVIEW_ROOM: _l("Interview room"),
+    Channel.HOME_VISIT: _l("Home visit"),
+    Channel.PHONE: _l("Phone"),
+    Channel.LETTER_EMAIL: _l("Letter or e-mail"),
+    Channel.SOCIAL_MEDIA: _l("Social media"),
+    Channel.PUBLIC_SPACE: _l("Public space"),
+    Channel.OTHER: _l("Other"),
+}
+
+TYPE_LABELS = {
+    IncidentType.VERBAL: _l("Verbal aggression"),
+    IncidentType.INTIMIDATION: _l("Non-verbal intimidation"),
+    IncidentType.THREAT: _l("Threat"),
+    IncidentType.DISCRIMINATION: _l("Discrimination"),
+    IncidentType.SEXUAL: _l("Sexual intimidation"),
+    IncidentType.PHYSICAL: _l("Physical violence"),
+    IncidentType.DAMAGE: _l("Damage to property"),
+    IncidentType.ONLINE: _l("Online or written aggression"),
+}
+
+# Aggravating facts: model field -> label.
+AGGRAVATING_LABELS = {
+    "weapon": _l("A weapon was involved"),
+    "threat_home": _l("The threat was aimed at home or family"),
+    "injury": _l("Someone was injured"),
+    "absence": _l("Someone is absent from work because of it"),
+    "hospital": _l("Someone was admitted to hospital"),
+}
+
+PERSON_ROLE_LABELS = {
+    PersonRole.AFFECTED: _l("Affected"),
+    PersonRole.WITNESS: _l("Witness"),
+}
+
+# Names of recorded fields, as the history shows them.
+FIELD_LABELS = {
+    "occurred_at": _l("When"),
+    "channel": _l("Where or how"),
+    "location": _l("Location"),
+    "description": _l("Description"),
+    "types": _l("Type"),
+    "affected": _l("Affected colleagues"),
+    "witnesses": _l("Colleague witnesses"),
+    "outside_witnesses": _l("Other witnesses"),
+    "perpetrator_known": _l("Perpetrator known"),
+    "perpetrator_name": _l("Perpetrator's name"),
+    "perpetrator_reference": _l("Client reference"),
+    "police_called": _l("Police called"),
+    "police_report_wanted": _l("Police report wanted"),
+    "damage": _l("Damage"),
+    **AGGRAVATING_LABELS,
+}
+
+HISTORY_ACTIONS = {
+    "draft": _l("saved a draft"),
+    "submitted": _l("submitted the report"),
+    "updated": _l("added information"),
+}

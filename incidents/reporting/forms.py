@@ -1,0 +1,239 @@
+"""The report form and the quick log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from incidents.extensions import db
+from incidents.forms import strip_filter
+from incidents.labels import AGGRAVATING_LABELS, CHANNEL_LABELS, TYPE_LABELS
+from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, PersonRole, User
+from incidents.services import ReportData
+
+DESCRIPTION_MAX = 4000
+QUICK_TYPES = (IncidentType.VERBAL, IncidentType.INTIMIDATION)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (works without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def org_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["ORG_TIMEZONE"])
+
+
+def local_now() -> datetime:
+    """Now, in the organisation's time zone, to the minute, without zone (for the form)."""
+    return datetime.now(org_zone()).replace(second=0, microsecond=0, tzinfo=None)
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    """A time typed in the organisation's time zone, as an aware UTC moment."""
+    return None if local is None else local.replace(tzinfo=org_zone()).astimezone(UTC)
+
+
+def to_local(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(org_zone()).replace(tzinfo=None)
+
+
+def colleague_choices(exclude_id: int | None) -> list[SelectChoice]:
+    """Active users to choose as affected colleagues or witnesses."""
+    users = db.session.scalars(select(User).where(User.active).order_by(User.name)).all()
+    return [SelectChoice(u.id, u.name) for u in users if u.id != exclude_id]
+
+
+class ReportForm(FlaskForm):
+    submission_token = HiddenField()
+    occurred_at = DateTimeLocalField(
+        _l("When did it happen?"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[Optional()],
+    )
+    channel = RadioField(
+        _l("Where or how?"),
+        choices=[SelectChoice(c.value, label) for c, label in CHANNEL_LABELS.items()],
+        validators=[Optional()],
+        validate_choice=True,
+    )
+    location = StringField(
+        _l("Location"),
+        validators=[Length(max=200)],
+        filters=[strip_filter],
+        description=_l("Optional, for example “interview room 2”."),
+    )
+    types = MultiCheckboxField(
+        _l("What happened?"),
+        choices=[SelectChoice(t.value, label) for t, label in TYPE_LABELS.items()],
+        description=_l("Choose everything that applies."),
+    )
+    description = TextAreaField(
+        _l("Short description"),
+        validators=[Length(max=DESCRIPTION_MAX)],
+        description=_l(
+            "What happened, in a few sentences. Do not write medical details or diagnoses: "
+            "those belong with the occupational physician."
+        ),
+        render_kw={"rows": 5, "maxlength": DESCRIPTION_MAX},
+    )
+    aggravating = MultiCheckboxField(
+        _l("Aggravating facts"),
+        choices=[SelectChoice(name, label) for name, label in AGGRAVATING_LABELS.items()],
+    )
+    affected_self = BooleanField(_l("I was affected myself"), default=True)
+    affected = SelectMultipleField(
+        _l("Affected colleagues"),
+        coerce=int,
+        validate_choice=False,
+        description=_l("Reporting for someone else? Choose them here. Ctrl or Cmd selects several."),
+        render_kw={"size": 5},
+    )
+    witnesses = SelectMultipleField(
+        _l("Colleagues who saw it"),
+        coerce=int,
+        validate_choice=False,
+        description=_l("Each of them is offered aftercare of their own."),
+        render_kw={"size": 5},
+    )
+    outside_witnesses = TextAreaField(
+        _l("Other witnesses"),
+        validators=[Length(max=1000)],
+        description=_l("Names only, one per line, for example residents who saw it."),
+        render_kw={"rows": 2},
+    )
+    perpetrator_known = RadioField(
+        _l("Is the perpetrator known?"),
+        choices=[
+            SelectChoice(PerpetratorKnown.UNKNOWN.value, _l("Unknown")),
+            SelectChoice(PerpetratorKnown.KNOWN.value, _l("Known")),
+        ],
+        default=PerpetratorKnown.UNKNOWN.value,
+        validate_choice=True,
+    )
+    perpetrator_name = StringField(
+        _l("Perpetrator's name"),
+        validators=[Length(max=200)],
+        filters=[strip_filter],
+        description=_l(
+            "This is sensitive personal data: enter only what is needed to protect staff."
+        ),
+    )
+    perpetrator_reference = StringField(
+        _l("Client reference"), validators=[Length(max=100)], filters=[strip_filter]
+    )
+    police_called = BooleanField(_l("The police were called"))
+    police_report_wanted = BooleanField(_l("I want a police report to be filed"))
+    damage = BooleanField(_l("There is damage"))
+    submit = SubmitField(_l("Submit report"))
+    save_draft = SubmitField(_l("Save as draft"))
+
+    def __init__(
+        self, *args: object, reporter: User, editor: User | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if editor is not None and editor.id != reporter.id:
+            self.affected_self.label.text = _l(
+                "%(name)s (who reported it) was affected", name=reporter.name
+            )
+        self.affected.choices = colleague_choices(exclude_id=reporter.id)
+        self.witnesses.choices = colleague_choices(exclude_id=reporter.id)
+        self.reporter = reporter
+        for name in ("occurred_at", "channel", "types", "description"):
+            getattr(self, name).flags.required = True
+
+    @classmethod
+    def for_incident(cls, incident: Incident, editor: User) -> ReportForm:
+        """A form filled in from a stored incident (for completing a draft or adding to it)."""
+        affected = [p.user_id for p in incident.people_in(PersonRole.AFFECTED)]
+        data = {
+            "submission_token": incident.submission_token,
+            "occurred_at": to_local(incident.occurred_at),
+            "channel": incident.channel.value if incident.channel else None,
+            "location": incident.location,
+            "types": [t.value for t in incident.types],
+            "description": incident.description,
+            "aggravating": [name for name in AGGRAVATING_LABELS if getattr(incident, name)],
+            "affected_self": incident.reporter_id in affected,
+            "affected": [i for i in affected if i != incident.reporter_id],
+            "witnesses": [p.user_id for p in incident.people_in(PersonRole.WITNESS)],
+            "outside_witnesses": incident.outside_witnesses,
+            "perpetrator_known": incident.perpetrator_known.value,
+            "perpetrator_name": incident.perpetrator_name,
+            "perpetrator_reference": incident.perpetrator_reference,
+            "police_called": incident.police_called,
+            "police_report_wanted": incident.police_report_wanted,
+            "damage": incident.damage,
+        }
+        return cls(reporter=incident.reporter, editor=editor, data=data)
+
+    def report_data(self) -> ReportData:
+        """What was filled in, for the service (times converted to UTC)."""
+        affected = list(dict.fromkeys(self.affected.data or []))
+        if self.affected_self.data:
+            affected.insert(0, self.reporter.id)
+        facts = set(self.aggravating.data or [])
+        return ReportData(
+            occurred_at=to_utc(self.occurred_at.data),
+            channel=Channel(self.channel.data) if self.channel.data else None,
+            types=[IncidentType(t) for t in self.types.data or []],
+            location=self.location.data or "",
+            description=self.description.data or "",
+            affected_ids=affected,
+            witness_ids=list(dict.fromkeys(self.witnesses.data or [])),
+            outside_witnesses=self.outside_witnesses.data or "",
+            perpetrator_known=PerpetratorKnown(self.perpetrator_known.data or "unknown"),
+            perpetrator_name=self.perpetrator_name.data or "",
+            perpetrator_reference=self.perpetrator_reference.data or "",
+            police_called=bool(self.police_called.data),
+            police_report_wanted=bool(self.police_report_wanted.data),
+            damage=bool(self.damage.data),
+            **{name: name in facts for name in AGGRAVATING_LABELS},
+        )
+
+
+class QuickLogForm(FlaskForm):
+    submission_token = HiddenField()
+    type = RadioField(
+        _l("What happened?"),
+        choices=[SelectChoice(t.value, TYPE_LABELS[t]) for t in QUICK_TYPES],
+        validators=[InputRequired(message=_l("Choose what happened."))],
+    )
+    channel = RadioField(
+        _l("Where or how?"),
+        choices=[SelectChoice(c.value, label) for c, label in CHANNEL_LABELS.items()],
+        validators=[InputRequired(message=_l("Choose where or how it happened."))],
+    )
+    note = StringField(
+        _l("One line (optional)"),
+        validators=[Length(max=200)],
+        filters=[strip_filter],
+        description=_l("No names or medical details."),
+    )
+    submit = SubmitField(_l("Log it"))
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""
+
+

@@ -1,0 +1,193 @@
+"""Report, quick log, drafts and my incidents. Views read the form, call one service, redirect."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from incidents import access, services
+from incidents.extensions import db
+from incidents.labels import (
+    AGGRAVATING_LABELS,
+    CHANNEL_LABELS,
+    FIELD_LABELS,
+    HISTORY_ACTIONS,
+    PERSON_ROLE_LABELS,
+    TYPE_LABELS,
+)
+from incidents.models import (
+    Channel,
+    Incident,
+    IncidentChange,
+    IncidentPerson,
+    IncidentType,
+    Role,
+    User,
+)
+from incidents.reporting import bp
+from incidents.reporting.forms import ConfirmForm, QuickLogForm, ReportForm, local_now
+from incidents.security import roles
+from incidents.services import InvalidReport, ServiceError
+
+# HR has no incident pages at all; admins may report what happened to them.
+REPORTERS = (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN)
+
+LABELS = {
+    "channels": CHANNEL_LABELS,
+    "types": TYPE_LABELS,
+    "facts": AGGRAVATING_LABELS,
+    "fields": FIELD_LABELS,
+    "actions": HISTORY_ACTIONS,
+    "person_roles": PERSON_ROLE_LABELS,
+}
+
+
+def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
+    """The incident, if the current user may see it; otherwise 404 (no hint it exists)."""
+    incident = db.session.scalar(
+        db.select(Incident)
+        .where(Incident.id == incident_id)
+        .options(
+            selectinload(Incident.type_rows),
+            selectinload(Incident.people).selectinload(IncidentPerson.user).selectinload(User.team),
+            selectinload(Incident.changes).selectinload(IncidentChange.actor),
+        )
+    )
+    view = access.incident_view(current_user, incident) if incident is not None else None
+    if incident is None or view is None:
+        abort(404)
+    return incident, view
+
+
+def _show_errors(form: ReportForm | QuickLogForm, error: ServiceError) -> None:
+    errors = error.errors if isinstance(error, InvalidReport) else {error.field or "": error.message}
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
+
+
+def _saved(incident: Incident, submitted: bool) -> ResponseReturnValue:
+    if submitted:
+        flash(_("Thank you. Your report has been received."), "success")
+        return redirect(url_for("reporting.detail", incident_id=incident.id))
+    flash(_("Draft saved. It starts nothing until you submit it."), "success")
+    return redirect(url_for("reporting.edit", incident_id=incident.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(*REPORTERS)
+def new() -> ResponseReturnValue:
+    form = ReportForm(reporter=current_user)
+    if request.method == "GET":
+        form.submission_token.data = secrets.token_urlsafe(24)
+        form.occurred_at.data = local_now()
+    elif form.validate_on_submit():
+        submit = not form.save_draft.data
+        try:
+            incident = services.save_report(
+                current_user, form.submission_token.data or "", form.report_data(), submit=submit
+            )
+        except ServiceError as error:
+            _show_errors(form, error)
+        else:
+            return _saved(incident, not incident.is_draft)
+    return render_template("reporting/form.html", form=form, incident=None, labels=LABELS)
+
+
+@bp.route("/<int:incident_id>/edit", methods=["GET", "POST"])
+@roles(*REPORTERS)
+def edit(incident_id: int) -> ResponseReturnValue:
+    """Complete a draft, or add information to a submitted incident."""
+    incident, _view = _incident_or_404(incident_id)
+    if not access.can_edit(current_user, incident):
+        abort(404)
+    if request.method == "GET":
+        form = ReportForm.for_incident(incident, editor=current_user)
+    else:
+        form = ReportForm(reporter=incident.reporter, editor=current_user)
+        if form.validate_on_submit():
+            try:
+                if incident.is_draft:
+                    submit = not form.save_draft.data
+                    services.complete_draft(current_user, incident, form.report_data(), submit=submit)
+                    return _saved(incident, submit)
+                changed = services.amend_report(current_user, incident, form.report_data())
+            except ServiceError as error:
+                _show_errors(form, error)
+            else:
+                flash(_("Your additions have been saved.") if changed else _("Nothing was changed."), "success")
+                return redirect(url_for("reporting.detail", incident_id=incident.id))
+    return render_template(
+        "reporting/form.html", form=form, incident=incident, labels=LABELS, discard=ConfirmForm()
+    )
+
+
+@bp.route("/<int:incident_id>/discard", methods=["POST"])
+@roles(*REPORTERS)
+def discard(incident_id: int) -> ResponseReturnValue:
+    incident, _view = _incident_or_404(incident_id)
+    if not incident.is_draft or incident.reporter_id != current_user.id:
+        abort(404)
+    services.discard_draft(current_user, incident)
+    flash(_("The draft has been discarded."), "success")
+    return redirect(url_for("reporting.mine"))
+
+
+@bp.route("/quick", methods=["GET", "POST"])
+@roles(*REPORTERS)
+def quick() -> ResponseReturnValue:
+    form = QuickLogForm()
+    if request.method == "GET":
+        form.submission_token.data = secrets.token_urlsafe(24)
+    elif form.validate_on_submit():
+        try:
+            incident = services.quick_log(
+                current_user,
+                form.submission_token.data or "",
+                IncidentType(form.type.data),
+                Channel(form.channel.data),
+                form.note.data or "",
+            )
+        except ServiceError as error:
+            _show_errors(form, error)
+        else:
+            flash(_("Logged. Thank you: every report helps."), "success")
+            return redirect(url_for("reporting.detail", incident_id=incident.id))
+    return render_template("reporting/quick.html", form=form, labels=LABELS)
+
+
+@bp.route("")
+@roles(*REPORTERS)
+def mine() -> ResponseReturnValue:
+    """The incidents I reported, that affect me, or that I witnessed; and my drafts."""
+    options = (selectinload(Incident.type_rows), selectinload(Incident.people))
+    incidents = db.session.scalars(
+        access.my_incidents_query(current_user)
+        .options(*options)
+        .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+    ).all()
+    drafts = db.session.scalars(
+        access.my_drafts_query(current_user).options(*options).order_by(Incident.updated_at.desc())
+    ).all()
+    return render_template("reporting/list.html", incidents=incidents, drafts=drafts, labels=LABELS)
+
+
+@bp.route("/<int:incident_id>")
+@roles(*REPORTERS)
+def detail(incident_id: int) -> ResponseReturnValue:
+    incident, view = _incident_or_404(incident_id)
+    return render_template(
+        "reporting/detail.html",
+        incident=incident,
+        full=view == access.View.FULL,
+        can_edit=access.can_edit(current_user, incident),
+        labels=LABELS,
+    )

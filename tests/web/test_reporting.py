@@ -1,0 +1,356 @@
+"""Reporting: the form, validation, drafts, quick log, reporting on behalf, double submits, history."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from incidents.extensions import db
+from incidents.models import (
+    AuditEvent,
+    Channel,
+    Incident,
+    IncidentChange,
+    IncidentPerson,
+    IncidentStatus,
+    IncidentType,
+    PersonRole,
+    Role,
+)
+from tests.conftest import form_errors, login
+
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # 10:30 in Amsterdam
+
+
+def count(model=Incident):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def token(client, url="/incidents/new"):
+    return re.search(r'name="submission_token" type="hidden" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def report(**overrides):
+    data = {
+        "occurred_at": "2026-03-10T10:15",
+        "channel": "counter",
+        "types": ["verbal", "threat"],
+        "description": "Client shouted and threatened to come back.",
+        "affected_self": "y",
+        "location": "Counter 3",
+        "perpetrator_known": "unknown",
+        "submit": "Submit report",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def employee(make_user, make_team):
+    return make_user(Role.EMPLOYEE, team=make_team("Income"), name="Eva Employee")
+
+
+def test_the_form_defaults_to_now_in_the_organisations_time_zone(client, employee, frozen):
+    login(client, employee)
+    page = client.get("/incidents/new").text
+    assert 'value="2026-03-10T10:30"' in page
+    assert "medische" in page  # the description warns against medical details (Dutch by default)
+
+
+def test_submit_a_full_report(client, employee, make_user, frozen):
+    colleague = make_user(name="Cor Colleague")
+    witness = make_user(name="Wim Witness")
+    login(client, employee)
+    response = client.post(
+        "/incidents/new",
+        data=report(
+            submission_token="tok-1",
+            affected=[str(colleague.id)],
+            witnesses=[str(witness.id)],
+            aggravating=["weapon", "injury"],
+            outside_witnesses="A resident",
+            perpetrator_known="known",
+            perpetrator_name="J. Doe",
+            perpetrator_reference="K-123",
+            police_called="y",
+            police_report_wanted="y",
+            damage="y",
+        ),
+    )
+    assert response.status_code == 302
+    incident = db.session.scalar(select(Incident))
+    assert response.headers["Location"] == f"/incidents/{incident.id}"
+    assert incident.status == IncidentStatus.SUBMITTED and incident.submitted_at == NOW
+    assert incident.occurred_at == datetime(2026, 3, 10, 9, 15, tzinfo=UTC)  # typed in Amsterdam time
+    assert incident.channel == Channel.COUNTER and incident.location == "Counter 3"
+    assert incident.types == [IncidentType.THREAT, IncidentType.VERBAL]
+    assert (incident.weapon, incident.injury, incident.hospital) == (True, True, False)
+    assert {(p.user_id, p.role) for p in incident.people} == {
+        (employee.id, PersonRole.AFFECTED),
+        (colleague.id, PersonRole.AFFECTED),
+        (witness.id, PersonRole.WITNESS),
+    }
+    assert (incident.perpetrator_name, incident.perpetrator_reference) == ("J. Doe", "K-123")
+    assert incident.police_called and incident.police_report_wanted and incident.damage
+    assert [c.action for c in incident.changes] == ["submitted"]
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "incident.submit"))
+    detail = client.get(response.headers["Location"]).text
+    assert "Client shouted" in detail and "J. Doe" in detail and "Wim Witness" in detail
+
+
+FUTURE = "2026-03-10T11:00"  # 30 minutes after the frozen now, in Amsterdam time
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"occurred_at": FUTURE}, "occurred_at"),
+        ({"occurred_at": "not a date"}, "occurred_at"),
+        ({"occurred_at": ""}, "occurred_at"),
+        ({"channel": None}, "channel"),
+        ({"channel": "rooftop"}, "channel"),
+        ({"types": None}, "types"),
+        ({"types": ["verbal", "alien-abduction"]}, "types"),
+        ({"description": ""}, "description"),
+        ({"description": "   "}, "description"),
+        ({"description": "x" * 4001}, "description"),
+        ({"location": "x" * 201}, "location"),
+        ({"outside_witnesses": "x" * 1001}, "outside_witnesses"),
+        ({"perpetrator_name": "x" * 201, "perpetrator_known": "known"}, "perpetrator_name"),
+        ({"perpetrator_known": "maybe"}, "perpetrator_known"),
+        ({"perpetrator_name": "J. Doe"}, "perpetrator_known"),  # a name, but "unknown" chosen
+        ({"aggravating": ["laser"]}, "aggravating"),
+        ({"affected_self": None}, "affected"),  # nobody affected
+        ({"affected": ["999999"]}, "affected"),  # unknown user
+        ({"affected": ["inactive"]}, "affected"),
+        ({"witnesses": ["999999"]}, "witnesses"),
+        ({"witnesses": ["abc"]}, "witnesses"),
+        ({"witnesses": ["self"]}, "witnesses"),  # the reporter as their own witness
+        ({"witnesses": ["colleague"], "affected": ["colleague"]}, "witnesses"),
+    ],
+)
+def test_bad_input_gets_a_message_next_to_the_field_and_nothing_is_stored(
+    client, employee, make_user, frozen, overrides, field
+):
+    colleague, inactive = make_user(), make_user()
+    inactive.active = False
+    db.session.commit()
+    ids = {"self": str(employee.id), "colleague": str(colleague.id), "inactive": str(inactive.id)}
+    for key in ("affected", "witnesses"):
+        if key in overrides:
+            overrides[key] = [ids.get(v, v) for v in overrides[key]]
+    login(client, employee)
+    response = client.post("/incidents/new", data=report(submission_token="tok-bad", **overrides))
+    assert response.status_code == 200
+    assert field in form_errors(response.text), form_errors(response.text)
+    assert count() == 0 and count(IncidentPerson) == 0 and count(IncidentChange) == 0
+    # The rest of the form keeps what was typed.
+    if field != "location":
+        assert 'value="Counter 3"' in response.text
+
+
+def test_html_and_script_are_stored_as_typed_and_shown_escaped(client, employee, frozen):
+    login(client, employee)
+    evil = '<script>alert("x")</script><b>bold</b>'
+    response = client.post("/incidents/new", data=report(submission_token="tok-x", description=evil, location=evil[:60]))
+    incident = db.session.scalar(select(Incident))
+    assert incident.description == evil
+    page = client.get(response.headers["Location"]).text
+    assert evil not in page and "&lt;script&gt;" in page
+
+
+def test_a_double_submit_creates_one_incident(client, employee, frozen):
+    login(client, employee)
+    tok = token(client)
+    first = client.post("/incidents/new", data=report(submission_token=tok))
+    second = client.post("/incidents/new", data=report(submission_token=tok, description="changed on resubmit"))
+    assert count() == 1
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(Incident.description)) != "changed on resubmit"
+
+
+def test_concurrent_double_submit_creates_one_incident(app, employee, frozen):
+    tok = "tok-concurrent"
+    clients = [login(app.test_client(), employee) for _ in range(4)]
+    tokens = [c.csrf_token() for c in clients]
+    barrier = threading.Barrier(len(clients))
+    results = []
+
+    def submit(client, csrf):
+        barrier.wait()
+        results.append(client.post("/incidents/new", data=report(submission_token=tok, csrf_token=csrf)))
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert count() == 1
+    assert {r.status_code for r in results} == {302}
+    assert len({r.headers["Location"] for r in results}) == 1
+
+
+def test_drafts_start_nothing_until_submitted(client, employee, frozen):
+    login(client, employee)
+    draft = client.post(
+        "/incidents/new",
+        data={"submission_token": "tok-draft", "description": "half way", "save_draft": "Save as draft", "perpetrator_known": "unknown"},
+    )
+    assert draft.status_code == 302
+    incident = db.session.scalar(select(Incident))
+    assert incident.status == IncidentStatus.DRAFT and incident.submitted_at is None
+    assert draft.headers["Location"] == f"/incidents/{incident.id}/edit"
+    home = client.get("/").text
+    assert f"/incidents/{incident.id}/edit" in home  # the home page lists my open drafts
+    # Even a draft keeps the rules it can: no future dates.
+    bad = client.post(f"/incidents/{incident.id}/edit", data={"occurred_at": FUTURE, "save_draft": "1", "perpetrator_known": "unknown"})
+    assert "occurred_at" in form_errors(bad.text)
+    # Submitting the incomplete draft names what is missing.
+    incomplete = client.post(f"/incidents/{incident.id}/edit", data={"description": "half way", "submit": "1", "perpetrator_known": "unknown"})
+    assert {"channel", "types", "occurred_at"} <= set(form_errors(incomplete.text))
+    done = client.post(f"/incidents/{incident.id}/edit", data=report())
+    assert done.headers["Location"] == f"/incidents/{incident.id}"
+    db.session.refresh(incident)
+    assert incident.status == IncidentStatus.SUBMITTED
+    assert [c.action for c in incident.changes] == ["draft", "submitted"]
+    assert f"/incidents/{incident.id}/edit" not in client.get("/").text
+
+
+def test_a_draft_can_be_discarded_but_a_submitted_incident_cannot(client, employee, frozen):
+    login(client, employee)
+    client.post("/incidents/new", data={"submission_token": "d1", "save_draft": "1", "perpetrator_known": "unknown"})
+    draft = db.session.scalar(select(Incident))
+    assert client.post(f"/incidents/{draft.id}/discard").status_code == 302
+    assert count() == 0
+    client.post("/incidents/new", data=report(submission_token="s1"))
+    submitted = db.session.scalar(select(Incident))
+    assert client.post(f"/incidents/{submitted.id}/discard").status_code == 404
+    assert count() == 1
+
+
+def test_quick_log(client, employee, frozen):
+    login(client, employee)
+    tok = token(client, "/incidents/quick")
+    response = client.post("/incidents/quick", data={"submission_token": tok, "type": "verbal", "channel": "phone", "note": ""})
+    assert response.status_code == 302
+    incident = db.session.scalar(select(Incident))
+    assert incident.quick and incident.status == IncidentStatus.SUBMITTED
+    assert incident.types == [IncidentType.VERBAL] and incident.channel == Channel.PHONE
+    assert incident.occurred_at == NOW
+    assert [(p.user_id, p.role) for p in incident.people] == [(employee.id, PersonRole.AFFECTED)]
+    # Double tap: still one.
+    client.post("/incidents/quick", data={"submission_token": tok, "type": "verbal", "channel": "phone"})
+    assert count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"type": "physical", "channel": "phone"}, "type"),  # the quick log is for low-level incidents
+        ({"channel": "phone"}, "type"),
+        ({"type": "verbal"}, "channel"),
+        ({"type": "verbal", "channel": "moon"}, "channel"),
+        ({"type": "verbal", "channel": "phone", "note": "x" * 201}, "note"),
+    ],
+)
+def test_quick_log_validation(client, employee, data, field):
+    login(client, employee)
+    response = client.post("/incidents/quick", data={"submission_token": "q", **data})
+    assert response.status_code == 200
+    assert field in form_errors(response.text)
+    assert count() == 0
+
+
+def test_reporting_on_behalf_of_a_colleague(client, app, employee, make_user, frozen):
+    colleague = make_user(name="Cor Colleague")
+    login(client, employee)
+    client.post("/incidents/new", data=report(submission_token="behalf", affected_self=None, affected=[str(colleague.id)]))
+    incident = db.session.scalar(select(Incident))
+    assert [(p.user_id, p.role) for p in incident.people] == [(colleague.id, PersonRole.AFFECTED)]
+    # The colleague is shown the report and can add to it.
+    other = login(app.test_client(), colleague)
+    mine = other.get("/incidents").text
+    assert f"/incidents/{incident.id}" in mine
+    assert "Client shouted" in other.get(f"/incidents/{incident.id}").text
+    edit = other.get(f"/incidents/{incident.id}/edit").text
+    assert "Eva Employee" in edit  # "Eva Employee (who reported it) was affected"
+    response = other.post(
+        f"/incidents/{incident.id}/edit",
+        data=report(affected_self=None, affected=[str(colleague.id)], description="I add: he came back at noon."),
+    )
+    assert response.status_code == 302
+    db.session.refresh(incident)
+    assert incident.description == "I add: he came back at noon."
+    change = incident.changes[-1]
+    assert (change.actor_id, change.action, change.fields) == (colleague.id, "updated", ["description"])
+
+
+def test_history_keeps_who_when_and_which_fields(client, employee, make_user):
+    witness = make_user()
+    with time_machine.travel(NOW, tick=False):
+        login(client, employee)
+        first = client.post("/incidents/new", data=report(submission_token="h"))
+    assert first.status_code == 302 and first.headers["Location"].startswith("/incidents/"), first.headers.get("Location")
+    incident = db.session.scalar(select(Incident))
+    later = NOW + timedelta(hours=2)
+    with time_machine.travel(later, tick=False):
+        client.post(
+            f"/incidents/{incident.id}/edit",
+            data=report(location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]),
+        )
+        client.post(
+            f"/incidents/{incident.id}/edit",
+            data=report(location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]),
+        )
+        page = client.get(f"/incidents/{incident.id}").text
+    db.session.refresh(incident)
+    changes = incident.changes
+    assert [c.action for c in changes] == ["submitted", "updated"]  # an edit changing nothing records nothing
+    assert changes[1].at == later and changes[1].actor_id == employee.id
+    assert set(changes[1].fields) == {"location", "weapon", "witnesses"}
+    assert "heeft informatie toegevoegd: Plaats, Er was een wapen in het spel, Collega's als getuige" in page, page[page.find("<ol"):page.find("</ol>")]
+
+
+def test_amending_keeps_required_fields_required(client, employee, frozen):
+    login(client, employee)
+    client.post("/incidents/new", data=report(submission_token="req"))
+    incident = db.session.scalar(select(Incident))
+    response = client.post(f"/incidents/{incident.id}/edit", data=report(types=None, description=""))
+    assert {"types", "description"} <= set(form_errors(response.text))
+    db.session.refresh(incident)
+    assert incident.types and incident.description
+
+
+def test_my_incidents_lists_reported_affecting_and_witnessed_with_a_constant_number_of_queries(
+    client, app, employee, make_user, count_queries, frozen
+):
+    witness = make_user()
+    login(client, employee)
+    client.post("/incidents/new", data=report(submission_token="m0", witnesses=[str(witness.id)]))
+    viewer = login(app.test_client(), witness)
+    with count_queries() as few:
+        page = viewer.get("/incidents").text
+    assert "Getuige" in page
+    for n in range(8):
+        client.post("/incidents/new", data=report(submission_token=f"m{n + 1}", witnesses=[str(witness.id)]))
+    with count_queries() as many:
+        viewer.get("/incidents")
+    assert many.count == few.count
+
+
+def test_incident_pages_in_english(client, employee, frozen):
+    login(client, employee)
+    client.post("/language", data={"locale": "en", "next": "/"})
+    page = client.get("/incidents/new").text
+    assert "Report an incident" in page and "Verbal aggression" in page
