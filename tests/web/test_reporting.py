@@ -354,3 +354,23 @@ def test_incident_pages_in_english(client, employee, frozen):
     client.post("/language", data={"locale": "en", "next": "/"})
     page = client.get("/incidents/new").text
     assert "Report an incident" in page and "Verbal aggression" in page
+
+
+def test_incident_people_and_history_are_written_in_one_transaction(client, employee, make_user, monkeypatch, frozen):
+    """If writing the history fails, neither the incident nor its people are stored."""
+    from incidents import services
+
+    witness = make_user()
+
+    def broken_record(*args, **kwargs):
+        raise RuntimeError("history store failed")
+
+    monkeypatch.setattr(services, "_record", broken_record)
+    login(client, employee)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = client.post("/incidents/new", data=report(submission_token="atomic", witnesses=[str(witness.id)]))
+    finally:
+        client.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    assert count() == 0 and count(IncidentPerson) == 0 and count(IncidentChange) == 0

@@ -1,0 +1,53 @@
+"""Pure tests of model logic: no app, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from incidents.models import Role, Team, User, UTCDateTime
+
+
+def manager(name: str, active: bool = True) -> User:
+    return User(name=name, email=f"{name}@example.test", role=Role.MANAGER, active=active)
+
+
+def test_the_manager_above_is_the_manager_of_the_nearest_parent_that_has_one():
+    head = manager("head")
+    department = Team(id=1, name_nl="Afdeling", name_en="Department", manager=head)
+    cluster = Team(id=2, name_nl="Cluster", name_en="Cluster", parent=department)
+    team = Team(id=3, name_nl="Team", name_en="Team", parent=cluster, manager=manager("boss"))
+    assert team.manager_above() is head
+    assert cluster.manager_above() is head
+    assert department.manager_above() is None
+
+
+def test_an_inactive_manager_above_is_skipped():
+    top = Team(id=1, name_nl="Top", name_en="Top", manager=manager("top"))
+    middle = Team(id=2, name_nl="M", name_en="M", parent=top, manager=manager("gone", active=False))
+    team = Team(id=3, name_nl="T", name_en="T", parent=middle)
+    assert team.manager_above().name == "top"
+
+
+def test_team_names_follow_the_language_with_a_fallback():
+    team = Team(name_nl="Inkomen", name_en="Income")
+    assert (team.name("nl"), team.name("en")) == ("Inkomen", "Income")
+    assert Team(name_nl="Inkomen", name_en="").name("en") == "Inkomen"
+
+
+def test_ancestors_stop_at_a_cycle():
+    a = Team(id=1, name_nl="A", name_en="A")
+    b = Team(id=2, name_nl="B", name_en="B", parent=a)
+    a.parent = b
+    assert a.ancestors() == [b, a]
+
+
+def test_utc_datetime_stores_utc_and_refuses_naive_moments():
+    column = UTCDateTime()
+    amsterdam = timezone(timedelta(hours=1))
+    stored = column.process_bind_param(datetime(2026, 1, 1, 12, tzinfo=amsterdam), None)
+    assert stored == datetime(2026, 1, 1, 11, tzinfo=UTC) and stored.tzinfo == UTC
+    assert column.process_result_value(datetime(2026, 1, 1, 11), None).tzinfo == UTC
+    with pytest.raises(ValueError, match="naive"):
+        column.process_bind_param(datetime(2026, 1, 1, 12), None)
