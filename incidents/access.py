@@ -72,7 +72,9 @@ def _manages_an_affected_person(user: User, incident: Incident) -> bool:
 
 def my_incidents_query(user: User) -> Select[Any]:
     """Submitted incidents that concern `user`: reported by, affecting, or witnessed by them."""
-    involved = exists().where(IncidentPerson.incident_id == Incident.id, IncidentPerson.user_id == user.id)
+    involved = exists().where(
+        IncidentPerson.incident_id == Incident.id, IncidentPerson.user_id == user.id
+    )
     return select(Incident).where(
         Incident.status == IncidentStatus.SUBMITTED,
         or_(Incident.reporter_id == user.id, involved),

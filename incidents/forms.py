@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, flash
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
@@ -41,3 +41,13 @@ class EmailAddress:
             )
         except EmailNotValidError as error:
             raise ValidationError(_l("Enter a valid e-mail address.")) from error
+
+
+def show_service_error(form: Form, error: Any) -> None:
+    """Put a service's refusal next to the fields it names; the rest goes to a flash message."""
+    for name, message in error.errors.items():
+        field = form._fields.get(name) if name else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")

@@ -312,7 +312,9 @@ class IncidentTypeRow(Model):
     __tablename__ = "incident_type"
 
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), primary_key=True)
-    type: Mapped[IncidentType] = mapped_column(_enum(IncidentType, "incident_type"), primary_key=True)
+    type: Mapped[IncidentType] = mapped_column(
+        _enum(IncidentType, "incident_type"), primary_key=True
+    )
 
     incident: Mapped[Incident] = relationship(back_populates="type_rows")
 

@@ -42,6 +42,7 @@ class ServiceError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors: dict[str, str] = {field or "": message}
 
 
 @contextmanager
@@ -301,7 +302,7 @@ class InvalidReport(ServiceError):
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(next(iter(errors.values())), next(iter(errors)))
-        self.errors = errors
+        self.errors = dict(errors)
 
 
 @dataclass
@@ -369,7 +370,13 @@ def _report_errors(
 def _apply_report(incident: Incident, data: ReportData) -> list[str]:
     """Write `data` onto `incident`; returns the names of what changed."""
     values = {name: getattr(data, name) for name in REPORT_FIELDS}
-    for name in ("location", "description", "outside_witnesses", "perpetrator_name", "perpetrator_reference"):
+    for name in (
+        "location",
+        "description",
+        "outside_witnesses",
+        "perpetrator_name",
+        "perpetrator_reference",
+    ):
         values[name] = values[name].strip()
     if values["perpetrator_known"] == PerpetratorKnown.UNKNOWN:
         values["perpetrator_name"] = values["perpetrator_reference"] = ""
@@ -388,7 +395,9 @@ def _apply_report(incident: Incident, data: ReportData) -> list[str]:
                 if user_id not in ids:
                     incident.people.remove(person)
             db.session.flush()  # removals first: a person may move from one role to the other
-            incident.people.extend(IncidentPerson(user_id=i, role=role) for i in ids if i not in current)
+            incident.people.extend(
+                IncidentPerson(user_id=i, role=role) for i in ids if i not in current
+            )
             changed.append(name)
     return changed
 
@@ -440,7 +449,9 @@ def save_report(
     return incident
 
 
-def complete_draft(reporter: User, incident: Incident, data: ReportData, *, submit: bool) -> Incident:
+def complete_draft(
+    reporter: User, incident: Incident, data: ReportData, *, submit: bool
+) -> Incident:
     """Save a draft again, and submit it when asked."""
     errors = _report_errors(reporter, data, complete=submit)
     if errors:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -17,6 +19,13 @@ from incidents.models import Role, Team, User
 
 NONE = 0  # the "nobody / no team" choice in select fields
 
+
+def _team(team_id: int | None) -> Team | None:
+    return db.session.get(Team, team_id) if team_id else None
+
+
+def _user(user_id: int | None) -> User | None:
+    return db.session.get(User, user_id) if user_id else None
 
 
 def _team_choices(exclude: Team | None = None) -> list[SelectChoice]:
@@ -73,6 +82,15 @@ class UserForm(FlaskForm):
                 count=minimum,
             )
 
+    def values(self) -> dict[str, Any]:
+        """The account's details, for the service (the password is handled on its own)."""
+        return {
+            "email": self.email.data or "",
+            "name": self.name.data or "",
+            "role": Role(self.role.data),
+            "team": _team(self.team.data),
+        }
+
 
 class TeamForm(FlaskForm):
     name_nl = StringField(
@@ -92,3 +110,13 @@ class TeamForm(FlaskForm):
         self.parent.choices = _team_choices(exclude=team)
         self.manager.choices = _manager_choices()
         self.deputy.choices = _manager_choices()
+
+    def values(self) -> dict[str, Any]:
+        """The team's names, place and managers, for the service."""
+        return {
+            "name_nl": self.name_nl.data or "",
+            "name_en": self.name_en.data or "",
+            "parent": _team(self.parent.data),
+            "manager": _user(self.manager.data),
+            "deputy": _user(self.deputy.data),
+        }

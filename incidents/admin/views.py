@@ -13,26 +13,11 @@ from incidents import services
 from incidents.admin import bp
 from incidents.admin.forms import NONE, TeamForm, UserForm
 from incidents.extensions import db
+from incidents.forms import show_service_error
 from incidents.labels import ROLE_LABELS
 from incidents.models import Role, Team, User
 from incidents.security import roles
 from incidents.services import ServiceError
-
-
-def _team(team_id: int) -> Team | None:
-    return db.session.get(Team, team_id) if team_id != NONE else None
-
-
-def _user(user_id: int) -> User | None:
-    return db.session.get(User, user_id) if user_id != NONE else None
-
-
-def _show_service_error(form: UserForm | TeamForm, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.route("/users")
@@ -51,15 +36,10 @@ def new_user() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = services.create_user(
-                current_user,
-                email=form.email.data or "",
-                name=form.name.data or "",
-                password=form.password.data or "",
-                role=Role(form.role.data),
-                team=_team(form.team.data or NONE),
+                current_user, password=form.password.data or "", **form.values()
             )
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             flash(_("Account created for %(name)s.", name=user.name), "success")
             return redirect(url_for("admin.users"))
@@ -81,16 +61,10 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             services.update_user(
-                current_user,
-                user,
-                email=form.email.data or "",
-                name=form.name.data or "",
-                role=Role(form.role.data),
-                team=_team(form.team.data or NONE),
-                password=form.password.data or None,
+                current_user, user, password=form.password.data or None, **form.values()
             )
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
             return redirect(url_for("admin.users"))
@@ -131,16 +105,9 @@ def new_team() -> ResponseReturnValue:
     form = TeamForm()
     if form.validate_on_submit():
         try:
-            services.create_team(
-                current_user,
-                name_nl=form.name_nl.data or "",
-                name_en=form.name_en.data or "",
-                parent=_team(form.parent.data or NONE),
-                manager=_user(form.manager.data or NONE),
-                deputy=_user(form.deputy.data or NONE),
-            )
+            services.create_team(current_user, **form.values())
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             flash(_("Team created."), "success")
             return redirect(url_for("admin.teams"))
@@ -163,17 +130,9 @@ def edit_team(team_id: int) -> ResponseReturnValue:
     )
     if form.validate_on_submit():
         try:
-            services.update_team(
-                current_user,
-                team,
-                name_nl=form.name_nl.data or "",
-                name_en=form.name_en.data or "",
-                parent=_team(form.parent.data or NONE),
-                manager=_user(form.manager.data or NONE),
-                deputy=_user(form.deputy.data or NONE),
-            )
+            services.update_team(current_user, team, **form.values())
         except ServiceError as error:
-            _show_service_error(form, error)
+            show_service_error(form, error)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin.teams"))

@@ -106,7 +106,9 @@ class ReportForm(FlaskForm):
         _l("Affected colleagues"),
         coerce=int,
         validate_choice=False,
-        description=_l("Reporting for someone else? Choose them here. Ctrl or Cmd selects several."),
+        description=_l(
+            "Reporting for someone else? Choose them here. Ctrl or Cmd selects several."
+        ),
         render_kw={"size": 5},
     )
     witnesses = SelectMultipleField(
@@ -235,5 +237,3 @@ class QuickLogForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
-
-

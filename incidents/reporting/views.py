@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from incidents import access, services
 from incidents.extensions import db
+from incidents.forms import show_service_error
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -32,7 +33,7 @@ from incidents.models import (
 from incidents.reporting import bp
 from incidents.reporting.forms import ConfirmForm, QuickLogForm, ReportForm, local_now
 from incidents.security import roles
-from incidents.services import InvalidReport, ServiceError
+from incidents.services import ServiceError
 
 # HR has no incident pages at all; admins may report what happened to them.
 REPORTERS = (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN)
@@ -64,16 +65,6 @@ def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
     return incident, view
 
 
-def _show_errors(form: ReportForm | QuickLogForm, error: ServiceError) -> None:
-    errors = error.errors if isinstance(error, InvalidReport) else {error.field or "": error.message}
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "error")
-
-
 def _saved(incident: Incident, submitted: bool) -> ResponseReturnValue:
     if submitted:
         flash(_("Thank you. Your report has been received."), "success")
@@ -96,7 +87,7 @@ def new() -> ResponseReturnValue:
                 current_user, form.submission_token.data or "", form.report_data(), submit=submit
             )
         except ServiceError as error:
-            _show_errors(form, error)
+            show_service_error(form, error)
         else:
             return _saved(incident, not incident.is_draft)
     return render_template("reporting/form.html", form=form, incident=None, labels=LABELS)
@@ -117,13 +108,18 @@ def edit(incident_id: int) -> ResponseReturnValue:
             try:
                 if incident.is_draft:
                     submit = not form.save_draft.data
-                    services.complete_draft(current_user, incident, form.report_data(), submit=submit)
+                    services.complete_draft(
+                        current_user, incident, form.report_data(), submit=submit
+                    )
                     return _saved(incident, submit)
                 changed = services.amend_report(current_user, incident, form.report_data())
             except ServiceError as error:
-                _show_errors(form, error)
+                show_service_error(form, error)
             else:
-                flash(_("Your additions have been saved.") if changed else _("Nothing was changed."), "success")
+                flash(
+                    _("Your additions have been saved.") if changed else _("Nothing was changed."),
+                    "success",
+                )
                 return redirect(url_for("reporting.detail", incident_id=incident.id))
     return render_template(
         "reporting/form.html", form=form, incident=incident, labels=LABELS, discard=ConfirmForm()
@@ -157,7 +153,7 @@ def quick() -> ResponseReturnValue:
                 form.note.data or "",
             )
         except ServiceError as error:
-            _show_errors(form, error)
+            show_service_error(form, error)
         else:
             flash(_("Logged. Thank you: every report helps."), "success")
             return redirect(url_for("reporting.detail", incident_id=incident.id))
