@@ -65,6 +65,14 @@ def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
     return incident, view
 
 
+def _token(form: ReportForm | QuickLogForm) -> str:
+    """The form's submission token; a form without one was not made by us (400)."""
+    token = form.submission_token.data or ""
+    if not 16 <= len(token) <= 64:
+        abort(400)
+    return token
+
+
 def _saved(incident: Incident, submitted: bool) -> ResponseReturnValue:
     if submitted:
         flash(_("Thank you. Your report has been received."), "success")
@@ -84,7 +92,7 @@ def new() -> ResponseReturnValue:
         submit = not form.save_draft.data
         try:
             incident = services.save_report(
-                current_user, form.submission_token.data or "", form.report_data(), submit=submit
+                current_user, _token(form), form.report_data(), submit=submit
             )
         except ServiceError as error:
             show_service_error(form, error)
@@ -147,7 +155,7 @@ def quick() -> ResponseReturnValue:
         try:
             incident = services.quick_log(
                 current_user,
-                form.submission_token.data or "",
+                _token(form),
                 IncidentType(form.type.data),
                 Channel(form.channel.data),
                 form.note.data or "",

@@ -32,7 +32,9 @@ def count(model=Incident):
 
 
 def token(client, url="/incidents/new"):
-    return re.search(r'name="submission_token" type="hidden" value="([^"]+)"', client.get(url).text).group(1)
+    return re.search(
+        r'name="submission_token" type="hidden" value="([^"]+)"', client.get(url).text
+    ).group(1)
 
 
 def report(**overrides):
@@ -75,7 +77,7 @@ def test_submit_a_full_report(client, employee, make_user, frozen):
     response = client.post(
         "/incidents/new",
         data=report(
-            submission_token="tok-1",
+            submission_token="tok-1-padded-token-0001",
             affected=[str(colleague.id)],
             witnesses=[str(witness.id)],
             aggravating=["weapon", "injury"],
@@ -92,7 +94,9 @@ def test_submit_a_full_report(client, employee, make_user, frozen):
     incident = db.session.scalar(select(Incident))
     assert response.headers["Location"] == f"/incidents/{incident.id}"
     assert incident.status == IncidentStatus.SUBMITTED and incident.submitted_at == NOW
-    assert incident.occurred_at == datetime(2026, 3, 10, 9, 15, tzinfo=UTC)  # typed in Amsterdam time
+    assert incident.occurred_at == datetime(
+        2026, 3, 10, 9, 15, tzinfo=UTC
+    )  # typed in Amsterdam time
     assert incident.channel == Channel.COUNTER and incident.location == "Counter 3"
     assert incident.types == [IncidentType.THREAT, IncidentType.VERBAL]
     assert (incident.weapon, incident.injury, incident.hospital) == (True, True, False)
@@ -151,7 +155,9 @@ def test_bad_input_gets_a_message_next_to_the_field_and_nothing_is_stored(
         if key in overrides:
             overrides[key] = [ids.get(v, v) for v in overrides[key]]
     login(client, employee)
-    response = client.post("/incidents/new", data=report(submission_token="tok-bad", **overrides))
+    response = client.post(
+        "/incidents/new", data=report(submission_token="tok-bad-padded-token-0001", **overrides)
+    )
     assert response.status_code == 200
     assert field in form_errors(response.text), form_errors(response.text)
     assert count() == 0 and count(IncidentPerson) == 0 and count(IncidentChange) == 0
@@ -163,7 +169,12 @@ def test_bad_input_gets_a_message_next_to_the_field_and_nothing_is_stored(
 def test_html_and_script_are_stored_as_typed_and_shown_escaped(client, employee, frozen):
     login(client, employee)
     evil = '<script>alert("x")</script><b>bold</b>'
-    response = client.post("/incidents/new", data=report(submission_token="tok-x", description=evil, location=evil[:60]))
+    response = client.post(
+        "/incidents/new",
+        data=report(
+            submission_token="tok-x-padded-token-0001", description=evil, location=evil[:60]
+        ),
+    )
     incident = db.session.scalar(select(Incident))
     assert incident.description == evil
     page = client.get(response.headers["Location"]).text
@@ -174,14 +185,16 @@ def test_a_double_submit_creates_one_incident(client, employee, frozen):
     login(client, employee)
     tok = token(client)
     first = client.post("/incidents/new", data=report(submission_token=tok))
-    second = client.post("/incidents/new", data=report(submission_token=tok, description="changed on resubmit"))
+    second = client.post(
+        "/incidents/new", data=report(submission_token=tok, description="changed on resubmit")
+    )
     assert count() == 1
     assert first.headers["Location"] == second.headers["Location"]
     assert db.session.scalar(select(Incident.description)) != "changed on resubmit"
 
 
 def test_concurrent_double_submit_creates_one_incident(app, employee, frozen):
-    tok = "tok-concurrent"
+    tok = "tok-concurrent-padded-0001"
     clients = [login(app.test_client(), employee) for _ in range(4)]
     tokens = [c.csrf_token() for c in clients]
     barrier = threading.Barrier(len(clients))
@@ -189,9 +202,13 @@ def test_concurrent_double_submit_creates_one_incident(app, employee, frozen):
 
     def submit(client, csrf):
         barrier.wait()
-        results.append(client.post("/incidents/new", data=report(submission_token=tok, csrf_token=csrf)))
+        results.append(
+            client.post("/incidents/new", data=report(submission_token=tok, csrf_token=csrf))
+        )
 
-    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens, strict=True)]
+    threads = [
+        threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -205,7 +222,12 @@ def test_drafts_start_nothing_until_submitted(client, employee, frozen):
     login(client, employee)
     draft = client.post(
         "/incidents/new",
-        data={"submission_token": "tok-draft", "description": "half way", "save_draft": "Save as draft", "perpetrator_known": "unknown"},
+        data={
+            "submission_token": "tok-draft-padded-token-0001",
+            "description": "half way",
+            "save_draft": "Save as draft",
+            "perpetrator_known": "unknown",
+        },
     )
     assert draft.status_code == 302
     incident = db.session.scalar(select(Incident))
@@ -214,10 +236,16 @@ def test_drafts_start_nothing_until_submitted(client, employee, frozen):
     home = client.get("/").text
     assert f"/incidents/{incident.id}/edit" in home  # the home page lists my open drafts
     # Even a draft keeps the rules it can: no future dates.
-    bad = client.post(f"/incidents/{incident.id}/edit", data={"occurred_at": FUTURE, "save_draft": "1", "perpetrator_known": "unknown"})
+    bad = client.post(
+        f"/incidents/{incident.id}/edit",
+        data={"occurred_at": FUTURE, "save_draft": "1", "perpetrator_known": "unknown"},
+    )
     assert "occurred_at" in form_errors(bad.text)
     # Submitting the incomplete draft names what is missing.
-    incomplete = client.post(f"/incidents/{incident.id}/edit", data={"description": "half way", "submit": "1", "perpetrator_known": "unknown"})
+    incomplete = client.post(
+        f"/incidents/{incident.id}/edit",
+        data={"description": "half way", "submit": "1", "perpetrator_known": "unknown"},
+    )
     assert {"channel", "types", "occurred_at"} <= set(form_errors(incomplete.text))
     done = client.post(f"/incidents/{incident.id}/edit", data=report())
     assert done.headers["Location"] == f"/incidents/{incident.id}"
@@ -229,11 +257,18 @@ def test_drafts_start_nothing_until_submitted(client, employee, frozen):
 
 def test_a_draft_can_be_discarded_but_a_submitted_incident_cannot(client, employee, frozen):
     login(client, employee)
-    client.post("/incidents/new", data={"submission_token": "d1", "save_draft": "1", "perpetrator_known": "unknown"})
+    client.post(
+        "/incidents/new",
+        data={
+            "submission_token": "d1-padded-token-0001",
+            "save_draft": "1",
+            "perpetrator_known": "unknown",
+        },
+    )
     draft = db.session.scalar(select(Incident))
     assert client.post(f"/incidents/{draft.id}/discard").status_code == 302
     assert count() == 0
-    client.post("/incidents/new", data=report(submission_token="s1"))
+    client.post("/incidents/new", data=report(submission_token="s1-padded-token-0001"))
     submitted = db.session.scalar(select(Incident))
     assert client.post(f"/incidents/{submitted.id}/discard").status_code == 404
     assert count() == 1
@@ -242,7 +277,10 @@ def test_a_draft_can_be_discarded_but_a_submitted_incident_cannot(client, employ
 def test_quick_log(client, employee, frozen):
     login(client, employee)
     tok = token(client, "/incidents/quick")
-    response = client.post("/incidents/quick", data={"submission_token": tok, "type": "verbal", "channel": "phone", "note": ""})
+    response = client.post(
+        "/incidents/quick",
+        data={"submission_token": tok, "type": "verbal", "channel": "phone", "note": ""},
+    )
     assert response.status_code == 302
     incident = db.session.scalar(select(Incident))
     assert incident.quick and incident.status == IncidentStatus.SUBMITTED
@@ -250,14 +288,19 @@ def test_quick_log(client, employee, frozen):
     assert incident.occurred_at == NOW
     assert [(p.user_id, p.role) for p in incident.people] == [(employee.id, PersonRole.AFFECTED)]
     # Double tap: still one.
-    client.post("/incidents/quick", data={"submission_token": tok, "type": "verbal", "channel": "phone"})
+    client.post(
+        "/incidents/quick", data={"submission_token": tok, "type": "verbal", "channel": "phone"}
+    )
     assert count() == 1
 
 
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"type": "physical", "channel": "phone"}, "type"),  # the quick log is for low-level incidents
+        (
+            {"type": "physical", "channel": "phone"},
+            "type",
+        ),  # the quick log is for low-level incidents
         ({"channel": "phone"}, "type"),
         ({"type": "verbal"}, "channel"),
         ({"type": "verbal", "channel": "moon"}, "channel"),
@@ -266,7 +309,9 @@ def test_quick_log(client, employee, frozen):
 )
 def test_quick_log_validation(client, employee, data, field):
     login(client, employee)
-    response = client.post("/incidents/quick", data={"submission_token": "q", **data})
+    response = client.post(
+        "/incidents/quick", data={"submission_token": "q-padded-token-0001", **data}
+    )
     assert response.status_code == 200
     assert field in form_errors(response.text)
     assert count() == 0
@@ -275,7 +320,14 @@ def test_quick_log_validation(client, employee, data, field):
 def test_reporting_on_behalf_of_a_colleague(client, app, employee, make_user, frozen):
     colleague = make_user(name="Cor Colleague")
     login(client, employee)
-    client.post("/incidents/new", data=report(submission_token="behalf", affected_self=None, affected=[str(colleague.id)]))
+    client.post(
+        "/incidents/new",
+        data=report(
+            submission_token="behalf-padded-token-0001",
+            affected_self=None,
+            affected=[str(colleague.id)],
+        ),
+    )
     incident = db.session.scalar(select(Incident))
     assert [(p.user_id, p.role) for p in incident.people] == [(colleague.id, PersonRole.AFFECTED)]
     # The colleague is shown the report and can add to it.
@@ -287,46 +339,68 @@ def test_reporting_on_behalf_of_a_colleague(client, app, employee, make_user, fr
     assert "Eva Employee" in edit  # "Eva Employee (who reported it) was affected"
     response = other.post(
         f"/incidents/{incident.id}/edit",
-        data=report(affected_self=None, affected=[str(colleague.id)], description="I add: he came back at noon."),
+        data=report(
+            affected_self=None,
+            affected=[str(colleague.id)],
+            description="I add: he came back at noon.",
+        ),
     )
     assert response.status_code == 302
     db.session.refresh(incident)
     assert incident.description == "I add: he came back at noon."
     change = incident.changes[-1]
-    assert (change.actor_id, change.action, change.fields) == (colleague.id, "updated", ["description"])
+    assert (change.actor_id, change.action, change.fields) == (
+        colleague.id,
+        "updated",
+        ["description"],
+    )
 
 
 def test_history_keeps_who_when_and_which_fields(client, employee, make_user):
     witness = make_user()
     with time_machine.travel(NOW, tick=False):
         login(client, employee)
-        first = client.post("/incidents/new", data=report(submission_token="h"))
-    assert first.status_code == 302 and first.headers["Location"].startswith("/incidents/"), first.headers.get("Location")
+        first = client.post("/incidents/new", data=report(submission_token="h-padded-token-0001"))
+    assert first.status_code == 302 and first.headers["Location"].startswith("/incidents/"), (
+        first.headers.get("Location")
+    )
     incident = db.session.scalar(select(Incident))
     later = NOW + timedelta(hours=2)
     with time_machine.travel(later, tick=False):
         client.post(
             f"/incidents/{incident.id}/edit",
-            data=report(location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]),
+            data=report(
+                location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]
+            ),
         )
         client.post(
             f"/incidents/{incident.id}/edit",
-            data=report(location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]),
+            data=report(
+                location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]
+            ),
         )
         page = client.get(f"/incidents/{incident.id}").text
     db.session.refresh(incident)
     changes = incident.changes
-    assert [c.action for c in changes] == ["submitted", "updated"]  # an edit changing nothing records nothing
+    assert [c.action for c in changes] == [
+        "submitted",
+        "updated",
+    ]  # an edit changing nothing records nothing
     assert changes[1].at == later and changes[1].actor_id == employee.id
     assert set(changes[1].fields) == {"location", "weapon", "witnesses"}
-    assert "heeft informatie toegevoegd: Plaats, Er was een wapen in het spel, Collega's als getuige" in page, page[page.find("<ol"):page.find("</ol>")]
+    assert (
+        "heeft informatie toegevoegd: Plaats, Er was een wapen in het spel, Collega's als getuige"
+        in page
+    ), page[page.find("<ol") : page.find("</ol>")]
 
 
 def test_amending_keeps_required_fields_required(client, employee, frozen):
     login(client, employee)
-    client.post("/incidents/new", data=report(submission_token="req"))
+    client.post("/incidents/new", data=report(submission_token="req-padded-token-0001"))
     incident = db.session.scalar(select(Incident))
-    response = client.post(f"/incidents/{incident.id}/edit", data=report(types=None, description=""))
+    response = client.post(
+        f"/incidents/{incident.id}/edit", data=report(types=None, description="")
+    )
     assert {"types", "description"} <= set(form_errors(response.text))
     db.session.refresh(incident)
     assert incident.types and incident.description
@@ -337,13 +411,21 @@ def test_my_incidents_lists_reported_affecting_and_witnessed_with_a_constant_num
 ):
     witness = make_user()
     login(client, employee)
-    client.post("/incidents/new", data=report(submission_token="m0", witnesses=[str(witness.id)]))
+    client.post(
+        "/incidents/new",
+        data=report(submission_token="m0-padded-token-0001", witnesses=[str(witness.id)]),
+    )
     viewer = login(app.test_client(), witness)
     with count_queries() as few:
         page = viewer.get("/incidents").text
     assert "Getuige" in page
     for n in range(8):
-        client.post("/incidents/new", data=report(submission_token=f"m{n + 1}", witnesses=[str(witness.id)]))
+        client.post(
+            "/incidents/new",
+            data=report(
+                submission_token=f"m{n + 1}-padded-token-0001", witnesses=[str(witness.id)]
+            ),
+        )
     with count_queries() as many:
         viewer.get("/incidents")
     assert many.count == few.count
@@ -356,7 +438,9 @@ def test_incident_pages_in_english(client, employee, frozen):
     assert "Report an incident" in page and "Verbal aggression" in page
 
 
-def test_incident_people_and_history_are_written_in_one_transaction(client, employee, make_user, monkeypatch, frozen):
+def test_incident_people_and_history_are_written_in_one_transaction(
+    client, employee, make_user, monkeypatch, frozen
+):
     """If writing the history fails, neither the incident nor its people are stored."""
     from incidents import services
 
@@ -369,8 +453,20 @@ def test_incident_people_and_history_are_written_in_one_transaction(client, empl
     login(client, employee)
     client.application.config["PROPAGATE_EXCEPTIONS"] = False
     try:
-        response = client.post("/incidents/new", data=report(submission_token="atomic", witnesses=[str(witness.id)]))
+        response = client.post(
+            "/incidents/new",
+            data=report(submission_token="atomic-padded-token-0001", witnesses=[str(witness.id)]),
+        )
     finally:
         client.application.config["PROPAGATE_EXCEPTIONS"] = None
     assert response.status_code == 500
     assert count() == 0 and count(IncidentPerson) == 0 and count(IncidentChange) == 0
+
+
+@pytest.mark.parametrize("bad_token", ["", "short", "x" * 65])
+def test_a_form_without_a_valid_submission_token_is_refused(client, employee, frozen, bad_token):
+    login(client, employee)
+    assert client.post("/incidents/new", data=report(submission_token=bad_token)).status_code == 400
+    quick = {"submission_token": bad_token, "type": "verbal", "channel": "phone"}
+    assert client.post("/incidents/quick", data=quick).status_code == 400
+    assert count() == 0

@@ -24,8 +24,24 @@ def world(make_user, make_team):
     boss = make_user(Role.MANAGER, name="Boss")
     deputy = make_user(Role.MANAGER, name="Deputy")
     other_boss = make_user(Role.MANAGER, name="Witness Boss")
-    services.update_team(None, victims_team, name_nl="Inkomen", name_en="Income", parent=None, manager=boss, deputy=deputy)
-    services.update_team(None, witness_team, name_nl="Handhaving", name_en="Enforcement", parent=None, manager=other_boss, deputy=None)
+    services.update_team(
+        None,
+        victims_team,
+        name_nl="Inkomen",
+        name_en="Income",
+        parent=None,
+        manager=boss,
+        deputy=deputy,
+    )
+    services.update_team(
+        None,
+        witness_team,
+        name_nl="Handhaving",
+        name_en="Enforcement",
+        parent=None,
+        manager=other_boss,
+        deputy=None,
+    )
     people = {
         "reporter": make_user(name="Reporter", team=victims_team),
         "victim": make_user(name="Victim", team=victims_team),
@@ -53,7 +69,9 @@ def world(make_user, make_team):
         ),
         submit=True,
     )
-    draft = services.save_report(people["reporter"], "draft", services.ReportData(description="draft secret"), submit=False)
+    draft = services.save_report(
+        people["reporter"], "draft", services.ReportData(description="draft secret"), submit=False
+    )
     return people, incident, draft
 
 
@@ -102,7 +120,10 @@ def test_only_reporter_and_affected_may_edit(client, world, who):
     people, incident, _draft = world
     login(client, people[who])
     assert client.get(f"/incidents/{incident.id}/edit").status_code == 404
-    assert client.post(f"/incidents/{incident.id}/edit", data={"description": "tampered"}).status_code == 404
+    assert (
+        client.post(f"/incidents/{incident.id}/edit", data={"description": "tampered"}).status_code
+        == 404
+    )
     db.session.refresh(incident)
     assert incident.description == SECRET
 
@@ -118,10 +139,15 @@ def test_guessing_ids_reveals_nothing(client, world):
 
 def test_my_incidents_shows_only_my_involvement(client, world):
     people, incident, draft = world
-    for who, listed in (("reporter", True), ("victim", True), ("witness", True), ("stranger", False)):
+    for who, listed in (
+        ("reporter", True),
+        ("victim", True),
+        ("witness", True),
+        ("stranger", False),
+    ):
         login(client, people[who])
         page = client.get("/incidents").text
-        assert (f"/incidents/{incident.id}\"" in page) is listed, who
+        assert (f'/incidents/{incident.id}"' in page) is listed, who
         assert (f"/incidents/{draft.id}/edit" in page) is (who == "reporter"), who
 
 
