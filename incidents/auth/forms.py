@@ -15,7 +15,7 @@ class LoginForm(FlaskForm):
         _l("E-mail address"),
         validators=[DataRequired(), Length(max=254)],
         filters=[strip_filter],
-        render_kw={"autocomplete": "username", "type": "email", "autofocus": True},
+        render_kw={"autocomplete": "username", "type": "email"},
     )
     password = PasswordField(
         _l("Password"),

@@ -13,7 +13,6 @@ Every test under tests/e2e gets the `e2e` marker, so `-m "not e2e"` skips them a
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -186,21 +185,6 @@ def page(browser: Any, live_server: str, viewport: Viewport) -> Iterator[Any]:
 
 FAILING_IMPACTS = frozenset({"serious", "critical"})
 
-# Known defects outside tests/e2e, tolerated as narrowly as possible so the flows keep running
-# until they are fixed. Each has a strict-xfail sentinel test in test_accounts.py that turns
-# red once the defect is gone; then delete the sentinel's marker and the entry here.
-#
-# templates/_macros/forms.html passes Jinja `none` for aria_describedby / aria_invalid, and
-# WTForms renders None as the string "None": aria-invalid="None", aria-describedby="None".
-_ARIA_NONE = re.compile(r'Invalid ARIA attribute values?: aria-[a-z]+="None"(, aria-[a-z]+="None")*')
-
-
-def _is_known_defect(violation: dict[str, Any], node: dict[str, Any]) -> bool:
-    if violation["id"] != "aria-valid-attr-value":
-        return False
-    checks = node.get("all", []) + node.get("any", []) + node.get("none", [])
-    return bool(checks) and all(_ARIA_NONE.fullmatch(c.get("message", "")) for c in checks)
-
 _axe: Any = None
 
 
@@ -224,7 +208,7 @@ def assert_accessible(page: Any, context: str | list[Any] | dict[str, Any] | Non
     for violation in results.response["violations"]:
         if violation.get("impact") not in FAILING_IMPACTS:
             continue
-        nodes = [n for n in violation["nodes"] if not _is_known_defect(violation, n)]
+        nodes = violation["nodes"]
         if nodes:
             violations.append({**violation, "nodes": nodes})
     if not violations:

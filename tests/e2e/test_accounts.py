@@ -15,7 +15,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from incidents.cli import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
-from tests.e2e.conftest import Viewport, assert_accessible, assert_no_horizontal_scroll
+from tests.e2e.conftest import assert_accessible, assert_no_horizontal_scroll
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +77,7 @@ def test_admin_pages(page: Any, demo: dict[str, str]) -> None:
 
     page.goto("/admin/users")
     expect(heading(page)).to_have_text("Gebruikers")
-    assert_accessible(page)  # sideways scrolling: see test_admin_tables_fit_the_viewport
+    check_page(page)
 
     page.get_by_role("link", name=demo["employee@demo.test"]).click()
     expect(page).to_have_url(re.compile(r"/admin/users/\d+/edit$"))
@@ -90,7 +90,7 @@ def test_admin_pages(page: Any, demo: dict[str, str]) -> None:
 
     page.goto("/admin/teams")
     expect(heading(page)).to_have_text("Teams")
-    assert_accessible(page)
+    check_page(page)
 
     page.get_by_role("link", name="Inkomen").click()
     expect(page).to_have_url(re.compile(r"/admin/teams/\d+/edit$"))
@@ -102,18 +102,7 @@ def test_admin_pages(page: Any, demo: dict[str, str]) -> None:
     check_page(page)
 
 
-def test_admin_tables_fit_the_viewport(
-    page: Any, demo: dict[str, str], viewport: Viewport, request: pytest.FixtureRequest
-) -> None:
-    if viewport.is_mobile:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="known defect: the visually hidden 'Acties' header in the admin tables"
-                " sits outside the .table-wrap scroll box (not positioned) and widens the page;"
-                " fix: `.table-wrap { position: relative; }` in incidents/static/css/app.css",
-            )
-        )
+def test_admin_tables_fit_the_viewport(page: Any, demo: dict[str, str]) -> None:
     log_in(page, "admin@demo.test", check=False)
     for path in ("/admin/users", "/admin/teams"):
         page.goto(path)
@@ -157,11 +146,6 @@ def assert_skip_link_works(page: Any) -> None:
     expect(page.locator("main#content")).to_be_focused()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the login form's e-mail field has autofocus (render_kw in"
-    " incidents/auth/forms.py), so the first Tab goes to the password field",
-)
 def test_skip_link_is_the_first_tab_stop_on_the_login_page(page: Any) -> None:
     page.goto("/login")
     assert_skip_link_works(page)
@@ -177,18 +161,11 @@ def test_skip_link_moves_focus_to_main_on_the_login_page(page: Any) -> None:
     expect(page.locator("main#content")).to_be_focused()
 
 
-def test_skip_link_is_the_first_tab_stop_on_the_home_page(
-    page: Any, demo: dict[str, str]
-) -> None:
+def test_skip_link_is_the_first_tab_stop_on_the_home_page(page: Any, demo: dict[str, str]) -> None:
     log_in(page, "employee@demo.test", check=False)
     assert_skip_link_works(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='known defect: templates/_macros/forms.html passes `none` for aria_describedby and'
-    ' aria_invalid; WTForms renders aria-describedby="None" aria-invalid="None"',
-)
 def test_form_fields_have_no_aria_attributes_set_to_none(page: Any) -> None:
     page.goto("/login")
     bad = page.evaluate(
