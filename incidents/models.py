@@ -89,6 +89,8 @@ class User(Model):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.EMPLOYEE)
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # A manager who is away: new aftercare steps go to the deputy of the team instead.
+    absent: Mapped[bool] = mapped_column(default=False)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
     # Changed on password change and deactivation: every existing session then ends.
     session_token: Mapped[str] = mapped_column(
@@ -283,6 +285,13 @@ class Incident(Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Set by the protocol when submitted (and raised by later edits): why these steps were asked.
+    level: Mapped[int | None]
+    level_rule: Mapped[str] = mapped_column(String(64), default="")
+    level_reason: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    protocol_version: Mapped[str] = mapped_column(String(64), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     type_rows: Mapped[list[IncidentTypeRow]] = relationship(
         back_populates="incident", cascade="all, delete-orphan", order_by="IncidentTypeRow.type"
@@ -292,6 +301,11 @@ class Incident(Model):
     )
     changes: Mapped[list[IncidentChange]] = relationship(
         back_populates="incident", cascade="all, delete-orphan", order_by="IncidentChange.id"
+    )
+    steps: Mapped[list[AftercareStep]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="(AftercareStep.due_at, AftercareStep.id)",
     )
 
     @property
@@ -348,3 +362,59 @@ class IncidentChange(Model):
 
     incident: Mapped[Incident] = relationship(back_populates="changes")
     actor: Mapped[User | None] = relationship()
+
+
+class StepStatus(enum.StrEnum):
+    """An aftercare step is open until it is done, or no longer required after a lower level."""
+
+    OPEN = "open"
+    DONE = "done"
+    NOT_REQUIRED = "not_required"
+
+
+class AftercareStep(Model):
+    """One step of the aftercare protocol for one person (or the incident as a whole),
+    with its owner (the person's manager) and its deadline."""
+
+    __tablename__ = "aftercare_step"
+    __table_args__ = (
+        Index("ix_aftercare_step_owner_status_due", "owner_id", "status", "due_at"),
+        Index("ix_aftercare_step_team_status_due", "team_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    definition_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(16))
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # The team whose manager owns the step (the subject's team): its deputy sees it too.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[StepStatus] = mapped_column(
+        _enum(StepStatus, "step_status"), default=StepStatus.OPEN
+    )
+    outcomes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    not_required_reason: Mapped[str] = mapped_column(String(200), default="")
+    # A declined conversation is offered once more: the repeat points at the declined step.
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("aftercare_step.id"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="steps")
+    subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+    team: Mapped[Team | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == StepStatus.OPEN
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.is_open and self.due_at < now

@@ -442,14 +442,14 @@ def test_incident_people_and_history_are_written_in_one_transaction(
     client, employee, make_user, monkeypatch, frozen
 ):
     """If writing the history fails, neither the incident nor its people are stored."""
-    from incidents import services
+    from incidents.services import reporting
 
     witness = make_user()
 
     def broken_record(*args, **kwargs):
         raise RuntimeError("history store failed")
 
-    monkeypatch.setattr(services, "_record", broken_record)
+    monkeypatch.setattr(reporting, "_record", broken_record)
     login(client, employee)
     client.application.config["PROPAGATE_EXCEPTIONS"] = False
     try:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from incidents import access, services
 from incidents.extensions import db
-from incidents.models import Channel, Incident, IncidentType, Role
+from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, Role
 from tests.conftest import login
 
 SECRET = "The client said he knows where she lives."
@@ -65,7 +65,7 @@ def world(make_user, make_team):
             affected_ids=[people["victim"].id],
             witness_ids=[people["witness"].id],
             perpetrator_name=PERPETRATOR,
-            perpetrator_known=services.PerpetratorKnown.KNOWN,
+            perpetrator_known=PerpetratorKnown.KNOWN,
         ),
         submit=True,
     )

@@ -1,0 +1,54 @@
+"""Shared pieces of the services: the error type, the transaction, the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from incidents.extensions import db
+from incidents.models import AuditEvent, User
+
+
+class ServiceError(ValueError):
+    """A request that breaks a rule; `field` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.errors: dict[str, str] = {field or "": message}
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Commit what the block did, or roll all of it back."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def audit(actor: User | None, action: str, obj: Any | None = None, **details: Any) -> AuditEvent:
+    """Add an audit event to the current transaction."""
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        action=action,
+        object_type=type(obj).__name__.lower() if obj is not None else "",
+        object_id=getattr(obj, "id", None),
+        details=details,
+    )
+    db.session.add(event)
+    return event
+
+
+def apply_changes(obj: Any, values: dict[str, Any]) -> list[str]:
+    """Apply `values` to `obj`; return the names of the fields that changed."""
+    changed = []
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.append(name)
+    return changed
