@@ -47,12 +47,13 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     )
     i18n.init_app(app)
 
-    from incidents import admin, auth, errors, main, reporting
+    from incidents import admin, aftercare, auth, errors, main, reporting
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reporting.bp)
+    app.register_blueprint(aftercare.bp)
     errors.init_app(app)
 
     from incidents import cli
@@ -76,6 +77,13 @@ def _finish_config(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
             Path(app.instance_path) / "incidents.db"
         )
+    from incidents import rules
+
+    path = app.config.get("PROTOCOL_FILE") or rules.default_protocol_path()
+    try:
+        app.extensions["protocol"] = rules.load_protocol(path)
+    except rules.ProtocolError as error:
+        sys.exit(f"incidents: the protocol in {path} is not valid: {error}")
     x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
     if x_for or x_proto:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)  # type: ignore[method-assign]

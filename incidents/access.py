@@ -11,16 +11,20 @@ HR has no incident pages at all (the routes refuse the role).
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 
+from incidents.extensions import db
 from incidents.models import (
+    AftercareStep,
     Incident,
     IncidentPerson,
     IncidentStatus,
     PersonRole,
     Role,
+    StepStatus,
     Team,
     User,
 )
@@ -46,7 +50,7 @@ def incident_view(user: User, incident: Incident) -> View | None:
         return View.FULL
     if _manages_an_affected_person(user, incident):
         return View.FULL
-    if PersonRole.WITNESS in roles:
+    if PersonRole.WITNESS in roles or any(may_work_on(user, s) for s in incident.steps):
         return View.WITNESS
     return None
 
@@ -70,6 +74,55 @@ def _manages_an_affected_person(user: User, incident: Incident) -> bool:
     return False
 
 
+def may_work_on(user: User, step: AftercareStep) -> bool:
+    """The step's owner, and the manager or deputy of its team, may complete or hand it."""
+    if user.role != Role.MANAGER or not user.active:
+        return False
+    if step.owner_id == user.id:
+        return True
+    return step.team is not None and user.id in (step.team.manager_id, step.team.deputy_id)
+
+
+def visible_steps(user: User, incident: Incident, view: View) -> list[AftercareStep]:
+    """The aftercare steps `user` may see on an incident: everything for the managers of the
+    affected employees; otherwise their own track and the steps they work on. Never other
+    people's tracks."""
+    if view == View.FULL and _manages_an_affected_person(user, incident):
+        return list(incident.steps)
+    return [s for s in incident.steps if s.subject_user_id == user.id or may_work_on(user, s)]
+
+
+def inbox_query(user: User, state: str, now: datetime) -> Select[Any]:
+    """The steps a manager owns or deputises for: "open", "overdue" or "done"."""
+    deputised = select(Team.id).where((Team.deputy_id == user.id) | (Team.manager_id == user.id))
+    query = select(AftercareStep).where(
+        (AftercareStep.owner_id == user.id) | AftercareStep.team_id.in_(deputised)
+    )
+    if state == "done":
+        return query.where(AftercareStep.status != StepStatus.OPEN).order_by(
+            AftercareStep.done_at.desc(), AftercareStep.id.desc()
+        )
+    query = query.where(AftercareStep.status == StepStatus.OPEN)
+    if state == "overdue":
+        query = query.where(AftercareStep.due_at < now)
+    return query.order_by(AftercareStep.due_at, AftercareStep.id)
+
+
+def open_step_count(user: User, now: datetime) -> int:
+    """The number shown in the navigation: the manager's open steps."""
+    query = inbox_query(user, "open", now).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def my_steps_query(user: User) -> Select[Any]:
+    """An employee's own aftercare steps, over all incidents."""
+    return (
+        select(AftercareStep)
+        .where(AftercareStep.subject_user_id == user.id)
+        .order_by(AftercareStep.status, AftercareStep.due_at)
+    )
+
+
 def my_incidents_query(user: User) -> Select[Any]:
     """Submitted incidents that concern `user`: reported by, affecting, or witnessed by them."""
     involved = exists().where(
@@ -86,6 +139,3 @@ def my_drafts_query(user: User) -> Select[Any]:
     return select(Incident).where(
         Incident.status == IncidentStatus.DRAFT, Incident.reporter_id == user.id
     )
-
-
-__all__ = ["Team", "View", "can_edit", "incident_view", "my_drafts_query", "my_incidents_query"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, flash
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
@@ -51,3 +52,7 @@ def show_service_error(form: Form, error: Any) -> None:
             field.errors = [*field.errors, message]
         else:
             flash(message, "error")
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""

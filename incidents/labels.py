@@ -73,3 +73,47 @@ HISTORY_ACTIONS = {
     "submitted": _l("submitted the report"),
     "updated": _l("added information"),
 }
+
+OUTCOME_LABELS = {
+    "held": _l("Held"),
+    "declined": _l("Declined by the employee"),
+    "not_reached": _l("Not reached yet"),
+    "victim_support": _l("Victim support (Slachtofferhulp)"),
+    "social_work": _l("Company social work"),
+    "occupational_physician": _l("Occupational physician"),
+    "gp": _l("GP"),
+    "none_needed": _l("No referral needed"),
+    "filed_by_employer": _l("Filed by the employer (employer's address)"),
+    "filed_by_employee": _l("Filed by the employee"),
+    "not_filed": _l("Not filed"),
+    "warning_letter": _l("Warning letter"),
+    "conversation": _l("Conversation"),
+    "building_ban": _l("Building ban"),
+    "none": _l("No response"),
+    "reported": _l("Reported"),
+    "not_required": _l("Not required"),
+}
+
+STEP_STATUS_LABELS = {
+    "open": _l("Open"),
+    "done": _l("Done"),
+    "not_required": _l("No longer required"),
+}
+
+SUBJECT_LABELS = {
+    "victim": _l("Affected employee"),
+    "witness": _l("Witness"),
+    "incident": _l("The incident"),
+}
+
+
+def step_labels() -> dict[str, object]:
+    """Everything the step lists show, including each step's title from the protocol."""
+    from incidents.services.aftercare import protocol
+
+    return {
+        "outcomes": OUTCOME_LABELS,
+        "statuses": STEP_STATUS_LABELS,
+        "subjects": SUBJECT_LABELS,
+        "titles": {d.id: {"nl": d.title_nl, "en": d.title_en} for d in protocol().steps},
+    }

@@ -8,11 +8,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 
 from incidents import access
 from incidents.extensions import db
+from incidents.labels import step_labels
 from incidents.main import bp
-from incidents.models import Incident, Team
+from incidents.models import AftercareStep, Incident, Team, utcnow
 from incidents.security import ALL_ROLES, allowed_roles, roles
 
 
@@ -28,7 +30,19 @@ def index() -> ResponseReturnValue:
     drafts = db.session.scalars(
         access.my_drafts_query(current_user).order_by(Incident.updated_at.desc())
     ).all()
-    return render_template("main/index.html", managed_teams=managed, drafts=drafts)
+    my_steps = db.session.scalars(
+        access.my_steps_query(current_user).options(
+            selectinload(AftercareStep.owner), selectinload(AftercareStep.done_by)
+        )
+    ).all()
+    return render_template(
+        "main/index.html",
+        managed_teams=managed,
+        drafts=drafts,
+        my_steps=my_steps,
+        step_labels=step_labels(),
+        now=utcnow(),
+    )
 
 
 @bp.route("/healthz")
@@ -54,6 +68,7 @@ NAVIGATION = [
     ("reporting.new", _l("Report")),
     ("reporting.quick", _l("Quick log")),
     ("reporting.mine", _l("My incidents")),
+    ("aftercare.inbox", _l("Aftercare")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
 ]
@@ -61,11 +76,17 @@ NAVIGATION = [
 
 @bp.app_context_processor
 def navigation() -> dict[str, object]:
-    def nav_items() -> list[tuple[str, str]]:
+    def nav_items() -> list[tuple[str, str, int | None]]:
         if not current_user.is_authenticated:
             return []
         return [
-            (endpoint, str(label))
+            (
+                endpoint,
+                str(label),
+                access.open_step_count(current_user, utcnow())
+                if endpoint == "aftercare.inbox"
+                else None,
+            )
             for endpoint, label in NAVIGATION
             if current_user.role in allowed_roles(endpoint)
         ]

@@ -233,7 +233,3 @@ class QuickLogForm(FlaskForm):
         description=_l("No names or medical details."),
     )
     submit = SubmitField(_l("Log it"))
-
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change something."""

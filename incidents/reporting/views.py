@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from incidents import access, services
 from incidents.extensions import db
-from incidents.forms import show_service_error
+from incidents.forms import ConfirmForm, show_service_error
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -20,18 +20,22 @@ from incidents.labels import (
     HISTORY_ACTIONS,
     PERSON_ROLE_LABELS,
     TYPE_LABELS,
+    step_labels,
 )
 from incidents.models import (
+    AftercareStep,
     Channel,
     Incident,
     IncidentChange,
     IncidentPerson,
     IncidentType,
+    PersonRole,
     Role,
     User,
+    utcnow,
 )
 from incidents.reporting import bp
-from incidents.reporting.forms import ConfirmForm, QuickLogForm, ReportForm, local_now
+from incidents.reporting.forms import QuickLogForm, ReportForm, local_now
 from incidents.security import roles
 from incidents.services import ServiceError
 
@@ -57,6 +61,12 @@ def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
             selectinload(Incident.type_rows),
             selectinload(Incident.people).selectinload(IncidentPerson.user).selectinload(User.team),
             selectinload(Incident.changes).selectinload(IncidentChange.actor),
+            selectinload(Incident.steps).options(
+                selectinload(AftercareStep.owner),
+                selectinload(AftercareStep.subject_user),
+                selectinload(AftercareStep.done_by),
+                selectinload(AftercareStep.team),
+            ),
         )
     )
     view = access.incident_view(current_user, incident) if incident is not None else None
@@ -192,6 +202,12 @@ def detail(incident_id: int) -> ResponseReturnValue:
         "reporting/detail.html",
         incident=incident,
         full=view == access.View.FULL,
+        is_witness=any(
+            p.user_id == current_user.id for p in incident.people_in(PersonRole.WITNESS)
+        ),
         can_edit=access.can_edit(current_user, incident),
+        steps=access.visible_steps(current_user, incident, view),
         labels=LABELS,
+        step_labels=step_labels(),
+        now=utcnow(),
     )

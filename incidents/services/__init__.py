@@ -4,6 +4,7 @@ audit event in it: it commits on success and rolls back on any error.
 One module per concept; everything is importable from here (`services.create_user`, ...).
 """
 
+from incidents.services import aftercare
 from incidents.services.accounts import (
     create_team,
     create_user,
@@ -17,9 +18,8 @@ from incidents.services.accounts import (
     update_user,
     user_by_email,
 )
-from incidents.services.base import ServiceError, audit, transaction
+from incidents.services.base import InvalidInput, ServiceError, audit, transaction
 from incidents.services.reporting import (
-    InvalidReport,
     ReportData,
     amend_report,
     complete_draft,
@@ -30,9 +30,10 @@ from incidents.services.reporting import (
 )
 
 __all__ = [
-    "InvalidReport",
+    "InvalidInput",
     "ReportData",
     "ServiceError",
+    "aftercare",
     "amend_report",
     "audit",
     "complete_draft",

@@ -20,6 +20,14 @@ class ServiceError(ValueError):
         self.errors: dict[str, str] = {field or "": message}
 
 
+class InvalidInput(ServiceError):
+    """Input that breaks one or more rules; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(next(iter(errors.values())), next(iter(errors)))
+        self.errors = dict(errors)
+
+
 @contextmanager
 def transaction() -> Iterator[None]:
     """Commit what the block did, or roll all of it back."""

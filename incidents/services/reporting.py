@@ -23,7 +23,14 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services.base import ServiceError, apply_changes, audit, transaction
+from incidents.services import aftercare
+from incidents.services.base import (
+    InvalidInput,
+    ServiceError,
+    apply_changes,
+    audit,
+    transaction,
+)
 
 # Facts the form records, in the order the history names them.
 REPORT_FIELDS = (
@@ -46,14 +53,6 @@ REPORT_FIELDS = (
 )
 # Allow a little clock difference between the phone and the server.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
-class InvalidReport(ServiceError):
-    """A report that breaks one or more rules; `errors` maps form fields to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(next(iter(errors.values())), next(iter(errors)))
-        self.errors = dict(errors)
 
 
 @dataclass
@@ -179,7 +178,7 @@ def save_report(
         return complete_draft(reporter, existing, data, submit=submit)
     errors = _report_errors(reporter, data, complete=submit, quick=quick)
     if errors:
-        raise InvalidReport(errors)
+        raise InvalidInput(errors)
     try:
         with transaction():
             incident = Incident(submission_token=token, reporter_id=reporter.id, quick=quick)
@@ -190,6 +189,8 @@ def save_report(
                 incident.submitted_at = utcnow()
             _record(incident, reporter, "submitted" if submit else "draft", fields)
             db.session.flush()
+            if submit:
+                aftercare.apply_protocol(incident, reporter)
             audit(reporter, "incident.submit" if submit else "incident.draft", incident)
     except IntegrityError:
         # A concurrent submit with the same token won the race: that incident is the one.
@@ -206,13 +207,16 @@ def complete_draft(
     """Save a draft again, and submit it when asked."""
     errors = _report_errors(reporter, data, complete=submit)
     if errors:
-        raise InvalidReport(errors)
+        raise InvalidInput(errors)
     with transaction():
         fields = _apply_report(incident, data)
         if submit:
             incident.status = IncidentStatus.SUBMITTED
             incident.submitted_at = utcnow()
         _record(incident, reporter, "submitted" if submit else "draft", fields)
+        if submit:
+            db.session.flush()
+            aftercare.apply_protocol(incident, reporter)
         audit(reporter, "incident.submit" if submit else "incident.draft", incident)
     return incident
 
@@ -224,11 +228,13 @@ def amend_report(actor: User, incident: Incident, data: ReportData) -> list[str]
     """
     errors = _report_errors(incident.reporter, data, complete=True)
     if errors:
-        raise InvalidReport(errors)
+        raise InvalidInput(errors)
     with transaction():
         fields = _apply_report(incident, data)
         if fields:
             _record(incident, actor, "updated", fields)
+            db.session.flush()
+            aftercare.apply_protocol(incident, actor)
             audit(actor, "incident.update", incident, fields=fields)
     return fields
 

@@ -34,10 +34,20 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "reporting.detail": frozenset({E, M, A}),
     "reporting.edit": frozenset({E, M, A}),
     "reporting.discard": frozenset({E, M, A}),
+    "aftercare.inbox": frozenset({M}),
+    "aftercare.step": frozenset({M}),
+    "aftercare.hand": frozenset({M}),
+    "aftercare.absence": frozenset({M}),
 }
 
 # Routes about one object: an allowed role may still get 404 for an object that is not theirs.
-OBJECT_ROUTES = {"reporting.detail", "reporting.edit", "reporting.discard"}
+OBJECT_ROUTES = {
+    "reporting.detail",
+    "reporting.edit",
+    "reporting.discard",
+    "aftercare.step",
+    "aftercare.hand",
+}
 
 
 def routes(app):

@@ -83,7 +83,7 @@ EXPECTED = {
     "deputy": (200, True),
     "witness": (200, False),
     "stranger": (404, False),
-    "witness_boss": (404, False),  # runs the witness's own aftercare (#4), not this incident
+    "witness_boss": (200, False),  # runs the witness's own aftercare track: the limited view
     "admin": (404, False),
     "hr": (403, False),
 }

@@ -1,0 +1,7 @@
+"""The manager's aftercare inbox and the steps of the protocol."""
+
+from flask import Blueprint
+
+bp = Blueprint("aftercare", __name__, url_prefix="/aftercare")
+
+from incidents.aftercare import views  # noqa: E402, F401

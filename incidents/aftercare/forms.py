@@ -1,0 +1,73 @@
+"""Forms to record a step's outcome and to hand a step over."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length, Optional
+
+from incidents.extensions import db
+from incidents.forms import strip_filter
+from incidents.labels import OUTCOME_LABELS
+from incidents.models import AftercareStep, Role, User
+from incidents.services.aftercare import NOTE_MAX, OUTCOMES, StepResult
+
+
+class StepForm(FlaskForm):
+    attempts = IntegerField(widget=HiddenField.widget)
+    outcomes = SelectMultipleField(_l("Outcome"), validate_choice=False)
+    held_on = DateField(_l("Date"), validators=[Optional()])
+    reference = StringField(
+        _l("Reference or report number"), validators=[Length(max=100)], filters=[strip_filter]
+    )
+    end_date = DateField(_l("End date of the measure"), validators=[Optional()])
+    citizen_heard = BooleanField(_l("The citizen was heard before the decision"))
+    reason = StringField(_l("Reason"), validators=[Length(max=200)], filters=[strip_filter])
+    note = TextAreaField(
+        _l("Short note"),
+        validators=[Length(max=NOTE_MAX)],
+        description=_l(
+            "Practical only: what was agreed, what help is offered. No medical details or diagnoses."
+        ),
+        render_kw={"rows": 3, "maxlength": NOTE_MAX},
+    )
+
+    def __init__(self, *args: object, step: AftercareStep, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.outcomes.choices = [SelectChoice(o, OUTCOME_LABELS[o]) for o in OUTCOMES[step.kind]]
+        if self.attempts.data is None:
+            self.attempts.data = step.attempts
+
+    def result(self) -> StepResult:
+        return StepResult(
+            outcomes=list(dict.fromkeys(self.outcomes.data or [])),
+            note=self.note.data or "",
+            held_on=self.held_on.data,
+            reference=self.reference.data or "",
+            end_date=self.end_date.data,
+            citizen_heard=bool(self.citizen_heard.data),
+            reason=self.reason.data or "",
+        )
+
+
+class HandForm(FlaskForm):
+    owner = SelectField(_l("Hand to"), coerce=int, validate_choice=True)
+
+    def __init__(self, *args: object, exclude_id: int | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        managers = db.session.scalars(
+            select(User).where(User.active, User.role == Role.MANAGER).order_by(User.name)
+        ).all()
+        self.owner.choices = [SelectChoice(u.id, u.name) for u in managers if u.id != exclude_id]

@@ -1,0 +1,117 @@
+"""The inbox, a step's page, completing and handing over steps, and being away."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from incidents import access
+from incidents.aftercare import bp
+from incidents.aftercare.forms import HandForm, StepForm
+from incidents.extensions import db
+from incidents.forms import ConfirmForm, show_service_error
+from incidents.labels import step_labels
+from incidents.models import AftercareStep, Role, User, utcnow
+from incidents.security import roles
+from incidents.services import ServiceError, aftercare
+
+STATES = ("open", "overdue", "done")
+
+
+def _step_or_404(step_id: int) -> AftercareStep:
+    step = db.session.get(AftercareStep, step_id)
+    if step is None or not access.may_work_on(current_user, step):
+        abort(404)
+    return step
+
+
+@bp.route("")
+@roles(Role.MANAGER)
+def inbox() -> ResponseReturnValue:
+    """The steps I own or deputise for, by due date; overdue ones marked."""
+    state = request.args.get("state", "open")
+    if state not in STATES:
+        state = "open"
+    now = utcnow()
+    steps = db.session.scalars(
+        access.inbox_query(current_user, state, now).options(
+            selectinload(AftercareStep.incident),
+            selectinload(AftercareStep.subject_user),
+            selectinload(AftercareStep.owner),
+        )
+    ).all()
+    return render_template(
+        "aftercare/inbox.html",
+        steps=steps,
+        state=state,
+        states=STATES,
+        now=now,
+        labels=step_labels(),
+        absence=ConfirmForm(),
+    )
+
+
+@bp.route("/steps/<int:step_id>", methods=["GET", "POST"])
+@roles(Role.MANAGER)
+def step(step_id: int) -> ResponseReturnValue:
+    """Record the outcome of a step."""
+    item = _step_or_404(step_id)
+    form = StepForm(step=item)
+    if item.is_open and form.validate_on_submit():
+        try:
+            aftercare.complete_step(current_user, item, form.result(), form.attempts.data or 0)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("aftercare.inbox"))
+    return render_template(
+        "aftercare/step.html",
+        step=item,
+        incident=item.incident,
+        form=form,
+        hand=HandForm(exclude_id=item.owner_id),
+        labels=step_labels(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/steps/<int:step_id>/hand", methods=["POST"])
+@roles(Role.MANAGER)
+def hand(step_id: int) -> ResponseReturnValue:
+    """Give the step to the deputy or another manager."""
+    item = _step_or_404(step_id)
+    form = HandForm(exclude_id=item.owner_id)
+    if form.validate_on_submit():
+        new_owner = db.session.get(User, form.owner.data)
+        try:
+            if new_owner is None:
+                raise ServiceError(_("Choose an active manager."), "owner")
+            aftercare.hand_step(current_user, item, new_owner)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("The step now belongs to %(name)s.", name=new_owner.name), "success")
+            return redirect(url_for("aftercare.inbox"))
+    else:
+        flash(_("Choose an active manager."), "error")
+    return redirect(url_for("aftercare.step", step_id=item.id))
+
+
+@bp.route("/absence", methods=["POST"])
+@roles(Role.MANAGER)
+def absence() -> ResponseReturnValue:
+    """Mark myself away (new steps go to my deputies) or back."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        aftercare.set_absent(current_user, not current_user.absent)
+        flash(
+            _("You are marked as away: new steps go to your deputies.")
+            if current_user.absent
+            else _("Welcome back: new steps come to you again."),
+            "success",
+        )
+    return redirect(url_for("aftercare.inbox"))
