@@ -41,6 +41,9 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
 
+    # The aftercare protocol (severity rules, steps, deadlines); None: incidents/protocol.toml.
+    PROTOCOL_FILE: str | None = None
+
     # Passwords: argon2id, RFC 9106 low-memory profile (argon2-cffi's default).
     PASSWORD_MIN_LENGTH = 12
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
