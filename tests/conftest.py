@@ -85,6 +85,7 @@ def session_app(
 @pytest.fixture
 def app(session_app: Flask) -> Iterator[Flask]:
     """The app with an empty database; every row written by the test is removed afterwards."""
+    session_app.test_client_class = Client
     with session_app.app_context():
         limiter.reset()
         yield session_app
@@ -129,7 +130,6 @@ class Client(FlaskClient):
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    app.test_client_class = Client
     return app.test_client()
 
 

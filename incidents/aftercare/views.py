@@ -60,7 +60,10 @@ def step(step_id: int) -> ResponseReturnValue:
     """Record the outcome of a step."""
     item = _step_or_404(step_id)
     form = StepForm(step=item)
-    if item.is_open and form.validate_on_submit():
+    if request.method == "POST" and not item.is_open:
+        flash(aftercare.already_recorded(), "error")
+        return redirect(url_for("aftercare.step", step_id=item.id))
+    if form.validate_on_submit():
         try:
             aftercare.complete_step(current_user, item, form.result(), form.attempts.data or 0)
         except ServiceError as error:

@@ -94,16 +94,16 @@ def owner_for(person: User | None) -> tuple[User | None, Team | None]:
 def apply_protocol(incident: Incident, actor: User) -> None:
     """Assess the level and add the steps it asks for; inside the caller's transaction.
 
-    The level only rises: steps are added, completed steps are never removed. When the facts now
-    give a lower level, or a person is no longer involved, their open steps that the protocol no
-    longer asks for are marked "no longer required" with the reason.
+    A higher level adds the missing steps; completed steps are never removed. When the facts now
+    give a lower level, or a person is no longer involved, the open steps that the protocol no
+    longer asks for stay visible as "no longer required", with the reason.
     """
     current = protocol()
     assessment = rules.assess(facts_of(incident), current)
     previous = incident.level
     victims = [p.user for p in incident.people_in(PersonRole.AFFECTED)]
     witnesses = [p.user for p in incident.people_in(PersonRole.WITNESS)]
-    if previous is None or assessment.level > previous:
+    if previous != assessment.level or not incident.protocol_version:
         incident.level = assessment.level
         incident.level_rule = assessment.rule.id if assessment.rule else ""
         incident.level_reason = {"nl": assessment.reason("nl"), "en": assessment.reason("en")}
@@ -143,6 +143,8 @@ def apply_protocol(incident: Incident, actor: User) -> None:
                 owner_id=owner.id if owner else None,
                 team_id=team.id if team else None,
                 due_at=planned.due_at,
+                status=StepStatus.OPEN,
+                attempts=0,
             )
         )
     for key, step in existing.items():
@@ -278,6 +280,11 @@ def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts
         _update_closed(incident)
 
 
+def already_recorded() -> str:
+    """The message for the second of two people recording the same step."""
+    return _("Someone else has just recorded this step. Reload the page to see what was saved.")
+
+
 def rules_zone() -> Any:
     from zoneinfo import ZoneInfo
 
@@ -304,6 +311,8 @@ def _repeat_offer(step: AftercareStep, now: datetime) -> None:
             team_id=step.team_id,
             due_at=rules.due_at(now, definition.repeat_if_declined_after, protocol().calendar),
             repeat_of_id=step.id,
+            status=StepStatus.OPEN,
+            attempts=0,
         )
     )
 
