@@ -32,7 +32,9 @@ def index() -> ResponseReturnValue:
     ).all()
     my_steps = db.session.scalars(
         access.my_steps_query(current_user).options(
-            selectinload(AftercareStep.owner), selectinload(AftercareStep.done_by)
+            selectinload(AftercareStep.owner),
+            selectinload(AftercareStep.done_by),
+            selectinload(AftercareStep.incident),
         )
     ).all()
     return render_template(
