@@ -71,3 +71,12 @@ class HandForm(FlaskForm):
             select(User).where(User.active, User.role == Role.MANAGER).order_by(User.name)
         ).all()
         self.owner.choices = [SelectChoice(u.id, u.name) for u in managers if u.id != exclude_id]
+
+
+class PoliceOutcomeForm(FlaskForm):
+    police_outcome = StringField(
+        _l("Outcome of the police report"),
+        validators=[Length(max=200)],
+        filters=[strip_filter],
+        description=_l("For example: suspect fined, case dismissed, still under investigation."),
+    )

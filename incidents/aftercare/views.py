@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from incidents import access
 from incidents.aftercare import bp
-from incidents.aftercare.forms import HandForm, StepForm
+from incidents.aftercare.forms import HandForm, PoliceOutcomeForm, StepForm
 from incidents.extensions import db
 from incidents.forms import ConfirmForm, show_service_error
 from incidents.labels import step_labels
@@ -77,6 +77,9 @@ def step(step_id: int) -> ResponseReturnValue:
         incident=item.incident,
         form=form,
         hand=HandForm(exclude_id=item.owner_id),
+        police=PoliceOutcomeForm(
+            data={"police_outcome": (item.details or {}).get("police_outcome", "")}
+        ),
         labels=step_labels(),
         now=utcnow(),
     )
@@ -101,6 +104,25 @@ def hand(step_id: int) -> ResponseReturnValue:
             return redirect(url_for("aftercare.inbox"))
     else:
         flash(_("Choose an active manager."), "error")
+    return redirect(url_for("aftercare.step", step_id=item.id))
+
+
+@bp.route("/steps/<int:step_id>/police-outcome", methods=["POST"])
+@roles(Role.MANAGER)
+def police_outcome(step_id: int) -> ResponseReturnValue:
+    """Record, later, what came of a filed police report."""
+    item = _step_or_404(step_id)
+    form = PoliceOutcomeForm()
+    if form.validate_on_submit():
+        try:
+            aftercare.record_police_outcome(current_user, item, form.police_outcome.data or "")
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Saved."), "success")
+    else:
+        for message in form.police_outcome.errors:
+            flash(message, "error")
     return redirect(url_for("aftercare.step", step_id=item.id))
 
 

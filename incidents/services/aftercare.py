@@ -334,3 +334,25 @@ def set_absent(actor: User, absent: bool) -> None:
     with transaction():
         actor.absent = absent
         audit(actor, "user.absent" if absent else "user.present", actor)
+
+
+POLICE_OUTCOME_MAX = 200
+
+
+def record_police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
+    """Later: what came of a filed police report (for example "suspect fined")."""
+    if step.kind != rules.StepKind.POLICE_REPORT.value or step.status != StepStatus.DONE:
+        raise ServiceError(_("An outcome can only be added to a police report that was decided."))
+    if not {"filed_by_employer", "filed_by_employee"} & set(step.outcomes):
+        raise ServiceError(_("No police report was filed."), "police_outcome")
+    text = outcome.strip()
+    if not text:
+        raise ServiceError(_("Describe the outcome."), "police_outcome")
+    if len(text) > POLICE_OUTCOME_MAX:
+        raise ServiceError(
+            _("Keep the outcome under %(count)s characters.", count=POLICE_OUTCOME_MAX),
+            "police_outcome",
+        )
+    with transaction():
+        step.details = {**(step.details or {}), "police_outcome": text}
+        audit(actor, "step.police_outcome", step)

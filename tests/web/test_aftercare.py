@@ -428,3 +428,29 @@ def test_steps_are_written_with_the_incident_in_one_transaction(org, frozen, mon
         submit(org)
     assert db.session.scalar(select(Incident)) is None
     assert db.session.scalar(select(AftercareStep)) is None
+
+
+def test_the_outcome_of_a_filed_police_report_is_added_later(app, org, frozen):
+    step = steps_of(submit(org))[("police_report", None)]
+    boss = login(app.test_client(), org["boss"])
+    early = boss.post(
+        f"/aftercare/steps/{step.id}/police-outcome", data={"police_outcome": "Fined"}
+    )
+    assert early.status_code == 302
+    db.session.refresh(step)
+    assert "police_outcome" not in step.details  # not decided yet
+    complete(boss, step, outcomes="filed_by_employer", reference="PL-2026-001")
+    assert (
+        boss.post(
+            f"/aftercare/steps/{step.id}/police-outcome", data={"police_outcome": ""}
+        ).status_code
+        == 302
+    )
+    db.session.refresh(step)
+    assert "police_outcome" not in step.details
+    boss.post(
+        f"/aftercare/steps/{step.id}/police-outcome", data={"police_outcome": "Suspect fined"}
+    )
+    db.session.refresh(step)
+    assert step.details == {"reference": "PL-2026-001", "police_outcome": "Suspect fined"}
+    assert "Suspect fined" in boss.get(f"/incidents/{step.incident_id}").text

@@ -38,6 +38,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "aftercare.step": frozenset({M}),
     "aftercare.hand": frozenset({M}),
     "aftercare.absence": frozenset({M}),
+    "aftercare.police_outcome": frozenset({M}),
 }
 
 # Routes about one object: an allowed role may still get 404 for an object that is not theirs.
@@ -47,6 +48,7 @@ OBJECT_ROUTES = {
     "reporting.discard",
     "aftercare.step",
     "aftercare.hand",
+    "aftercare.police_outcome",
 }
 
 
