@@ -75,6 +75,7 @@ def test_the_catalogue_holds_every_marked_string(tmp_path):
             "extract",
             "-F",
             "babel.cfg",
+            "--ignore-dirs=.* __pycache__ .venv instance",  # not the default ._*: templates/_macros
             "-k",
             "_l",
             "-k",
@@ -91,6 +92,7 @@ def test_the_catalogue_holds_every_marked_string(tmp_path):
         marked = {m.id for m in read_po(handle) if m.id}
     with CATALOGUE.open("rb") as handle:
         translated = {m.id for m in read_po(handle) if m.id}
+    assert "Please correct the fields marked below." in marked  # templates/_macros is read
     assert not marked - translated, (
         f"missing from the Dutch catalogue: {sorted(map(str, marked - translated))}"
     )
