@@ -75,6 +75,22 @@ def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
     return incident, view
 
 
+def _fresh_form_redirect(endpoint: str, token: str) -> ResponseReturnValue | None:
+    """Each form carries its submission token in its address, so that going back to it (pages
+    are never cached) shows the same token again and a second submit finds the first incident.
+    A form without a token gets one; a used token leads to what it made."""
+    if not 16 <= len(token) <= 64:
+        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24)))
+    made = services.incident_by_token(token)
+    if made is None:
+        return None
+    if made.reporter_id != current_user.id:
+        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24)))
+    if made.is_draft:
+        return redirect(url_for("reporting.edit", incident_id=made.id))
+    return redirect(url_for("reporting.detail", incident_id=made.id))
+
+
 def _token(form: ReportForm | QuickLogForm) -> str:
     """The form's submission token; a form without one was not made by us (400)."""
     token = form.submission_token.data or ""
@@ -96,7 +112,11 @@ def _saved(incident: Incident, submitted: bool) -> ResponseReturnValue:
 def new() -> ResponseReturnValue:
     form = ReportForm(reporter=current_user)
     if request.method == "GET":
-        form.submission_token.data = secrets.token_urlsafe(24)
+        token = request.args.get("t", "")
+        redirect_to = _fresh_form_redirect("reporting.new", token)
+        if redirect_to is not None:
+            return redirect_to
+        form.submission_token.data = token
         form.occurred_at.data = local_now()
     elif form.validate_on_submit():
         submit = not form.save_draft.data
@@ -160,7 +180,11 @@ def discard(incident_id: int) -> ResponseReturnValue:
 def quick() -> ResponseReturnValue:
     form = QuickLogForm()
     if request.method == "GET":
-        form.submission_token.data = secrets.token_urlsafe(24)
+        token = request.args.get("t", "")
+        redirect_to = _fresh_form_redirect("reporting.quick", token)
+        if redirect_to is not None:
+            return redirect_to
+        form.submission_token.data = token
     elif form.validate_on_submit():
         try:
             incident = services.quick_log(

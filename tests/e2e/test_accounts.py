@@ -14,8 +14,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from incidents.cli import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
-from tests.e2e.conftest import assert_accessible, assert_no_horizontal_scroll
+from incidents.cli import DEMO_ACCOUNTS, seed_demo
+from tests.e2e.conftest import assert_no_horizontal_scroll
+from tests.e2e.helpers import check_page, heading, log_in, log_out
 
 pytestmark = pytest.mark.e2e
 
@@ -29,38 +30,9 @@ def demo(app: Flask) -> dict[str, str]:
     return NAMES
 
 
-def check_page(page: Any) -> None:
-    assert_accessible(page)
-    assert_no_horizontal_scroll(page)
-
-
-def heading(page: Any) -> Any:
-    return page.get_by_role("heading", level=1)
-
-
-def log_in(page: Any, email: str, *, check: bool = True) -> None:
-    """Through the login form, as a person would; lands on the home page."""
-    page.goto("/login")
-    expect(heading(page)).to_have_text("Inloggen")
-    if check:
-        check_page(page)
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Inloggen").click()
-    expect(page).to_have_url(re.compile(r"/$"))
-
-
-def log_out(page: Any) -> None:
-    page.get_by_role("button", name="Uitloggen").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
-    expect(heading(page)).to_have_text("Inloggen")
-    expect(page.get_by_role("status")).to_have_text("U bent uitgelogd.")
-    expect(page.get_by_role("button", name="Uitloggen")).to_have_count(0)
-
-
 @pytest.mark.parametrize("email", list(NAMES))
 def test_each_demo_account_logs_in_and_out(page: Any, demo: dict[str, str], email: str) -> None:
-    log_in(page, email)
+    log_in(page, email, check=True)
 
     name = demo[email]
     expect(heading(page)).to_have_text(f"Welkom, {name}")
@@ -73,7 +45,7 @@ def test_each_demo_account_logs_in_and_out(page: Any, demo: dict[str, str], emai
 
 
 def test_admin_pages(page: Any, demo: dict[str, str]) -> None:
-    log_in(page, "admin@demo.test", check=False)
+    log_in(page, "admin@demo.test")
 
     page.goto("/admin/users")
     expect(heading(page)).to_have_text("Gebruikers")
@@ -103,7 +75,7 @@ def test_admin_pages(page: Any, demo: dict[str, str]) -> None:
 
 
 def test_admin_tables_fit_the_viewport(page: Any, demo: dict[str, str]) -> None:
-    log_in(page, "admin@demo.test", check=False)
+    log_in(page, "admin@demo.test")
     for path in ("/admin/users", "/admin/teams"):
         page.goto(path)
         assert_no_horizontal_scroll(page)
@@ -162,7 +134,7 @@ def test_skip_link_moves_focus_to_main_on_the_login_page(page: Any) -> None:
 
 
 def test_skip_link_is_the_first_tab_stop_on_the_home_page(page: Any, demo: dict[str, str]) -> None:
-    log_in(page, "employee@demo.test", check=False)
+    log_in(page, "employee@demo.test")
     assert_skip_link_works(page)
 
 

@@ -29,10 +29,10 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from incidents.cli import DEMO_PASSWORD, seed_demo
+from incidents.cli import seed_demo
 from incidents.extensions import db
 from incidents.models import AftercareStep, StepStatus
-from tests.e2e.conftest import assert_accessible, assert_no_horizontal_scroll
+from tests.e2e.helpers import PageChecks, fresh, heading, log_in, log_out, status
 
 pytestmark = pytest.mark.e2e
 
@@ -62,54 +62,13 @@ def demo(app: Flask) -> None:
 # --- Helpers ---------------------------------------------------------------------------------
 
 
-class PageChecks:
-    """axe-core and no sideways scrolling on each page, collected; `done()` fails with all."""
-
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-
-    def __call__(self, page: Any) -> None:
-        for check in (assert_accessible, assert_no_horizontal_scroll):
-            try:
-                check(page)
-            except pytest.fail.Exception as failure:
-                self.failures.append(str(failure))
-
-    def done(self) -> None:
-        if self.failures:
-            pytest.fail("\n\n".join(self.failures), pytrace=False)
-
-
 def today() -> str:
     """Today in the organisation's time zone, as a date input wants it (YYYY-MM-DD)."""
     return datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
 
 
-def heading(page: Any) -> Any:
-    return page.get_by_role("heading", level=1)
-
-
-def status(page: Any) -> Any:
-    """The flashed success message."""
-    return page.locator("main").get_by_role("status")
-
-
 def nav(page: Any) -> Any:
     return page.get_by_role("navigation", name="Hoofdmenu")
-
-
-def log_in(page: Any, email: str) -> None:
-    """Through the login form (the login page itself is checked in test_accounts)."""
-    page.goto("/login")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Inloggen").click()
-    expect(page).to_have_url(re.compile(r"/$"))
-
-
-def log_out(page: Any) -> None:
-    page.get_by_role("button", name="Uitloggen").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
 
 
 def open_count(page: Any) -> int:
@@ -134,12 +93,6 @@ def step_row(table: Any, title: str, person: str) -> Any:
 def cell(row: Any, column: str) -> Any:
     """A row's cell by its column (each cell carries its column's name, for phones)."""
     return row.locator(f'td[data-label="{column}"]')
-
-
-def fresh() -> None:
-    """Forget what the test's session read: the live server commits in its own threads."""
-    db.session.rollback()
-    db.session.expire_all()
 
 
 def steps_of(incident_id: int) -> list[AftercareStep]:

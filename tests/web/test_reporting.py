@@ -33,7 +33,7 @@ def count(model=Incident):
 
 def token(client, url="/incidents/new"):
     return re.search(
-        r'name="submission_token" type="hidden" value="([^"]+)"', client.get(url).text
+        r'name="submission_token" type="hidden" value="([^"]+)"', client.get(url, follow_redirects=True).text
     ).group(1)
 
 
@@ -65,7 +65,7 @@ def employee(make_user, make_team):
 
 def test_the_form_defaults_to_now_in_the_organisations_time_zone(client, employee, frozen):
     login(client, employee)
-    page = client.get("/incidents/new").text
+    page = client.get("/incidents/new", follow_redirects=True).text
     assert 'value="2026-03-10T10:30"' in page
     assert "medische" in page  # the description warns against medical details (Dutch by default)
 
@@ -434,7 +434,7 @@ def test_my_incidents_lists_reported_affecting_and_witnessed_with_a_constant_num
 def test_incident_pages_in_english(client, employee, frozen):
     login(client, employee)
     client.post("/language", data={"locale": "en", "next": "/"})
-    page = client.get("/incidents/new").text
+    page = client.get("/incidents/new", follow_redirects=True).text
     assert "Report an incident" in page and "Verbal aggression" in page
 
 
@@ -470,3 +470,16 @@ def test_a_form_without_a_valid_submission_token_is_refused(client, employee, fr
     quick = {"submission_token": bad_token, "type": "verbal", "channel": "phone"}
     assert client.post("/incidents/quick", data=quick).status_code == 400
     assert count() == 0
+
+
+def test_the_form_address_carries_its_token_so_going_back_finds_the_incident(client, employee, frozen):
+    login(client, employee)
+    fresh = client.get("/incidents/new")
+    assert fresh.status_code == 302 and "?t=" in fresh.headers["Location"]
+    form_url = fresh.headers["Location"]
+    tok = form_url.split("t=")[1]
+    assert f'value="{tok}"' in client.get(form_url).text  # the same token every time it is shown
+    done = client.post(form_url, data=report(submission_token=tok))
+    back = client.get(form_url)  # the browser's back button reloads the form
+    assert back.status_code == 302 and back.headers["Location"] == done.headers["Location"]
+    assert client.get("/incidents/new?t=short").headers["Location"] != "/incidents/new?t=short"
