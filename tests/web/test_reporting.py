@@ -33,7 +33,8 @@ def count(model=Incident):
 
 def token(client, url="/incidents/new"):
     return re.search(
-        r'name="submission_token" type="hidden" value="([^"]+)"', client.get(url, follow_redirects=True).text
+        r'name="submission_token" type="hidden" value="([^"]+)"',
+        client.get(url, follow_redirects=True).text,
     ).group(1)
 
 
@@ -472,7 +473,9 @@ def test_a_form_without_a_valid_submission_token_is_refused(client, employee, fr
     assert count() == 0
 
 
-def test_the_form_address_carries_its_token_so_going_back_finds_the_incident(client, employee, frozen):
+def test_the_form_address_carries_its_token_so_going_back_finds_the_incident(
+    client, employee, frozen
+):
     login(client, employee)
     fresh = client.get("/incidents/new")
     assert fresh.status_code == 302 and "?t=" in fresh.headers["Location"]
