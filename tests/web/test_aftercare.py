@@ -347,9 +347,13 @@ def test_the_incident_closes_when_every_track_is_closed(app, org, frozen):
     incident = submit(org, types=(IncidentType.VERBAL,))
     step = steps_of(incident)[("contact", org["victim"].id)]
     assert incident.closed_at is None
-    complete(login(app.test_client(), org["boss"]), step, outcomes="held", held_on="2026-03-10")
+    boss = login(app.test_client(), org["boss"])
+    assert "1 open" in boss.get(f"/incidents/{incident.id}").text
+    complete(boss, step, outcomes="held", held_on="2026-03-10")
     db.session.refresh(incident)
     assert incident.closed_at == NOW
+    page = boss.get(f"/incidents/{incident.id}").text
+    assert "traject afgesloten" in page and "Nazorg afgesloten op" in page
 
 
 def test_overdue_steps_are_marked_and_filtered(app, org, frozen):
