@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -291,6 +292,8 @@ class Incident(Model):
     level_reason: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     protocol_version: Mapped[str] = mapped_column(String(64), default="")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # For statistics: the team of the (first) affected employee when it was submitted.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     type_rows: Mapped[list[IncidentTypeRow]] = relationship(
@@ -418,3 +421,21 @@ class AftercareStep(Model):
 
     def is_overdue(self, now: datetime) -> bool:
         return self.is_open and self.due_at < now
+
+
+class ConversationCount(Model):
+    """How many client conversations a team had through a channel in a month: the denominator
+    of "incidents per 1,000 conversations". Registered by HR or an admin."""
+
+    __tablename__ = "conversation_count"
+    __table_args__ = (UniqueConstraint("team_id", "channel", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    month: Mapped[date] = mapped_column(Date, index=True)  # the first day of the month
+    count: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    team: Mapped[Team] = relationship()

@@ -103,6 +103,8 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     previous = incident.level
     victims = [p.user for p in incident.people_in(PersonRole.AFFECTED)]
     witnesses = [p.user for p in incident.people_in(PersonRole.WITNESS)]
+    if incident.team_id is None and victims:
+        incident.team_id = victims[0].team_id  # statistics count the incident for this team
     if previous != assessment.level or not incident.protocol_version:
         incident.level = assessment.level
         incident.level_rule = assessment.rule.id if assessment.rule else ""
