@@ -218,19 +218,31 @@ def mine() -> ResponseReturnValue:
     return render_template("reporting/list.html", incidents=incidents, drafts=drafts, labels=LABELS)
 
 
+def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
+    """Per person (and the incident as a whole): how many steps are still open."""
+    tracks: dict[tuple[int | None, str], tuple[User | None, str, int]] = {}
+    for step in steps:
+        key = (step.subject_user_id, step.subject)
+        person, subject, open_count = tracks.get(key, (step.subject_user, step.subject, 0))
+        tracks[key] = (person, subject, open_count + int(step.is_open))
+    return list(tracks.values())
+
+
 @bp.route("/<int:incident_id>")
 @roles(*REPORTERS)
 def detail(incident_id: int) -> ResponseReturnValue:
     incident, view = _incident_or_404(incident_id)
+    steps = access.visible_steps(current_user, incident, view)
     return render_template(
         "reporting/detail.html",
+        tracks=_tracks(steps),
         incident=incident,
         full=view == access.View.FULL,
         is_witness=any(
             p.user_id == current_user.id for p in incident.people_in(PersonRole.WITNESS)
         ),
         can_edit=access.can_edit(current_user, incident),
-        steps=access.visible_steps(current_user, incident, view),
+        steps=steps,
         labels=LABELS,
         step_labels=step_labels(),
         now=utcnow(),
