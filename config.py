@@ -44,6 +44,9 @@ class Config:
     # The aftercare protocol (severity rules, steps, deadlines); None: incidents/protocol.toml.
     PROTOCOL_FILE: str | None = None
 
+    # Statistics: no figure shows a group smaller than this; every count is rounded to it.
+    STATS_MIN_CELL = 5
+
     # Passwords: argon2id, RFC 9106 low-memory profile (argon2-cffi's default).
     PASSWORD_MIN_LENGTH = 12
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"

@@ -47,13 +47,14 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     )
     i18n.init_app(app)
 
-    from incidents import admin, aftercare, auth, errors, main, reporting
+    from incidents import admin, aftercare, auth, errors, hr, main, reporting
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(reporting.bp)
     app.register_blueprint(aftercare.bp)
+    app.register_blueprint(hr.bp)
     errors.init_app(app)
 
     from incidents import cli

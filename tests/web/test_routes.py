@@ -39,6 +39,13 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "aftercare.hand": frozenset({M}),
     "aftercare.absence": frozenset({M}),
     "aftercare.police_outcome": frozenset({M}),
+    # Statistics: HR only (anonymised); conversation counts: HR and admins.
+    "hr.statistics": frozenset({H}),
+    "hr.statistics_csv": frozenset({H}),
+    "hr.report": frozenset({H}),
+    "hr.report_pdf": frozenset({H}),
+    "hr.conversations": frozenset({H, A}),
+    "hr.conversations_upload": frozenset({H, A}),
 }
 
 # Routes about one object: an allowed role may still get 404 for an object that is not theirs.

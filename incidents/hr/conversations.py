@@ -1,0 +1,1 @@
+"""Client conversation counts: a form and a CSV upload."""

@@ -1,0 +1,1 @@
+"""Statistics and the yearly report (filled in by the lead developer)."""

@@ -1,0 +1,1 @@
+"""Statistics: read-only aggregate queries (`queries`) and disclosure control (`disclosure`)."""
