@@ -71,6 +71,8 @@ NAVIGATION = [
     ("reporting.quick", _l("Quick log")),
     ("reporting.mine", _l("My incidents")),
     ("aftercare.inbox", _l("Aftercare")),
+    ("hr.statistics", _l("Statistics")),
+    ("hr.report", _l("Yearly report")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
 ]
