@@ -122,5 +122,5 @@ def figure_text(figure: object, k: int) -> str:
         return f"< {k}"
     value = getattr(figure, "value", None)
     if value is None:
-        return "–"
+        return "\u2013"  # an en dash: no data
     return str(format_decimal(value, format="#,##0.#"))

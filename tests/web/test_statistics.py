@@ -145,7 +145,7 @@ def test_csv_holds_the_figures_of_the_page(hr, data):
         for table in ("cross", "levels", "months", "police", "referrals", "rates"):
             for row in csv_table(hr, "2025", "channel", table)[1:]:
                 from_csv.extend(row[1:])
-    shown = [c.replace("&lt; ", "<").replace("–", "").replace(",", ".") for c in cells(page)]
+    shown = [c.replace("&lt; ", "<").replace("\u2013", "").replace(",", ".") for c in cells(page)]
     assert shown == from_csv
 
 
