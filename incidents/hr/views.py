@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
 from flask import Response, abort, render_template, request
@@ -35,16 +36,30 @@ def _periods() -> list[str]:
     return [p for y in years for p in (str(y), *(f"{y}-Q{q}" for q in range(1, 5)))]
 
 
+def _comparison_choice() -> tuple[date, int] | None:
+    """A change month ("YYYY-MM") and a whole number of months (3, 6 or 12), or None."""
+    change = Period.month(request.args.get("change", ""))
+    months = request.args.get("months", "6")
+    if change is None or not months.isdigit() or int(months) not in figures.COMPARE_MONTHS:
+        return None
+    return change, int(months)
+
+
 @bp.route("/statistics")
 @roles(Role.HR)
 def statistics() -> ResponseReturnValue:
     period, by = _choices()
     stats = figures.build(period, by, utcnow())
+    choice = _comparison_choice()
+    compared = figures.comparison(*choice) if choice else None
     return render_template(
         "hr/statistics.html",
         stats=stats,
         periods=_periods(),
         dimensions=figures.DIMENSIONS,
+        compare_months=figures.COMPARE_MONTHS,
+        choice=choice,
+        compared=compared,
     )
 
 
@@ -54,7 +69,9 @@ def statistics_csv() -> ResponseReturnValue:
     """One table of the statistics page, exactly as shown there (after disclosure control)."""
     period, by = _choices()
     stats = figures.build(period, by, utcnow())
-    shown = stats.table(request.args.get("table", ""))
+    name = request.args.get("table", "")
+    choice = _comparison_choice()
+    shown = figures.comparison(*choice)[0] if name == "compare" and choice else stats.table(name)
     if shown is None:
         abort(404)
     with transaction():

@@ -6,7 +6,7 @@ never disagree, and nothing raw leaves this module."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import get_locale
@@ -106,6 +106,47 @@ def _units() -> tuple[dict[str, int], dict[str, str]]:
     labels[SMALL_UNITS] = str(_l("Small units together"))
     labels["none"] = str(_l("No team"))
     return reporting, labels
+
+
+COMPARE_MONTHS = (3, 6, 12)
+
+
+def _add_months(start: date, months: int) -> date:
+    index = start.year * 12 + start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def comparison(change: date, months: int) -> tuple[Shown, disclosure.Figure, disclosure.Figure]:
+    """Before and after a change (cameras off, alarm buttons on): the level mix in equal,
+    whole-month periods on either side, and the rates per 1,000 client conversations."""
+    k = current_app.config["STATS_MIN_CELL"]
+    zone = current_app.config["ORG_TIMEZONE"]
+    before = Period("before", _add_months(change, -months), change)
+    after = Period("after", change, _add_months(change, months))
+    raw: dict[tuple[str, str], int] = {}
+    totals: dict[str, int] = {}
+    for name, period in (("before", before), ("after", after)):
+        start, end = period.bounds(zone)
+        for (level, _), n in queries.by_dimension("level", start, end).items():
+            raw[(level, name)] = raw.get((level, name), 0) + n
+        totals[name] = queries.incident_total(start, end)
+    rates = []
+    for name, period in (("before", before), ("after", after)):
+        denominator = sum(queries.conversations(period.start, period.end).values())
+        rates.append(disclosure.rate(totals[name], denominator or None, k))
+    level_labels = {lvl: str(_l("Level %(level)s", level=lvl)) for lvl in LEVELS}
+    shown = Shown(
+        "compare",
+        str(_l("Before and after %(date)s", date=change.isoformat()[:7])),
+        disclosure.table(raw, LEVELS, ("before", "after"), k),
+        str(_l("Level")),
+        level_labels,
+        column_labels={
+            "before": str(_l("%(months)s months before", months=months)),
+            "after": str(_l("%(months)s months after", months=months)),
+        },
+    )
+    return shown, rates[0], rates[1]
 
 
 def build(period: Period, by: str, now: datetime) -> Statistics:

@@ -34,6 +34,14 @@ class Period:
     start: date
     end: date  # exclusive
 
+    @staticmethod
+    def month(key: str) -> date | None:
+        """The first day of a month given as "YYYY-MM"; None for anything else."""
+        if len(key) != 7 or key[4] != "-" or not (key[:4] + key[5:]).isdigit():
+            return None
+        year, month = int(key[:4]), int(key[5:])
+        return date(year, month, 1) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
+
     @classmethod
     def of_year(cls, year: int) -> Period:
         return cls(str(year), date(year, 1, 1), date(year + 1, 1, 1))

@@ -133,6 +133,10 @@ def test_an_attacker_trying_every_filter_learns_no_small_group(hr, data):
         ):
             for row in csv_table(hr, period, by, table)[1:]:
                 values.update(int(v) for v in row[1:] if v not in ("", "<5"))
+        for change, months in itertools.product(range(1, 13), (3, 6, 12)):
+            url = f"/hr/statistics.csv?period=2025&by=type&table=compare&change=2025-{change:02d}&months={months}"
+            for row in list(csv.reader(io.StringIO(hr.get(url).text)))[1:]:
+                values.update(int(v) for v in row[1:] if v not in ("", "<5"))
     assert values  # the attacker did see figures
     for a, b in itertools.combinations(sorted(values), 2):
         assert not 1 <= b - a < K, (a, b)
@@ -255,3 +259,16 @@ def test_exports_are_audited(hr, data):
         select(AuditEvent.action).where(AuditEvent.action.like("stats.%"))
     ).all()
     assert sorted(actions) == ["stats.export", "stats.report_pdf"]
+
+
+def test_before_and_after_a_change(hr, data):
+    with time_machine.travel(NOW, tick=False):
+        page = hr.get("/hr/statistics?period=2025&change=2025-07&months=6").text
+        rows = list(csv.reader(io.StringIO(hr.get("/hr/statistics.csv?period=2025&table=compare&change=2025-07&months=6").text)))
+        assert hr.get("/hr/statistics?period=2025&change=2025-13&months=6").status_code == 200
+        assert hr.get("/hr/statistics?period=2025&change=2025-07&months=7").status_code == 200
+        assert hr.get("/hr/statistics.csv?period=2025&table=compare&change=bad").status_code == 404
+    assert "Voor en na 2025-07" in page
+    assert rows[0] == ["Niveau", "6 maanden voor", "6 maanden na", "Totaal"]
+    # Before (January to June): 2 x 6 from the big team + 3 tiny = 15; after: 11 -> 10.
+    assert rows[-1] == ["Totaal", "15", "10", "25"]
