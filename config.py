@@ -32,8 +32,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
 
-    # Forms.
+    # Forms: no request body over 4 MB (CSV uploads are limited to 2 MB on their own).
     WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
     # Login throttling (Flask-Limiter syntax), counted on failed attempts only.
     RATELIMIT_STORAGE_URI = "memory://"

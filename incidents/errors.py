@@ -46,6 +46,12 @@ def init_app(app: Flask) -> None:
     def method_not_allowed(error: HTTPException) -> ResponseReturnValue:
         return _page(405, _("Not allowed"), _("This action is not possible here."))
 
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> ResponseReturnValue:
+        return _page(
+            413, _("Too large"), _("What you sent is too large. Files may be at most 2 MB.")
+        )
+
     @app.errorhandler(429)
     def too_many_requests(error: HTTPException) -> ResponseReturnValue:
         if request.endpoint == "auth.login":

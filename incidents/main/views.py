@@ -73,6 +73,7 @@ NAVIGATION = [
     ("aftercare.inbox", _l("Aftercare")),
     ("hr.statistics", _l("Statistics")),
     ("hr.report", _l("Yearly report")),
+    ("hr.conversations", _l("Client conversations")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
 ]

@@ -136,3 +136,10 @@ def test_500_page_rolls_back_and_shows_a_message(app, make_user):
         from incidents.extensions import db
 
         db.engine.dispose()
+
+
+def test_an_oversized_request_gets_a_clear_413(login_as):
+    client = login_as(Role.HR)
+    response = client.post("/hr/conversations/upload", data={"file": "x" * (5 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "te groot" in response.text

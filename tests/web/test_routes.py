@@ -56,6 +56,7 @@ OBJECT_ROUTES = {
     "aftercare.step",
     "aftercare.hand",
     "aftercare.police_outcome",
+    "hr.statistics_csv",  # a table that does not exist: 404
 }
 
 

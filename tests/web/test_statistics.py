@@ -264,7 +264,15 @@ def test_exports_are_audited(hr, data):
 def test_before_and_after_a_change(hr, data):
     with time_machine.travel(NOW, tick=False):
         page = hr.get("/hr/statistics?period=2025&change=2025-07&months=6").text
-        rows = list(csv.reader(io.StringIO(hr.get("/hr/statistics.csv?period=2025&table=compare&change=2025-07&months=6").text)))
+        rows = list(
+            csv.reader(
+                io.StringIO(
+                    hr.get(
+                        "/hr/statistics.csv?period=2025&table=compare&change=2025-07&months=6"
+                    ).text
+                )
+            )
+        )
         assert hr.get("/hr/statistics?period=2025&change=2025-13&months=6").status_code == 200
         assert hr.get("/hr/statistics?period=2025&change=2025-07&months=7").status_code == 200
         assert hr.get("/hr/statistics.csv?period=2025&table=compare&change=bad").status_code == 404
