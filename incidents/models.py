@@ -92,6 +92,8 @@ class User(Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     # A manager who is away: new aftercare steps go to the deputy of the team instead.
     absent: Mapped[bool] = mapped_column(default=False)
+    # The secret in the address of the manager's calendar feed; renewing it ends the old one.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
     # Changed on password change and deactivation: every existing session then ends.
     session_token: Mapped[str] = mapped_column(
@@ -407,6 +409,7 @@ class AftercareStep(Model):
     # A declined conversation is offered once more: the repeat points at the declined step.
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("aftercare_step.id"))
     attempts: Mapped[int] = mapped_column(default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     incident: Mapped[Incident] = relationship(back_populates="steps")
@@ -439,3 +442,27 @@ class ConversationCount(Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     team: Mapped[Team] = relationship()
+
+
+class Notification(Model):
+    """One e-mail to send (an outbox). `key` is unique: the same reminder is never queued twice,
+    so running the reminder job again sends nothing twice. Unsent mail is retried."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # What the mail is about: ids only, never contents.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("aftercare_step.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+    recipient: Mapped[User] = relationship()
+    incident: Mapped[Incident | None] = relationship()
+    step: Mapped[AftercareStep | None] = relationship()

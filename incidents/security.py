@@ -20,8 +20,17 @@ from werkzeug.wrappers import Response
 
 from incidents.models import Role
 
+# The calendar feed is opened by calendar programs without a login: its address holds a
+# secret token that the manager can renew (see incidents/aftercare/calendar.py).
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "auth.login", "auth.set_language", "main.healthz", "main.readyz"}
+    {
+        "static",
+        "auth.login",
+        "auth.set_language",
+        "main.healthz",
+        "main.readyz",
+        "aftercare.calendar_feed",
+    }
 )
 ALL_ROLES = frozenset(Role)
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("aftercare", __name__, url_prefix="/aftercare")
 
-from incidents.aftercare import views  # noqa: E402, F401
+from incidents.aftercare import calendar, views  # noqa: E402, F401

@@ -40,6 +40,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "aftercare.absence": frozenset({M}),
     "aftercare.police_outcome": frozenset({M}),
     # Statistics: HR only (anonymised); conversation counts: HR and admins.
+    "aftercare.renew_calendar": frozenset({M}),
     "hr.statistics": frozenset({H}),
     "hr.statistics_csv": frozenset({H}),
     "hr.report": frozenset({H}),

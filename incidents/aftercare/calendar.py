@@ -1,0 +1,1 @@
+"""The manager's calendar feed of open aftercare deadlines (iCalendar)."""
