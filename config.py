@@ -48,6 +48,21 @@ class Config:
     # Statistics: no figure shows a group smaller than this; every count is rounded to it.
     STATS_MIN_CELL = 5
 
+    # E-mail. Without MAIL_SERVER, demo mode writes mails to the log instead of sending them.
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USE_STARTTLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = "nazorg@localhost"
+    MAIL_TIMEOUT = 10
+    # Links in mails and the calendar feed start with this address.
+    BASE_URL = "http://127.0.0.1:5000"
+    # Reminders: an overdue step goes to the owner's own manager after this many days.
+    ESCALATE_AFTER_DAYS = 3
+    DRAFT_REMINDER_HOURS = 24
+
     # Passwords: argon2id, RFC 9106 low-memory profile (argon2-cffi's default).
     PASSWORD_MIN_LENGTH = 12
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
@@ -82,6 +97,9 @@ class ProductionConfig(Config):
         if url and url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.SQLALCHEMY_DATABASE_URI = url
+        for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER", "BASE_URL"):
+            if os.environ.get(name):
+                setattr(self, name, os.environ[name])
         if os.environ.get("RATELIMIT_STORAGE_URI"):
             self.RATELIMIT_STORAGE_URI = os.environ["RATELIMIT_STORAGE_URI"]
 

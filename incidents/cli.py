@@ -80,6 +80,15 @@ def init_app(app: Flask) -> None:
         for email, role in accounts:
             click.echo(f"  {role.value:<9} {email}")
 
+    @app.cli.command("remind")
+    def remind_command() -> None:
+        """Queue due, overdue, escalation and draft reminders, and send all unsent mail.
+        Run it every few minutes (cron or a systemd timer); running it twice sends nothing twice."""
+        from incidents import notify
+
+        result = notify.run()
+        click.echo("queued {queued}, sent {sent}, failed {failed}".format(**result))
+
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--name", required=True, help="Full name shown in the app.")

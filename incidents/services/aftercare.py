@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from incidents import rules
+from incidents import notify, rules
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
@@ -127,6 +127,7 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     }
     wanted_keys = {(p.definition.id, p.subject_id) for p in wanted}
     people = {u.id: u for u in victims + witnesses}
+    added: list[AftercareStep] = []
     for planned in wanted:
         if (planned.definition.id, planned.subject_id) in existing:
             continue
@@ -136,7 +137,7 @@ def apply_protocol(incident: Incident, actor: User) -> None:
             else (victims[0] if victims else None)
         )
         owner, team = owner_for(person)
-        incident.steps.append(
+        added.append(
             AftercareStep(
                 definition_id=planned.definition.id,
                 kind=planned.definition.kind.value,
@@ -149,6 +150,8 @@ def apply_protocol(incident: Incident, actor: User) -> None:
                 attempts=0,
             )
         )
+    incident.steps.extend(added)
+    _announce(incident, added, first=previous is None)
     for key, step in existing.items():
         if step.is_open and key not in wanted_keys:
             step.status = StepStatus.NOT_REQUIRED
@@ -160,6 +163,22 @@ def apply_protocol(incident: Incident, actor: User) -> None:
                 )
             )
     _update_closed(incident)
+
+
+def _announce(incident: Incident, added: list[AftercareStep], *, first: bool) -> None:
+    """Queue the mails about new steps: one "new incident" mail per manager at submission,
+    "a step was given to you" for steps added later; and tell the people reported for."""
+    db.session.flush()
+    owners = {s.owner_id: s.owner for s in added if s.owner is not None}
+    if first:
+        for owner in owners.values():
+            notify.queue("submitted", owner, str(incident.id), incident=incident)
+        for person in incident.people_in(PersonRole.AFFECTED):
+            if person.user_id != incident.reporter_id:
+                notify.queue("behalf", person.user, str(incident.id), incident=incident)
+        return
+    for step in added:
+        notify.queue("assigned", step.owner, str(step.id), step=step)
 
 
 def _update_closed(incident: Incident) -> None:
@@ -302,21 +321,22 @@ def _repeat_offer(step: AftercareStep, now: datetime) -> None:
         or step.repeat_of_id is not None
     ):
         return
-    db.session.add(
-        AftercareStep(
-            incident_id=step.incident_id,
-            definition_id=step.definition_id,
-            kind=step.kind,
-            subject=step.subject,
-            subject_user_id=step.subject_user_id,
-            owner_id=step.owner_id,
-            team_id=step.team_id,
-            due_at=rules.due_at(now, definition.repeat_if_declined_after, protocol().calendar),
-            repeat_of_id=step.id,
-            status=StepStatus.OPEN,
-            attempts=0,
-        )
+    repeat = AftercareStep(
+        incident_id=step.incident_id,
+        definition_id=step.definition_id,
+        kind=step.kind,
+        subject=step.subject,
+        subject_user_id=step.subject_user_id,
+        owner_id=step.owner_id,
+        team_id=step.team_id,
+        due_at=rules.due_at(now, definition.repeat_if_declined_after, protocol().calendar),
+        repeat_of_id=step.id,
+        status=StepStatus.OPEN,
+        attempts=0,
     )
+    db.session.add(repeat)
+    db.session.flush()
+    notify.queue("assigned", repeat.owner, str(repeat.id), step=repeat)
 
 
 def hand_step(actor: User, step: AftercareStep, new_owner: User) -> None:
@@ -328,7 +348,9 @@ def hand_step(actor: User, step: AftercareStep, new_owner: User) -> None:
     with transaction():
         previous = step.owner_id
         step.owner_id = new_owner.id
-        audit(actor, "step.hand", step, previous=previous, owner=new_owner.id)
+        event = audit(actor, "step.hand", step, previous=previous, owner=new_owner.id)
+        db.session.flush()
+        notify.queue("assigned", new_owner, f"{step.id}:hand{event.id}", step=step)
 
 
 def set_absent(actor: User, absent: bool) -> None:

@@ -1,0 +1,313 @@
+"""E-mail: what is queued when, how a mail reads, and sending it.
+
+Mails are queued in the `notification` table in the same transaction as the change they are
+about, each with a unique key, and sent by `flask remind` (run it every few minutes). A mail
+names only what to do, the incident's date and level, and a link: never a description, a
+person's name from the incident, a perpetrator or a note. A mail server that is down loses
+nothing: unsent mail is retried on the next run."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from incidents.extensions import db
+from incidents.models import (
+    AftercareStep,
+    Incident,
+    IncidentStatus,
+    Notification,
+    Role,
+    StepStatus,
+    User,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# kind -> (subject, what to do, the button). Only these words and the ids' date and level.
+TEXTS = {
+    "submitted": (
+        _l("New incident in your team: aftercare to start"),
+        _l(
+            "An incident was reported for someone in a team you manage. Start the aftercare: the first step is due today."
+        ),
+        _l("Open the aftercare inbox"),
+    ),
+    "behalf": (
+        _l("An incident was reported for you"),
+        _l(
+            "A colleague reported an incident on your behalf. Please look at the report and add what is missing."
+        ),
+        _l("Open the report"),
+    ),
+    "assigned": (
+        _l("An aftercare step was given to you"),
+        _l("An aftercare step is now yours. Open it to see what to do and when."),
+        _l("Open the step"),
+    ),
+    "due": (
+        _l("Aftercare step due within a day"),
+        _l("An aftercare step you own is due within a day."),
+        _l("Open the step"),
+    ),
+    "overdue": (
+        _l("Aftercare step overdue"),
+        _l("An aftercare step you own is overdue. Please do it, or hand it to your deputy."),
+        _l("Open the step"),
+    ),
+    "escalated": (
+        _l("Escalation: an aftercare step is overdue in your area"),
+        _l(
+            "An aftercare step of a manager who reports to you has been overdue for several days. Please make sure it is done."
+        ),
+        _l("Open the step"),
+    ),
+    "draft": (
+        _l("Your incident report is not finished"),
+        _l(
+            "You started an incident report more than a day ago and have not submitted it. Finish it, or discard it."
+        ),
+        _l("Open the draft"),
+    ),
+}
+
+
+def queue(
+    kind: str,
+    recipient: User | None,
+    key: str,
+    *,
+    incident: Incident | None = None,
+    step: AftercareStep | None = None,
+) -> None:
+    """Add a mail to the current transaction, unless one with this key exists already."""
+    if recipient is None or not recipient.active:
+        return
+    full_key = f"{kind}:{key}:{recipient.id}"
+    exists = db.session.scalar(select(Notification.id).where(Notification.key == full_key))
+    if exists is None and not any(
+        isinstance(n, Notification) and n.key == full_key for n in db.session.new
+    ):
+        db.session.add(
+            Notification(
+                key=full_key,
+                kind=kind,
+                recipient_id=recipient.id,
+                incident_id=incident.id
+                if incident is not None
+                else (step.incident_id if step else None),
+                step_id=step.id if step is not None else None,
+            )
+        )
+
+
+def own_manager(user: User) -> User | None:
+    """The manager a manager reports to: their team's manager, else the one above."""
+    team = user.team
+    if team is None:
+        return None
+    if team.manager is not None and team.manager.id != user.id and team.manager.active:
+        return team.manager
+    return team.manager_above()
+
+
+def queue_due(now: datetime) -> int:
+    """Queue the time-driven mails: due within a day, overdue, escalations, stale drafts."""
+    config = current_app.config
+    before = len(db.session.new)
+    open_steps = db.session.scalars(
+        select(AftercareStep).where(
+            AftercareStep.status == StepStatus.OPEN,
+            AftercareStep.owner_id.is_not(None),
+            AftercareStep.due_at < now + timedelta(days=1),
+        )
+    ).all()
+    escalate_before = now - timedelta(days=config["ESCALATE_AFTER_DAYS"])
+    for step in open_steps:
+        if step.due_at >= now:
+            # A step given out within its last day was announced already: no extra reminder.
+            if step.created_at <= step.due_at - timedelta(days=1):
+                queue("due", step.owner, str(step.id), step=step)
+            continue
+        queue("overdue", step.owner, str(step.id), step=step)
+        if step.due_at < escalate_before and step.escalated_at is None and step.owner is not None:
+            boss = own_manager(step.owner)
+            if boss is not None:
+                queue("escalated", boss, str(step.id), step=step)
+                step.escalated_at = now
+    drafts = db.session.scalars(
+        select(Incident).where(
+            Incident.status == IncidentStatus.DRAFT,
+            Incident.updated_at < now - timedelta(hours=config["DRAFT_REMINDER_HOURS"]),
+        )
+    ).all()
+    for draft in drafts:
+        queue("draft", draft.reporter, str(draft.id), incident=draft)
+    return len(db.session.new) - before
+
+
+@dataclass
+class Mail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def _link(note: Notification) -> str:
+    if note.kind in ("submitted",):
+        return url_for("aftercare.inbox", _external=True)
+    if note.kind in ("behalf", "draft") and note.incident_id is not None:
+        endpoint = "reporting.edit" if note.kind == "draft" else "reporting.detail"
+        return url_for(endpoint, incident_id=note.incident_id, _external=True)
+    if note.step_id is not None:
+        if note.recipient.role == Role.MANAGER and note.kind != "escalated":
+            return url_for("aftercare.step", step_id=note.step_id, _external=True)
+        return url_for(
+            "reporting.detail",
+            incident_id=note.step.incident_id if note.step else 0,
+            _external=True,
+        )
+    return url_for("main.index", _external=True)
+
+
+def compose(note: Notification) -> Mail:
+    """The mail in the recipient's language, as plain text and HTML."""
+    recipient = note.recipient
+    language = recipient.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        subject, body, action = (str(t) for t in TEXTS[note.kind])
+        incident = note.incident or (note.step.incident if note.step else None)
+        context = {
+            "note": note,
+            "body": body,
+            "action": action,
+            "link": _link(note),
+            "incident": incident,
+            "step": note.step,
+            "language": language,
+            "recipient": recipient,
+        }
+        return Mail(
+            to=recipient.email,
+            subject=subject,
+            text=render_template("mail/notification.txt", **context),
+            html=render_template("mail/notification.html", **context),
+        )
+
+
+def _message(mail: Mail) -> EmailMessage:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(domain=config["MAIL_SENDER"].rpartition("@")[2] or None)
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+def _connect() -> smtplib.SMTP:
+    config = current_app.config
+    timeout = config["MAIL_TIMEOUT"]
+    if config["MAIL_USE_SSL"]:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            config["MAIL_SERVER"],
+            config["MAIL_PORT"],
+            timeout=timeout,
+            context=ssl.create_default_context(),
+        )
+    else:
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
+        if config["MAIL_USE_STARTTLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+    if config["MAIL_USERNAME"]:
+        smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    return smtp
+
+
+def send_pending(now: datetime, batch: int = 500) -> tuple[int, int]:
+    """Send unsent mail, oldest first; returns (sent, failed). Each sent mail is recorded at
+    once, so a crash halfway sends nothing twice. When the server cannot be reached, the
+    rest waits for the next run."""
+    pending = db.session.scalars(
+        select(Notification)
+        .where(Notification.sent_at.is_(None))
+        .order_by(Notification.id)
+        .limit(batch)
+    ).all()
+    if not pending:
+        return 0, 0
+    to_log = not current_app.config["MAIL_SERVER"]
+    if to_log and not current_app.config["DEMO"]:
+        log.error("MAIL_SERVER is not set: %s mails wait", len(pending))
+        return 0, len(pending)
+    sent = failed = 0
+    smtp: smtplib.SMTP | None = None
+    try:
+        if not to_log:
+            try:
+                smtp = _connect()
+            except (OSError, smtplib.SMTPException) as error:
+                _failed(pending, error)
+                return 0, len(pending)
+        for note in pending:
+            mail = compose(note)
+            try:
+                if smtp is None:
+                    log.info(
+                        "mail (demo mode, not sent) to %s: %s\n%s", mail.to, mail.subject, mail.text
+                    )
+                else:
+                    smtp.send_message(_message(mail))
+            except (OSError, smtplib.SMTPException) as error:
+                _failed([note], error)
+                failed += 1
+                continue
+            note.sent_at = now
+            note.attempts += 1
+            db.session.commit()
+            sent += 1
+    finally:
+        if smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+    return sent, failed
+
+
+def _failed(notes: Iterable[Notification], error: Exception) -> None:
+    log.warning("sending mail failed, will retry on the next run: %s", error)
+    for note in notes:
+        note.attempts += 1
+        note.last_error = str(error)[:300]
+    db.session.commit()
+
+
+def run(now: datetime | None = None) -> dict[str, int]:
+    """The reminder run: queue what is due, then send everything unsent."""
+    now = now or utcnow()
+    base = current_app.config["BASE_URL"]
+    with current_app.test_request_context("/", base_url=base):
+        try:
+            queued = queue_due(now)
+            db.session.commit()
+        except IntegrityError:  # another run queued the same mails at the same moment
+            db.session.rollback()
+            queued = 0
+        sent, failed = send_pending(now)
+    return {"queued": queued, "sent": sent, "failed": failed}
