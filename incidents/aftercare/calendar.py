@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 from incidents import access
 from incidents.aftercare import bp
@@ -73,7 +73,7 @@ def build_feed(user: User, now: datetime) -> bytes:
         calendar.add("method", "PUBLISH")
         calendar.add("x-wr-calname", _("Aftercare deadlines"))
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", REFRESH)
+        calendar.add("x-published-ttl", vDuration(REFRESH).to_ical().decode())
         for step in steps:
             title = titles.get(step.definition_id, step.kind)
             calendar.add_component(_event(step, title, now, host))
