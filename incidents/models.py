@@ -195,6 +195,8 @@ class AuditEvent(Model):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The client address the action came from (empty for command-line runs).
+    address: Mapped[str] = mapped_column(String(45), default="")
 
     actor: Mapped[User | None] = relationship()
 
@@ -294,6 +296,9 @@ class Incident(Model):
     level_reason: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     protocol_version: Mapped[str] = mapped_column(String(64), default="")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Privacy: a legal hold stops retention; anonymised_at is set when personal data was removed.
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # For statistics: the team of the (first) affected employee when it was submitted.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
@@ -466,3 +471,13 @@ class Notification(Model):
     recipient: Mapped[User] = relationship()
     incident: Mapped[Incident | None] = relationship()
     step: Mapped[AftercareStep | None] = relationship()
+
+
+class RetentionRun(Model):
+    """One run of the retention job and what it did (kept as its report)."""
+
+    __tablename__ = "retention_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from flask import has_request_context, request
+
 from incidents.extensions import db
 from incidents.models import AuditEvent, User
 
@@ -47,6 +49,7 @@ def audit(actor: User | None, action: str, obj: Any | None = None, **details: An
         object_type=type(obj).__name__.lower() if obj is not None else "",
         object_id=getattr(obj, "id", None),
         details=details,
+        address=(request.remote_addr or "")[:45] if has_request_context() else "",
     )
     db.session.add(event)
     return event

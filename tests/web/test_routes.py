@@ -41,6 +41,12 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "aftercare.police_outcome": frozenset({M}),
     # Statistics: HR only (anonymised); conversation counts: HR and admins.
     "aftercare.renew_calendar": frozenset({M}),
+    "admin.audit": frozenset({A}),
+    "admin.legal_holds": frozenset({A}),
+    "admin.set_legal_hold": frozenset({A}),
+    "admin.privacy_overview": frozenset({A}),
+    "auth.my_data": EVERYONE,
+    "auth.my_data_json": EVERYONE,
     "hr.statistics": frozenset({H}),
     "hr.statistics_csv": frozenset({H}),
     "hr.report": frozenset({H}),

@@ -1,0 +1,1 @@
+"""The audit trail: search and filter (admin as privacy officer)."""

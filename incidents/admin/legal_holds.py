@@ -1,0 +1,1 @@
+"""Legal holds: stop retention for an incident until lifted."""

@@ -1,0 +1,1 @@
+"""The right of access: everything the app holds about me."""

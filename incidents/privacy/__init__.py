@@ -1,0 +1,1 @@
+"""Privacy: retention, the right of access, and the data protection officer's overview."""
