@@ -30,7 +30,10 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # A session ends after 30 idle minutes, and after 12 hours whatever happens.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
 
     # Forms: no request body over 4 MB (CSV uploads are limited to 2 MB on their own).
     WTF_CSRF_TIME_LIMIT = 8 * 3600

@@ -7,15 +7,17 @@ may enter it. Object-level checks (who may see which incident) live beside the o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user, user_logged_in
 from werkzeug.wrappers import Response
 
 from incidents.models import Role
@@ -62,9 +64,29 @@ def guard() -> ResponseReturnValue | None:
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if session_expired():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.role not in allowed_roles(endpoint):
         abort(403)
     return None
+
+
+def session_expired() -> bool:
+    """End the session after SESSION_IDLE_MINUTES without a request, or SESSION_MAX_HOURS after
+    it began. Times are kept in the (signed) session itself."""
+    now = time.time()
+    config = current_app.config
+    started = session.setdefault("_started", now)
+    seen = session.get("_seen", now)
+    idle = now - seen > config["SESSION_IDLE_MINUTES"] * 60
+    too_old = now - started > config["SESSION_MAX_HOURS"] * 3600
+    if idle or too_old:
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please log in again."), "info")
+        return True
+    session["_seen"] = now
+    return False
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -143,7 +165,12 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def _session_started(sender: Flask, user: object) -> None:
+    session["_started"] = session["_seen"] = time.time()
+
+
 def init_app(app: Flask) -> None:
     """Install the guard and the response headers."""
+    user_logged_in.connect(_session_started, app)
     app.before_request(guard)
     app.after_request(set_security_headers)

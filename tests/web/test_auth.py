@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -213,3 +214,34 @@ def test_login_is_audited(client, make_user):
     post_login(client, "audit@example.test", PASSWORD)
     actions = db.session.scalars(select(AuditEvent.action)).all()
     assert "user.create" in actions
+
+
+def test_a_session_ends_after_30_idle_minutes(client, make_user):
+    import time_machine
+
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    make_user(email="idle@example.test")
+    with time_machine.travel(start, tick=False) as clock:
+        post_login(client, "idle@example.test", PASSWORD)
+        assert client.get("/").status_code == 200
+        clock.move_to(start + timedelta(minutes=29))
+        assert client.get("/").status_code == 200  # activity keeps it alive
+        clock.move_to(start + timedelta(minutes=29 + 31))
+        ended = client.get("/")
+        assert ended.status_code == 302 and ended.headers["Location"].startswith("/login")
+        assert "Uw sessie is beëindigd" in client.get("/login").text
+
+
+def test_a_session_ends_after_12_hours_even_when_active(client, make_user):
+    import time_machine
+
+    start = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
+    make_user(email="long@example.test")
+    with time_machine.travel(start, tick=False) as clock:
+        post_login(client, "long@example.test", PASSWORD)
+        for minutes in range(20, 12 * 60, 20):
+            clock.move_to(start + timedelta(minutes=minutes))
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/account/password").status_code == 200
+        clock.move_to(start + timedelta(hours=12, minutes=5))
+        assert client.get("/").status_code == 302
