@@ -1,0 +1,62 @@
+"""The data protection officer's overview: aggregate, disclosure-controlled, admins only."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import time_machine
+
+from incidents import services
+from incidents.extensions import db
+from incidents.models import AftercareStep, Channel, IncidentType, Role
+from incidents.services import ReportData
+from tests.conftest import login
+
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def test_the_overview_counts_views_holds_records_and_measures(app, make_user, make_team):
+    boss = make_user(Role.MANAGER, name="Boss")
+    team = make_team("Income", manager=boss)
+    victim = make_user(name="Victim Person", team=team)
+    with time_machine.travel(NOW, tick=False):
+        incidents = [
+            services.save_report(
+                victim,
+                f"dpo-token-{n:04d}-padding",
+                ReportData(
+                    occurred_at=datetime(2025, 6, 1 + n, tzinfo=UTC),
+                    channel=Channel.COUNTER,
+                    types=[IncidentType.THREAT],
+                    description="Private words",
+                    affected_ids=[victim.id],
+                ),
+                submit=True,
+            )
+            for n in range(7)
+        ]
+        manager = login(app.test_client(), boss)
+        for incident in incidents:
+            manager.get(f"/incidents/{incident.id}")
+        ban = db.session.scalars(db.select(AftercareStep).where(AftercareStep.kind == "perpetrator_response")).all()
+        for step in ban[:6]:
+            manager.post(
+                f"/aftercare/steps/{step.id}",
+                data={"outcomes": "building_ban", "end_date": "2026-12-01", "citizen_heard": "y", "attempts": "0"},
+            )
+        admin = login(app.test_client(), make_user(Role.ADMIN))
+        page = admin.get("/admin/privacy?year=2026")
+        bad = admin.get("/admin/privacy?year=abc")
+    assert page.status_code == 200 and bad.status_code == 200
+    text = page.text
+    assert "Private words" not in text and "Victim Person" not in text
+    figures = re.findall(r'<td class="num">([^<]*)</td>', text)
+    assert all(f in ("0", "&lt; 5", "\u2013") or int(f) % 5 == 0 for f in figures), figures
+    bans = text[text.index("Toegangsverboden") :]
+    assert re.search(r'<th scope="row">Actief</th><td class="num">5</td>', bans)  # 6 bans, shown as 5
+
+
+def test_only_admins_see_the_overview(login_as):
+    for role in (Role.EMPLOYEE, Role.MANAGER, Role.HR):
+        assert login_as(role).get("/admin/privacy").status_code == 403
