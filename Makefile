@@ -35,6 +35,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check incidents tests config.py
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r incidents -ll
 
 ## translations-update: extract marked strings and merge them into the catalogues
 translations-update: $(VENV)/.installed-test

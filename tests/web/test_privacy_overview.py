@@ -39,11 +39,18 @@ def test_the_overview_counts_views_holds_records_and_measures(app, make_user, ma
         manager = login(app.test_client(), boss)
         for incident in incidents:
             manager.get(f"/incidents/{incident.id}")
-        ban = db.session.scalars(db.select(AftercareStep).where(AftercareStep.kind == "perpetrator_response")).all()
+        ban = db.session.scalars(
+            db.select(AftercareStep).where(AftercareStep.kind == "perpetrator_response")
+        ).all()
         for step in ban[:6]:
             manager.post(
                 f"/aftercare/steps/{step.id}",
-                data={"outcomes": "building_ban", "end_date": "2026-12-01", "citizen_heard": "y", "attempts": "0"},
+                data={
+                    "outcomes": "building_ban",
+                    "end_date": "2026-12-01",
+                    "citizen_heard": "y",
+                    "attempts": "0",
+                },
             )
         admin = login(app.test_client(), make_user(Role.ADMIN))
         page = admin.get("/admin/privacy?year=2026")
@@ -54,7 +61,9 @@ def test_the_overview_counts_views_holds_records_and_measures(app, make_user, ma
     figures = re.findall(r'<td class="num">([^<]*)</td>', text)
     assert all(f in ("0", "&lt; 5", "\u2013") or int(f) % 5 == 0 for f in figures), figures
     bans = text[text.index("Toegangsverboden") :]
-    assert re.search(r'<th scope="row">Actief</th><td class="num">5</td>', bans)  # 6 bans, shown as 5
+    assert re.search(
+        r'<th scope="row">Actief</th><td class="num">5</td>', bans
+    )  # 6 bans, shown as 5
 
 
 def test_only_admins_see_the_overview(login_as):
