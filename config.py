@@ -48,6 +48,9 @@ class Config:
     # The aftercare protocol (severity rules, steps, deadlines); None: incidents/protocol.toml.
     PROTOCOL_FILE: str | None = None
 
+    # Privacy: personal data of an incident is removed this long after its aftercare closed.
+    RETENTION_YEARS = 5
+
     # Statistics: no figure shows a group smaller than this; every count is rounded to it.
     STATS_MIN_CELL = 5
 
