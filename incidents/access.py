@@ -39,8 +39,8 @@ class View(enum.Enum):
 
 def incident_view(user: User, incident: Incident) -> View | None:
     """How much of `incident` `user` may see; None: nothing at all."""
-    if user.role == Role.HR or not user.active:
-        return None
+    if user.role == Role.HR or not user.active or incident.anonymised_at is not None:
+        return None  # HR sees statistics only; anonymised incidents are nobody's any more
     if incident.reporter_id == user.id:
         return View.FULL
     if incident.status == IncidentStatus.DRAFT:
@@ -130,6 +130,7 @@ def my_incidents_query(user: User) -> Select[Any]:
     )
     return select(Incident).where(
         Incident.status == IncidentStatus.SUBMITTED,
+        Incident.anonymised_at.is_(None),
         or_(Incident.reporter_id == user.id, involved),
     )
 

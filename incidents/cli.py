@@ -71,6 +71,9 @@ def seed_demo() -> list[tuple[str, Role]]:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    from incidents.privacy import retention
+
+    retention.register(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

@@ -1,0 +1,264 @@
+"""The right of access (GDPR art. 15): everything the app holds about one user.
+
+`collect(user)` gathers it as plain, JSON-serialisable data (moments as ISO 8601 in UTC);
+`export(user, fmt)` does the same and writes the audit event, in one transaction.
+
+What is in it, and what is deliberately left out because it is about another person:
+
+- the account: name, e-mail, role, team, language, created, active. Never the password
+  hash, the session token or the calendar token (only whether a calendar feed exists).
+- the incidents that concern the user. As reporter or affected employee: the incident's own
+  fields and the user's part in it; the other people only as counts ("affected colleagues: 1",
+  "witnesses: 1"), the reporter as "you" or "a colleague", never by name. Perpetrator data and
+  the names of outside witnesses are held but not included (`NOT_INCLUDED`). As a colleague
+  witness only the witness view: when, channel, types and the user's part. Drafts are the
+  reporter's alone, as in `incidents.access`.
+- the user's own aftercare steps (their own track), with the notes. The owner's name is
+  included: it is the user's own manager (or deputy) running their aftercare, whom they
+  already see on their steps page and need to know. Steps about the incident as a whole
+  (police report, response to the perpetrator) are not about the user and are left out.
+- the history entries the user made on those incidents (which fields, not values).
+- the audit entries about those incidents, about the user's own aftercare steps and about
+  their account: when, what, and who as a role ("manager", "employee", ...) or "you";
+  never another person's name. The role is the actor's current role.
+- the e-mails queued for the user: kind and dates.
+
+The number of queries is constant: one per section, whatever the number of incidents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from incidents.extensions import db
+from incidents.models import (
+    AftercareStep,
+    AuditEvent,
+    Incident,
+    IncidentChange,
+    IncidentPerson,
+    IncidentStatus,
+    Notification,
+    PerpetratorKnown,
+    PersonRole,
+    User,
+    utcnow,
+)
+from incidents.services.base import audit, transaction
+
+ACTION = "privacy.access_export"
+# Written into the export where data is held but belongs to another person.
+NOT_INCLUDED = "held, not included: it is about another person"
+YOU = "you"
+A_COLLEAGUE = "a colleague"
+SYSTEM = "system"
+AGGRAVATING_FACTS = ("weapon", "threat_home", "injury", "absence", "hospital")
+# What a completed step records beside its outcomes; other details are not about the user.
+STEP_DETAILS = ("held_on", "reason", "attempts")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601 in UTC (stored moments are aware and in UTC already)."""
+    return moment.isoformat() if moment is not None else None
+
+
+def _account(user: User, locale: str) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "email": user.email,
+        "role": user.role.value,
+        "team": user.team.name(locale) if user.team is not None else None,
+        "locale": user.locale,
+        "created_at": iso(user.created_at),
+        "active": user.active,
+        "absent": user.absent,
+        "calendar_feed": user.calendar_token is not None,
+    }
+
+
+def _incidents(user: User) -> list[Incident]:
+    involved = exists().where(
+        IncidentPerson.incident_id == Incident.id, IncidentPerson.user_id == user.id
+    )
+    query = (
+        select(Incident)
+        .where(
+            or_(
+                Incident.reporter_id == user.id,
+                and_(Incident.status == IncidentStatus.SUBMITTED, involved),
+            )
+        )
+        .options(selectinload(Incident.type_rows), selectinload(Incident.people))
+        .order_by(Incident.occurred_at, Incident.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _incident(user: User, incident: Incident) -> dict[str, Any]:
+    mine = sorted(p.role.value for p in incident.people if p.user_id == user.id)
+    reporter = incident.reporter_id == user.id
+    your_roles = (["reporter"] if reporter else []) + mine
+    common = {
+        "id": incident.id,
+        "your_roles": your_roles,
+        "occurred_at": iso(incident.occurred_at),
+        "channel": incident.channel.value if incident.channel else None,
+        "types": [t.value for t in incident.types],
+    }
+    if not reporter and PersonRole.AFFECTED.value not in mine:
+        return {**common, "view": "witness"}
+    others = [p for p in incident.people if p.user_id != user.id]
+    perpetrator_held = (
+        bool(incident.perpetrator_name or incident.perpetrator_reference)
+        or incident.perpetrator_known != PerpetratorKnown.UNKNOWN
+    )
+    return {
+        **common,
+        "view": "full",
+        "status": incident.status.value,
+        "quick": incident.quick,
+        "reported_by": YOU if reporter else A_COLLEAGUE,
+        "location": incident.location,
+        "description": incident.description,
+        "aggravating_facts": [f for f in AGGRAVATING_FACTS if getattr(incident, f)],
+        "police_called": incident.police_called,
+        "police_report_wanted": incident.police_report_wanted,
+        "damage": incident.damage,
+        "level": incident.level,
+        "submitted_at": iso(incident.submitted_at),
+        "aftercare_closed_at": iso(incident.closed_at),
+        "other_affected_colleagues": sum(p.role == PersonRole.AFFECTED for p in others),
+        "colleague_witnesses": sum(p.role == PersonRole.WITNESS for p in others),
+        "outside_witnesses": NOT_INCLUDED if incident.outside_witnesses.strip() else None,
+        "perpetrator": NOT_INCLUDED if perpetrator_held else None,
+    }
+
+
+def _steps(user: User) -> list[AftercareStep]:
+    query = (
+        select(AftercareStep)
+        .where(AftercareStep.subject_user_id == user.id)
+        .options(joinedload(AftercareStep.owner), joinedload(AftercareStep.done_by))
+        .order_by(AftercareStep.due_at, AftercareStep.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _who(user: User, actor: User | None) -> str:
+    """The user themselves as "you", anyone else only by their role."""
+    if actor is None:
+        return SYSTEM
+    return YOU if actor.id == user.id else actor.role.value
+
+
+def _step(user: User, step: AftercareStep) -> dict[str, Any]:
+    details = step.details or {}
+    return {
+        "id": step.id,
+        "incident_id": step.incident_id,
+        "step": step.definition_id,
+        "kind": step.kind,
+        "as": step.subject,
+        "due_at": iso(step.due_at),
+        "status": step.status.value,
+        "outcomes": list(step.outcomes or []),
+        "note": step.note,
+        "details": {k: details[k] for k in STEP_DETAILS if k in details},
+        "not_required_reason": step.not_required_reason,
+        "done_at": iso(step.done_at),
+        "done_by": _who(user, step.done_by) if step.done_by_id else None,
+        "owner": ({"name": step.owner.name, "role": step.owner.role.value} if step.owner else None),
+    }
+
+
+def _history(user: User, incident_ids: list[int]) -> list[dict[str, Any]]:
+    query = (
+        select(IncidentChange)
+        .where(IncidentChange.actor_id == user.id, IncidentChange.incident_id.in_(incident_ids))
+        .order_by(IncidentChange.at, IncidentChange.id)
+    )
+    return [
+        {
+            "at": iso(c.at),
+            "incident_id": c.incident_id,
+            "action": c.action,
+            "fields": list(c.fields or []),
+        }
+        for c in db.session.scalars(query)
+    ]
+
+
+ABOUT = {"incident": "incident", "aftercarestep": "aftercare_step", "user": "account"}
+
+
+def _audit(user: User, incident_ids: list[int], step_ids: list[int]) -> list[dict[str, Any]]:
+    about = or_(
+        and_(AuditEvent.object_type == "user", AuditEvent.object_id == user.id),
+        and_(AuditEvent.object_type == "incident", AuditEvent.object_id.in_(incident_ids))
+        if incident_ids
+        else false(),
+        and_(AuditEvent.object_type == "aftercarestep", AuditEvent.object_id.in_(step_ids))
+        if step_ids
+        else false(),
+    )
+    query = (
+        select(AuditEvent)
+        .where(about)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    entries = []
+    for event in db.session.scalars(query):
+        who = _who(user, event.actor)
+        entries.append(
+            {
+                "at": iso(event.at),
+                "action": event.action,
+                "about": ABOUT[event.object_type],
+                "object_id": event.object_id,
+                "by": who,
+                # The address is personal data of whoever acted: only the user's own.
+                "address": event.address if who == YOU else None,
+            }
+        )
+    return entries
+
+
+def _notifications(user: User) -> list[dict[str, Any]]:
+    query = (
+        select(Notification.kind, Notification.created_at, Notification.sent_at)
+        .where(Notification.recipient_id == user.id)
+        .order_by(Notification.created_at, Notification.id)
+    )
+    return [
+        {"kind": kind, "created_at": iso(created), "sent_at": iso(sent)}
+        for kind, created, sent in db.session.execute(query)
+    ]
+
+
+def collect(user: User, locale: str | None = None) -> dict[str, Any]:
+    """Everything held about `user`, minus other people's personal data (see the module)."""
+    incidents = _incidents(user)
+    steps = _steps(user)
+    incident_ids = [i.id for i in incidents]
+    return {
+        "generated_at": iso(utcnow()),
+        "account": _account(user, locale or user.locale or "nl"),
+        "incidents": [_incident(user, i) for i in incidents],
+        "aftercare_steps": [_step(user, s) for s in steps],
+        "history": _history(user, incident_ids),
+        "audit": _audit(user, incident_ids, [s.id for s in steps]),
+        "notifications": _notifications(user),
+    }
+
+
+def export(user: User, fmt: str, locale: str | None = None) -> dict[str, Any]:
+    """Collect the export and record that it was made, in one transaction."""
+    with transaction():
+        data = collect(user, locale)
+        audit(user, ACTION, user, format=fmt)
+    return data

@@ -1,0 +1,249 @@
+"""Retention: remove the personal data of incidents whose aftercare closed long ago, let
+perpetrator measures expire, and let an administrator stop retention with a legal hold.
+
+What stays after anonymising is what the statistics count: when it happened, the channel,
+the types, the level and the aggravating facts, the team, and the steps' outcomes and dates.
+What goes is everything that tells who or what: free text, perpetrator data, outside
+witnesses, the notes, and the links to the colleagues involved. The incident itself is no
+longer shown to anyone once `anonymised_at` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask_babel import gettext as _
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.orm import selectinload
+
+from incidents.extensions import db
+from incidents.models import (
+    AftercareStep,
+    Incident,
+    IncidentStatus,
+    RetentionRun,
+    StepStatus,
+    User,
+    utcnow,
+)
+from incidents.services.base import ServiceError, audit, transaction
+
+DEFAULT_YEARS = 5
+REASON_MIN, REASON_MAX = 3, 200
+RECENT_RUNS = 10
+
+MEASURE_KIND = "perpetrator_response"
+# Free text or identifying values a step may keep in its details. "police_outcome" is
+# emptied rather than removed: the statistics count police reports whose outcome is known.
+STEP_DETAILS_REMOVED = ("reference", "reason")
+STEP_DETAILS_EMPTIED = ("police_outcome",)
+
+
+def retention_cutoff(now: datetime, years: int) -> datetime:
+    """The same moment `years` calendar years earlier; 29 February becomes 28 February."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return now.replace(year=now.year - years, day=28)
+
+
+def _anonymise(incident: Incident, now: datetime) -> None:
+    """Remove the personal data of one incident; keep what the statistics count."""
+    incident.description = ""
+    incident.location = ""
+    incident.outside_witnesses = ""
+    incident.perpetrator_name = ""
+    incident.perpetrator_reference = ""
+    # The colleagues involved: the link is what identifies them (their names live in users).
+    incident.people.clear()
+    for step in incident.steps:
+        step.note = ""
+        step.subject_user_id = None
+        details: dict[str, Any] = {
+            key: value
+            for key, value in (step.details or {}).items()
+            if key not in STEP_DETAILS_REMOVED
+        }
+        for key in STEP_DETAILS_EMPTIED:
+            if key in details:
+                details[key] = ""
+        step.details = details  # a new dict: the JSON column does not track changes inside
+    incident.anonymised_at = now
+    incident.updated_at = now
+
+
+def _measure_ended(step: AftercareStep, today: date) -> bool:
+    end = (step.details or {}).get("end_date")
+    if not isinstance(end, str):
+        return False
+    try:
+        return date.fromisoformat(end) < today
+    except ValueError:
+        return False
+
+
+def _today(now: datetime) -> date:
+    from incidents.services.aftercare import rules_zone
+
+    return now.astimezone(rules_zone()).date()
+
+
+def run_retention(now: datetime, years: int) -> dict[str, int]:
+    """One retention run, in one transaction: anonymise the incidents whose aftercare closed
+    more than `years` ago (unless on legal hold), mark ended perpetrator measures as expired,
+    and keep the report as a `RetentionRun`. Running it again changes nothing new."""
+    if years < 1:
+        raise ServiceError(_("The retention period must be at least one year."), "years")
+    cutoff = retention_cutoff(now, years)
+    due = (
+        Incident.status == IncidentStatus.SUBMITTED,
+        Incident.closed_at.is_not(None),
+        Incident.closed_at < cutoff,
+        Incident.anonymised_at.is_(None),
+    )
+    today = _today(now)
+    with transaction():
+        incidents = db.session.scalars(
+            select(Incident)
+            .where(*due, ~Incident.legal_hold)
+            .options(selectinload(Incident.people), selectinload(Incident.steps))
+            .order_by(Incident.id)
+        ).all()
+        held = (
+            db.session.scalar(select(func.count(Incident.id)).where(*due, Incident.legal_hold)) or 0
+        )
+        for incident in incidents:
+            _anonymise(incident, now)
+            audit(None, "retention.anonymise", incident)
+
+        measures = db.session.scalars(
+            select(AftercareStep)
+            .where(
+                AftercareStep.kind == MEASURE_KIND,
+                AftercareStep.status == StepStatus.DONE,
+                cast(AftercareStep.details, String).like('%"end_date"%'),
+            )
+            .order_by(AftercareStep.id)
+        ).all()
+        expired = 0
+        for step in measures:
+            if (step.details or {}).get("expired") or not _measure_ended(step, today):
+                continue
+            step.details = {**(step.details or {}), "expired": True}
+            audit(None, "retention.expire_measure", step)
+            expired += 1
+
+        report = {
+            "anonymised": len(incidents),
+            "held": held,
+            "measures_expired": expired,
+            "years": years,
+        }
+        run = RetentionRun(at=now, report=report)
+        db.session.add(run)
+        db.session.flush()
+        audit(None, "retention.run", run, **report)
+    return report
+
+
+def measure_expired(step: AftercareStep) -> bool:
+    """A perpetrator measure whose end date has passed (marked by the retention run)."""
+    return bool((step.details or {}).get("expired"))
+
+
+def find_incident(incident_id: int | None) -> Incident:
+    """A submitted incident by its number, for the legal-hold form."""
+    incident = db.session.get(Incident, incident_id) if incident_id else None
+    if incident is None or incident.status != IncidentStatus.SUBMITTED:
+        raise ServiceError(_("There is no submitted incident with this number."), "incident")
+    return incident
+
+
+def set_legal_hold(actor: User, incident: Incident, hold: bool, reason: str) -> None:
+    """Place or lift a legal hold: while placed, retention leaves the incident alone."""
+    reason = reason.strip()
+    if hold and not REASON_MIN <= len(reason) <= REASON_MAX:
+        raise ServiceError(
+            _(
+                "Give the reason in %(min)s to %(max)s characters.",
+                min=REASON_MIN,
+                max=REASON_MAX,
+            ),
+            "reason",
+        )
+    if len(reason) > REASON_MAX:
+        raise ServiceError(
+            _("Keep the reason under %(count)s characters.", count=REASON_MAX), "reason"
+        )
+    if incident.status != IncidentStatus.SUBMITTED:
+        raise ServiceError(_("There is no submitted incident with this number."), "incident")
+    if hold and incident.anonymised_at is not None:
+        raise ServiceError(
+            _("This incident has already been anonymised; there is nothing left to hold."),
+            "incident",
+        )
+    if hold == incident.legal_hold:
+        raise ServiceError(
+            _("This incident is already on legal hold.")
+            if hold
+            else _("This incident is not on legal hold."),
+            "incident",
+        )
+    with transaction():
+        incident.legal_hold = hold
+        audit(
+            actor,
+            "incident.legal_hold" if hold else "incident.legal_hold_lifted",
+            incident,
+            reason=reason,
+        )
+
+
+def held_incidents() -> Sequence[Any]:
+    """Incidents on legal hold: number, date submitted and level only, never contents."""
+    return db.session.execute(
+        select(Incident.id, Incident.submitted_at, Incident.level)
+        .where(Incident.legal_hold)
+        .order_by(Incident.id)
+    ).all()
+
+
+def recent_runs(limit: int = RECENT_RUNS) -> Sequence[RetentionRun]:
+    """The latest retention runs and their reports, newest first."""
+    return db.session.scalars(
+        select(RetentionRun).order_by(RetentionRun.at.desc(), RetentionRun.id.desc()).limit(limit)
+    ).all()
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as one line, for the command and its log."""
+    return (
+        "anonymised {anonymised}, held {held}, measures expired {measures_expired} "
+        "(retention {years} years)".format(**report)
+    )
+
+
+def register(app: Flask) -> None:
+    """Add `flask retention`: run it daily from cron; running it twice does nothing twice."""
+
+    @app.cli.command("retention")
+    @click.option(
+        "--years",
+        type=click.IntRange(min=1),
+        default=None,
+        help=f"Retention period in years (default: RETENTION_YEARS, else {DEFAULT_YEARS}).",
+    )
+    def retention_command(years: int | None) -> None:
+        """Anonymise incidents whose aftercare closed more than the retention period ago
+        (unless on legal hold), expire ended perpetrator measures, and keep the report."""
+        if years is None:
+            years = int(current_app.config.get("RETENTION_YEARS", DEFAULT_YEARS))
+        try:
+            report = run_retention(utcnow(), years)
+        except ServiceError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(format_report(report))
