@@ -14,10 +14,12 @@ from urllib.parse import urljoin, urlsplit
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import Flask, Request, abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user, user_logged_in
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response
 
 from incidents.models import Role
@@ -165,12 +167,34 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+# Control characters never belong in text typed by a person; NUL even breaks PostgreSQL.
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+class CleanRequest(Request):
+    """A request whose form fields and query arguments carry no control characters."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.form = ImmutableMultiDict(
+            [(key, value.translate(_CONTROL)) for key, value in self.form.items(multi=True)]
+        )
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict[str, str]:
+        raw = super().args
+        return ImmutableMultiDict(
+            [(key, value.translate(_CONTROL)) for key, value in raw.items(multi=True)]
+        )
+
+
 def _session_started(sender: Flask, user: object) -> None:
     session["_started"] = session["_seen"] = time.time()
 
 
 def init_app(app: Flask) -> None:
     """Install the guard and the response headers."""
+    app.request_class = CleanRequest
     user_logged_in.connect(_session_started, app)
     app.before_request(guard)
     app.after_request(set_security_headers)

@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,7 @@ def login(client: FlaskClient, user: User) -> FlaskClient:
     with client.session_transaction() as session:
         session["_user_id"] = user.session_token
         session["_fresh"] = True
+        session["_started"] = session["_seen"] = time.time()  # a session that starts now
     return client
 
 

@@ -16,7 +16,7 @@ from incidents.forms import ConfirmForm, show_service_error
 from incidents.labels import step_labels
 from incidents.models import AftercareStep, Role, User, utcnow
 from incidents.security import roles
-from incidents.services import ServiceError, aftercare
+from incidents.services import ServiceError, aftercare, audit_log
 
 STATES = ("open", "overdue", "done")
 
@@ -71,7 +71,7 @@ def step(step_id: int) -> ResponseReturnValue:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("aftercare.inbox"))
-    return render_template(
+    page = render_template(
         "aftercare/step.html",
         step=item,
         incident=item.incident,
@@ -83,6 +83,10 @@ def step(step_id: int) -> ResponseReturnValue:
         labels=step_labels(),
         now=utcnow(),
     )
+    if request.method == "GET":
+        # Recorded after rendering: the commit would expire what the page still needs.
+        audit_log.record_view(current_user, "step.view", item, incident=item.incident_id)
+    return page
 
 
 @bp.route("/steps/<int:step_id>/hand", methods=["POST"])

@@ -22,6 +22,7 @@ from incidents.security import (
     roles,
     verify_password,
 )
+from incidents.services import audit_log
 
 
 @login_manager.user_loader
@@ -74,8 +75,10 @@ def login() -> ResponseReturnValue:
                 session["locale"] = locale
             login_user(user)
             session.permanent = True
+            audit_log.record_login(user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.index"))
+        audit_log.record_failed_login(user)
         form.password.errors = [_("The e-mail address or password is incorrect.")]
     return render_template("auth/login.html", form=form)
 
@@ -83,6 +86,7 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @roles(*ALL_ROLES)
 def logout() -> ResponseReturnValue:
+    audit_log.record_logout(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "success")

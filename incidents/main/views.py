@@ -76,6 +76,9 @@ NAVIGATION = [
     ("hr.conversations", _l("Client conversations")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
+    ("admin.audit", _l("Audit trail")),
+    ("admin.legal_holds", _l("Legal holds")),
+    ("admin.privacy_overview", _l("Privacy")),
 ]
 
 

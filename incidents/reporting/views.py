@@ -37,7 +37,7 @@ from incidents.models import (
 from incidents.reporting import bp
 from incidents.reporting.forms import QuickLogForm, ReportForm, local_now
 from incidents.security import roles
-from incidents.services import ServiceError
+from incidents.services import ServiceError, audit_log
 
 # HR has no incident pages at all; admins may report what happened to them.
 REPORTERS = (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN)
@@ -135,11 +135,14 @@ def new() -> ResponseReturnValue:
 @roles(*REPORTERS)
 def edit(incident_id: int) -> ResponseReturnValue:
     """Complete a draft, or add information to a submitted incident."""
-    incident, _view = _incident_or_404(incident_id)
+    incident, view = _incident_or_404(incident_id)
     if not access.can_edit(current_user, incident):
         abort(404)
     if request.method == "GET":
-        form = ReportForm.for_incident(incident, editor=current_user)
+        page = _edit_page(ReportForm.for_incident(incident, editor=current_user), incident)
+        # Recorded after rendering: the commit would expire what the page still needs.
+        audit_log.record_view(current_user, "incident.view_edit", incident, view=view.value)
+        return page
     else:
         form = ReportForm(reporter=incident.reporter, editor=current_user)
         if form.validate_on_submit():
@@ -159,6 +162,10 @@ def edit(incident_id: int) -> ResponseReturnValue:
                     "success",
                 )
                 return redirect(url_for("reporting.detail", incident_id=incident.id))
+    return _edit_page(form, incident)
+
+
+def _edit_page(form: ReportForm, incident: Incident) -> str:
     return render_template(
         "reporting/form.html", form=form, incident=incident, labels=LABELS, discard=ConfirmForm()
     )
@@ -233,7 +240,7 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
 def detail(incident_id: int) -> ResponseReturnValue:
     incident, view = _incident_or_404(incident_id)
     steps = access.visible_steps(current_user, incident, view)
-    return render_template(
+    page = render_template(
         "reporting/detail.html",
         tracks=_tracks(steps),
         incident=incident,
@@ -247,3 +254,6 @@ def detail(incident_id: int) -> ResponseReturnValue:
         step_labels=step_labels(),
         now=utcnow(),
     )
+    # Recorded after rendering: the commit would expire what the page still needs.
+    audit_log.record_view(current_user, "incident.view", incident, view=view.value)
+    return page

@@ -43,8 +43,9 @@ def transaction() -> Iterator[None]:
 
 def audit(actor: User | None, action: str, obj: Any | None = None, **details: Any) -> AuditEvent:
     """Add an audit event to the current transaction."""
-    if hasattr(obj, "_get_current_object"):  # current_user: record the user, not the proxy
-        obj = obj._get_current_object()
+    unwrap = getattr(obj, "_get_current_object", None)
+    if unwrap is not None:  # current_user: record the user, not the proxy
+        obj = unwrap()
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         action=action,

@@ -368,6 +368,7 @@ def test_history_keeps_who_when_and_which_fields(client, employee, make_user):
     incident = db.session.scalar(select(Incident))
     later = NOW + timedelta(hours=2)
     with time_machine.travel(later, tick=False):
+        login(client, employee)  # two hours later: a new session
         client.post(
             f"/incidents/{incident.id}/edit",
             data=report(
