@@ -148,6 +148,8 @@ def test_an_oversized_request_gets_a_clear_413(login_as):
 def test_control_characters_are_dropped_from_input(client, make_user):
     """NUL and other control characters would break PostgreSQL; tabs and newlines stay."""
     make_user(email="nul@example.test")
-    response = client.post("/login", data={"email": "nul@exa\x00mple.test", "password": "x\x00" * 8})
+    response = client.post(
+        "/login", data={"email": "nul@exa\x00mple.test", "password": "x\x00" * 8}
+    )
     assert response.status_code == 200
     assert client.get("/login?next=/\x00x").status_code == 200
