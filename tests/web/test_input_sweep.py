@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from incidents import services
 from incidents.models import Channel, IncidentType, Role
 from incidents.services import ReportData
+from incidents.services.conversations import count_field
 from tests.conftest import login
 
 NASTY = st.one_of(
@@ -150,3 +151,21 @@ def test_no_input_gives_a_500_and_everything_comes_back_escaped(app, world, text
         assert response.status_code < 500, (url, response.status_code)
         body = response.get_data(as_text=True)
         assert not re.search(r"<script>alert|<img src=x onerror", body), url
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.binary(max_size=2000), name=NASTY)
+def test_any_uploaded_file_gets_an_answer_not_a_500(app, world, content, name):
+    import io
+
+    users, _ids = world
+    client = login(app.test_client(), users[Role.HR])
+    response = client.post(
+        "/hr/conversations/upload",
+        data={"file": (io.BytesIO(content), (name or "x")[:100] + ".csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code < 500
+    assert not re.search(r"<script>alert|<img src=x onerror", response.get_data(as_text=True))
