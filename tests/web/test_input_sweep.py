@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from incidents import services
 from incidents.models import Channel, IncidentType, Role
 from incidents.services import ReportData
-from incidents.services.conversations import count_field
 from tests.conftest import login
 
 NASTY = st.one_of(
