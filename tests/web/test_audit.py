@@ -342,7 +342,8 @@ def test_filters_by_person_action_object_and_period(officer, org, frozen):
         ("person=abc", "person"),
         ("person=99999", "person"),
         ("action=drop table", "action"),
-        ("object_type=%00", "object_type"),
+        ("object_type=%00", None),  # control characters are dropped from all input: an empty filter
+        ("object_type=no-such-type", "object_type"),
         ("object_id=-1", "object_id"),
         ("object_id=1e999", "object_id"),
         ("object_id=99999999999999999999", "object_id"),
