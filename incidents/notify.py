@@ -23,6 +23,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
 from incidents.models import (
@@ -93,15 +94,22 @@ def queue(
     *,
     incident: Incident | None = None,
     step: AftercareStep | None = None,
+    known: set[str] | None = None,
 ) -> None:
-    """Add a mail to the current transaction, unless one with this key exists already."""
+    """Add a mail to the current transaction, unless one with this key exists already.
+
+    `known`: the keys already queued, loaded in one query by a caller that queues many mails;
+    without it, this call looks the key up itself."""
     if recipient is None or not recipient.active:
         return
     full_key = f"{kind}:{key}:{recipient.id}"
-    exists = db.session.scalar(select(Notification.id).where(Notification.key == full_key))
-    if exists is None and not any(
-        isinstance(n, Notification) and n.key == full_key for n in db.session.new
-    ):
+    if known is None:
+        known = set(
+            db.session.scalars(select(Notification.key).where(Notification.key == full_key))
+        )
+        known.update(n.key for n in db.session.new if isinstance(n, Notification))
+    if full_key not in known:
+        known.add(full_key)
         db.session.add(
             Notification(
                 key=full_key,
@@ -130,33 +138,46 @@ def queue_due(now: datetime) -> int:
     config = current_app.config
     before = len(db.session.new)
     open_steps = db.session.scalars(
-        select(AftercareStep).where(
+        select(AftercareStep)
+        .where(
             AftercareStep.status == StepStatus.OPEN,
             AftercareStep.owner_id.is_not(None),
             AftercareStep.due_at < now + timedelta(days=1),
         )
+        .options(selectinload(AftercareStep.owner))
     ).all()
+    drafts = db.session.scalars(
+        select(Incident)
+        .where(
+            Incident.status == IncidentStatus.DRAFT,
+            Incident.updated_at < now - timedelta(hours=config["DRAFT_REMINDER_HOURS"]),
+        )
+        .options(selectinload(Incident.reporter))
+    ).all()
+    # What was queued before for these steps and drafts: one query, whatever the backlog.
+    known = set(
+        db.session.scalars(
+            select(Notification.key).where(
+                Notification.step_id.in_([s.id for s in open_steps])
+                | Notification.incident_id.in_([d.id for d in drafts])
+            )
+        )
+    )
     escalate_before = now - timedelta(days=config["ESCALATE_AFTER_DAYS"])
     for step in open_steps:
         if step.due_at >= now:
             # A step given out within its last day was announced already: no extra reminder.
             if step.created_at <= step.due_at - timedelta(days=1):
-                queue("due", step.owner, str(step.id), step=step)
+                queue("due", step.owner, str(step.id), step=step, known=known)
             continue
-        queue("overdue", step.owner, str(step.id), step=step)
+        queue("overdue", step.owner, str(step.id), step=step, known=known)
         if step.due_at < escalate_before and step.escalated_at is None and step.owner is not None:
             boss = own_manager(step.owner)
             if boss is not None:
-                queue("escalated", boss, str(step.id), step=step)
+                queue("escalated", boss, str(step.id), step=step, known=known)
                 step.escalated_at = now
-    drafts = db.session.scalars(
-        select(Incident).where(
-            Incident.status == IncidentStatus.DRAFT,
-            Incident.updated_at < now - timedelta(hours=config["DRAFT_REMINDER_HOURS"]),
-        )
-    ).all()
     for draft in drafts:
-        queue("draft", draft.reporter, str(draft.id), incident=draft)
+        queue("draft", draft.reporter, str(draft.id), incident=draft, known=known)
     return len(db.session.new) - before
 
 

@@ -280,3 +280,35 @@ def test_a_step_due_within_a_day_is_announced_once(app, org, smtp):
         m for m in smtp.to("boss@example.test") if m["Subject"].startswith("Nazorgstap binnen")
     )
     assert f"/aftercare/steps/{follow_up.id}" in smtp.texts(due_mail)[0]
+
+
+def test_the_reminder_run_makes_a_fixed_number_of_queries(app, org, count_queries):
+    """However many steps are overdue, finding what to send costs the same few queries."""
+
+    def overdue_incidents(n, start):
+        for i in range(n):
+            services.save_report(
+                org["victim"],
+                f"backlog-token-{start + i:04d}",
+                ReportData(
+                    occurred_at=NOW - timedelta(minutes=30),
+                    channel=Channel.PHONE,
+                    types=[IncidentType.VERBAL],
+                    description="x",
+                    affected_ids=[org["victim"].id],
+                ),
+                submit=True,
+            )
+
+    with time_machine.travel(NOW, tick=False):
+        overdue_incidents(2, 0)
+    later = NOW + timedelta(days=1)
+    with count_queries() as few:
+        notify.queue_due(later)
+    db.session.rollback()
+    with time_machine.travel(NOW, tick=False):
+        overdue_incidents(10, 100)
+    with count_queries() as many:
+        queued = notify.queue_due(later)
+    assert queued == 12 and many.count == few.count
+    db.session.rollback()
