@@ -34,6 +34,7 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    _init_database(app)
     migrate.init_app(app, db, directory=str(root / "migrations"))
     security.init_app(app)  # first: the access guard runs before any other request hook
     csrf.init_app(app)
@@ -61,6 +62,30 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+def _init_database(app: Flask) -> None:
+    """SQLite: write-ahead logging, so readers and the one writer do not wait on each other,
+    and the month function of the statistics; every session keeps the statistics' counts."""
+    from flask_sqlalchemy.session import Session
+    from sqlalchemy import event
+
+    from incidents.extensions import db
+    from incidents.stats import tally
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: object, _record: object) -> None:
+            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    tally.init_engine(engine, app.config["ORG_TIMEZONE"])
+    tally.init_session(Session)
 
 
 def _finish_config(app: Flask) -> None:

@@ -1,9 +1,10 @@
-"""Flask commands: `flask create-user`, `flask seed-demo`."""
+"""Flask commands: `flask create-user`, `flask seed-demo`, `flask remind`, `flask stats`."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from incidents import services
@@ -82,6 +83,33 @@ def init_app(app: Flask) -> None:
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in accounts:
             click.echo(f"  {role.value:<9} {email}")
+
+    stats = AppGroup("stats", help="The statistics' running counts.")
+
+    @stats.command("rebuild")
+    def stats_rebuild_command() -> None:
+        """Recount the statistics from the incidents (after upgrading to a version that adds
+        running counts, or after restoring data by hand)."""
+        from incidents.stats import tally
+
+        with db.engine.begin() as connection:
+            rows = tally.rebuild(connection)
+        click.echo(f"stat_tally: {rows} rows")
+
+    @stats.command("check")
+    def stats_check_command() -> None:
+        """Compare the running counts with a full recount; exits 1 when they differ."""
+        from incidents.stats import tally
+
+        with db.engine.connect() as connection:
+            differ = tally.drift(connection)
+        for key, (kept, recounted) in list(differ.items())[:20]:
+            click.echo(f"{key}: kept {kept}, recounted {recounted}")
+        if differ:
+            raise SystemExit(1)
+        click.echo("stat_tally: equal to a full recount")
+
+    app.cli.add_command(stats)
 
     @app.cli.command("remind")
     def remind_command() -> None:

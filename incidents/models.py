@@ -390,6 +390,8 @@ class AftercareStep(Model):
     __table_args__ = (
         Index("ix_aftercare_step_owner_status_due", "owner_id", "status", "due_at"),
         Index("ix_aftercare_step_team_status_due", "team_id", "status", "due_at"),
+        # Open steps past their deadline, for the "aftercare on time" figure.
+        Index("ix_aftercare_step_status_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -481,3 +483,20 @@ class RetentionRun(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StatTally(Model):
+    """Running counts for the statistics, one row per (measure, month, key, level).
+
+    Kept up to date in the same transaction as every change to an incident, its types or its
+    steps (see `incidents.stats.tally`), so the statistics page sums a few hundred rows per
+    year instead of counting every incident. `month` is "YYYY-MM" in the organisation's time
+    zone; `key` and `level` depend on the measure ("" and 0 where a measure has none)."""
+
+    __tablename__ = "stat_tally"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)

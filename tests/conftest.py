@@ -26,6 +26,7 @@ from incidents import create_app, services
 from incidents.extensions import db as _db
 from incidents.extensions import limiter
 from incidents.models import Role, Team, User
+from incidents.stats import tally
 from tests.postgres_server import PostgresServer, find_bin_dir
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -92,6 +93,7 @@ def app(session_app: Flask) -> Iterator[Flask]:
         yield session_app
         _db.session.rollback()
         _db.session.remove()
+        drift = tally_drift()
         tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -101,6 +103,14 @@ def app(session_app: Flask) -> Iterator[Flask]:
                 conn.execute(text("UPDATE team SET manager_id = NULL, deputy_id = NULL"))
                 for table in tables:
                     conn.execute(table.delete())
+        # Every test doubles as a check that the statistics' running counts followed
+        # whatever it changed: they must equal a full recount from the incidents.
+        assert not drift, f"stat_tally differs from a full recount: {drift}"
+
+
+def tally_drift() -> dict[Any, tuple[int, int]]:
+    with _db.engine.connect() as connection:
+        return tally.drift(connection)
 
 
 class Client(FlaskClient):

@@ -25,6 +25,7 @@ from incidents.models import (
     utcnow,
 )
 from incidents.services.base import InvalidInput, ServiceError, audit, transaction
+from incidents.stats import tally
 
 CONVERSATIONS = frozenset(
     {
@@ -259,6 +260,7 @@ def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts
     if not_reached:
         details.setdefault("attempts", []).append(now.isoformat())
     with transaction():
+        tally.touch(db.session, [step.incident_id])  # a bulk UPDATE: count "before" first
         values: dict[str, Any] = {"attempts": AftercareStep.attempts + 1, "details": details}
         if not_reached:
             values["note"] = result.note.strip() or step.note

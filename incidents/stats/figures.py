@@ -120,16 +120,15 @@ def comparison(change: date, months: int) -> tuple[Shown, disclosure.Figure, dis
     """Before and after a change (cameras off, alarm buttons on): the level mix in equal,
     whole-month periods on either side, and the rates per 1,000 client conversations."""
     k = current_app.config["STATS_MIN_CELL"]
-    zone = current_app.config["ORG_TIMEZONE"]
     before = Period("before", _add_months(change, -months), change)
     after = Period("after", change, _add_months(change, months))
     raw: dict[tuple[str, str], int] = {}
     totals: dict[str, int] = {}
     for name, period in (("before", before), ("after", after)):
-        start, end = period.bounds(zone)
-        for (level, _), n in queries.by_dimension("level", start, end).items():
-            raw[(level, name)] = raw.get((level, name), 0) + n
-        totals[name] = queries.incident_total(start, end)
+        found = queries.counts(period)
+        for level, n in found.levels().items():
+            raw[(level, name)] = n
+        totals[name] = found.total()
     rates = []
     for name, period in (("before", before), ("after", after)):
         denominator = sum(queries.conversations(period.start, period.end).values())
@@ -153,10 +152,10 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
     """All figures for a period, broken down `by` a dimension and by level."""
     k = current_app.config["STATS_MIN_CELL"]
     zone = current_app.config["ORG_TIMEZONE"]
-    start, end = period.bounds(zone)
     level_labels = {lvl: str(_l("Level %(level)s", level=lvl)) for lvl in LEVELS}
 
-    raw = queries.by_dimension(by, start, end)
+    found = queries.counts(period)
+    raw = found.by(by)
     if by == "team":
         mapping, unit_labels = _units()
         merged_raw: dict[tuple[str, str], int] = {}
@@ -175,17 +174,19 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         row_labels = {c.value: str(label) for c, label in CHANNEL_LABELS.items()}
     cross = disclosure.table(raw, rows, LEVELS, k)
 
-    total_raw = queries.incident_total(start, end)
+    total_raw = found.total()
     total = disclosure.count(total_raw, k)
-    levels_raw = {lvl: n for (lvl, _), n in queries.by_dimension("level", start, end).items()}
-    months_raw = queries.by_month(start, end, zone)
-    police_raw = queries.step_outcomes("police_report", POLICE, start, end)
-    referral_raw = queries.step_outcomes("referral_decision", REFERRALS, start, end)
-    police_known = queries.police_outcomes_known(start, end)
-    in_time, due = queries.on_time(start, end, now)
-    contacts, median_hours = queries.first_contact_hours(start, end)
+    levels_raw = found.levels()
+    months_raw = found.months
+    police_raw = found.outcomes("police_report", POLICE)
+    referral_raw = found.outcomes("referral_decision", REFERRALS)
+    police_known = found.one("police_known")
+    in_time, due = queries.on_time(period, found, now, zone)
+    contacts, median_hours = found.first_contact()
     conversations = queries.conversations(period.start, period.end)
-    channels_raw = {key: n for (key, _), n in queries.by_dimension("channel", start, end).items()}
+    channels_raw: dict[str, int] = {}
+    for (key, _), n in found.by("channel").items():
+        channels_raw[key] = channels_raw.get(key, 0) + n
     conversation_total = sum(conversations.values())
 
     rate_rows = [c.value for c in Channel if conversations.get(c.value)]

@@ -1,17 +1,16 @@
-"""Read-only aggregate queries for the statistics: every figure is a GROUP BY in SQL over
-indexed columns; no incident row is ever loaded into Python. The results are raw counts:
-they go through `disclosure` before anyone sees them."""
+"""Read-only queries for the statistics. Counts come from the running counts in `stat_tally`
+(see `tally`), summed in SQL over the months of a period, so a page costs the same however
+many incidents there are; only what depends on the clock is counted live. The results are
+raw counts: they go through `disclosure` before anyone sees them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import and_, func, select
 
 from incidents.extensions import db
 from incidents.models import (
@@ -19,7 +18,7 @@ from incidents.models import (
     ConversationCount,
     Incident,
     IncidentStatus,
-    IncidentTypeRow,
+    StatTally,
     StepStatus,
     Team,
     User,
@@ -85,153 +84,112 @@ class Period:
         return keys
 
 
-def _in_period(start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(
-        Incident.status == IncidentStatus.SUBMITTED,
-        Incident.occurred_at >= start,
-        Incident.occurred_at < end,
-    )
+@dataclass
+class Counts:
+    """The statistics' running counts of one period, summed over its months (raw counts:
+    they go through `disclosure` before anyone sees them)."""
 
+    cells: dict[tuple[str, str, int], int]  # (measure, key, level) -> count
+    months: dict[str, int]  # "YYYY-MM" -> incidents
 
-def _month_of(column: Any, zone: str) -> Any:
-    """ "YYYY-MM" of a moment, in SQL: in the organisation's zone on PostgreSQL; SQLite (the
-    embedded development database) has no time zones and uses UTC."""
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(func.timezone(zone, column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    def by(self, measure: str) -> dict[tuple[str, str], int]:
+        """Incidents by (key, level) for "team", "channel" or "type"; "level" gives
+        (level, level)."""
+        if measure == "level":
+            return {(lvl, lvl): n for lvl, n in self.levels().items()}
+        return {(key, str(level)): n for (m, key, level), n in self.cells.items() if m == measure}
 
+    def levels(self) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for (measure, _, level), n in self.cells.items():
+            if measure == "channel":
+                result[str(level)] = result.get(str(level), 0) + n
+        return result
 
-def _hours_between(later: Any, earlier: Any) -> Any:
-    if db.engine.dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier) / 3600.0
-    return (func.julianday(later) - func.julianday(earlier)) * 24.0
+    def total(self) -> int:
+        return sum(n for (measure, _, _), n in self.cells.items() if measure == "channel")
 
+    def one(self, measure: str, key: str = "") -> int:
+        return self.cells.get((measure, key, 0), 0)
 
-def _contains(column: Any, value: str) -> ColumnElement[bool]:
-    """A JSON list column holds `value` (portable: the list's text contains it quoted)."""
-    return cast(column, String).like(f'%"{value}"%')
+    def outcomes(self, kind: str, outcomes: Sequence[str]) -> dict[str, int]:
+        """How many decided steps of a kind recorded each outcome."""
+        return {
+            "decided": self.one("decided", kind),
+            **{o: self.one("outcome", f"{kind}:{o}") for o in outcomes},
+        }
 
-
-def incident_total(start: datetime, end: datetime) -> int:
-    return db.session.scalar(select(func.count(Incident.id)).where(_in_period(start, end))) or 0
-
-
-def by_dimension(dimension: str, start: datetime, end: datetime) -> dict[tuple[str, str], int]:
-    """Incidents counted by (dimension value, level): dimension is type, channel, level or team."""
-    level = func.coalesce(Incident.level, 0)
-    query: Any
-    if dimension == "type":
-        query = (
-            select(IncidentTypeRow.type, level, func.count())
-            .join(Incident, Incident.id == IncidentTypeRow.incident_id)
-            .where(_in_period(start, end))
-            .group_by(IncidentTypeRow.type, level)
+    def first_contact(self) -> tuple[int, float | None]:
+        """(contacts held, their median hours after the incident), from whole minutes."""
+        minutes = sorted(
+            (int(key), n)
+            for (measure, key, _), n in self.cells.items()
+            if measure == "first_contact" and n > 0
         )
-    else:
-        column = {"channel": Incident.channel, "level": level, "team": Incident.team_id}[dimension]
-        query = (
-            select(column, level, func.count())
-            .where(_in_period(start, end))
-            .group_by(column, level)
+        n = sum(count for _, count in minutes)
+        if n == 0:
+            return 0, None
+        middle = [(n - 1) // 2, n // 2]  # the same place twice when n is odd
+        values, seen = [], 0
+        for value, count in minutes:
+            while middle and middle[0] < seen + count:
+                values.append(value)
+                middle.pop(0)
+            seen += count
+        return n, sum(values) / len(values) / 60.0
+
+
+def counts(period: Period) -> Counts:
+    """The running counts of a period: two aggregate queries over `stat_tally`, whatever
+    the number of incidents."""
+    months = period.months()
+    in_period = and_(StatTally.month >= months[0], StatTally.month <= months[-1])
+    total = func.sum(StatTally.count)
+    cells = {
+        (measure, key, level): int(n)
+        for measure, key, level, n in db.session.execute(
+            select(StatTally.measure, StatTally.key, StatTally.level, total)
+            .where(in_period)
+            .group_by(StatTally.measure, StatTally.key, StatTally.level)
         )
-    result: dict[tuple[str, str], int] = {}
-    for key, lvl, n in db.session.execute(query):
-        name = key.value if hasattr(key, "value") else str(key if key is not None else "none")
-        result[(name, str(lvl))] = result.get((name, str(lvl)), 0) + n
-    return result
-
-
-def by_month(start: datetime, end: datetime, zone: str) -> dict[str, int]:
-    month = _month_of(Incident.occurred_at, zone)
-    rows = db.session.execute(
-        select(month, func.count()).where(_in_period(start, end)).group_by(month)
-    )
-    return {str(m): n for m, n in rows}
-
-
-def step_outcomes(
-    kind: str, outcomes: Sequence[str], start: datetime, end: datetime
-) -> dict[str, int]:
-    """How many decided steps of a kind recorded each outcome (one query for all outcomes)."""
-    columns = [func.sum(case((_contains(AftercareStep.outcomes, o), 1), else_=0)) for o in outcomes]
-    row = db.session.execute(
-        select(func.count(AftercareStep.id), *columns)
-        .join(Incident, Incident.id == AftercareStep.incident_id)
-        .where(
-            _in_period(start, end),
-            AftercareStep.kind == kind,
-            AftercareStep.status == StepStatus.DONE,
-        )
-    ).one()
-    return {
-        "decided": row[0] or 0,
-        **{o: int(v or 0) for o, v in zip(outcomes, row[1:], strict=True)},
+        if n
     }
+    by_month = {
+        month: int(n)
+        for month, n in db.session.execute(
+            select(StatTally.month, total)
+            .where(in_period, StatTally.measure == "channel")
+            .group_by(StatTally.month)
+        )
+        if n
+    }
+    return Counts(cells, by_month)
 
 
-def police_outcomes_known(start: datetime, end: datetime) -> int:
+def open_overdue(start: datetime, end: datetime, now: datetime) -> int:
+    """Open steps past their deadline, of the incidents in the period: these depend on the
+    clock, so they are counted live (few rows: the open steps, found by their index)."""
     return (
         db.session.scalar(
             select(func.count(AftercareStep.id))
             .join(Incident, Incident.id == AftercareStep.incident_id)
             .where(
-                _in_period(start, end),
-                AftercareStep.kind == "police_report",
-                cast(AftercareStep.details, String).like('%"police_outcome"%'),
+                AftercareStep.status == StepStatus.OPEN,
+                AftercareStep.due_at < now,
+                Incident.status == IncidentStatus.SUBMITTED,
+                Incident.occurred_at >= start,
+                Incident.occurred_at < end,
             )
         )
         or 0
     )
 
 
-def on_time(start: datetime, end: datetime, now: datetime) -> tuple[int, int]:
+def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[int, int]:
     """(steps done by their deadline, steps that are due or done): aftercare on time."""
-    due_or_done = (AftercareStep.status == StepStatus.DONE) | (
-        (AftercareStep.status == StepStatus.OPEN) & (AftercareStep.due_at < now)
-    )
-    in_time = (AftercareStep.status == StepStatus.DONE) & (
-        AftercareStep.done_at <= AftercareStep.due_at
-    )
-    row = db.session.execute(
-        select(func.sum(case((in_time, 1), else_=0)), func.count(AftercareStep.id))
-        .join(Incident, Incident.id == AftercareStep.incident_id)
-        .where(_in_period(start, end), due_or_done)
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0)
-
-
-def first_contact_hours(start: datetime, end: datetime) -> tuple[int, float | None]:
-    """(number of contacts held, their median hours after the incident), computed in SQL."""
-    hours = _hours_between(AftercareStep.done_at, Incident.occurred_at)
-    base = (
-        select(hours.label("h"))
-        .join(Incident, Incident.id == AftercareStep.incident_id)
-        .where(
-            _in_period(start, end),
-            AftercareStep.kind == "contact",
-            AftercareStep.status == StepStatus.DONE,
-            AftercareStep.repeat_of_id.is_(None),
-        )
-    )
-    n = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    if n == 0:
-        return 0, None
-    if db.engine.dialect.name == "postgresql":
-        median = db.session.scalar(
-            select(func.percentile_cont(0.5).within_group(hours))
-            .select_from(AftercareStep)
-            .join(Incident, Incident.id == AftercareStep.incident_id)
-            .where(
-                _in_period(start, end),
-                AftercareStep.kind == "contact",
-                AftercareStep.status == StepStatus.DONE,
-                AftercareStep.repeat_of_id.is_(None),
-            )
-        )
-        return n, float(median) if median is not None else None
-    ordered = base.order_by(hours).limit(2 - n % 2).offset((n - 1) // 2)
-    middle = [float(v) for v in db.session.scalars(ordered)]
-    return n, sum(middle) / len(middle)
+    start, end = period.bounds(zone)
+    due = found.one("done") + open_overdue(start, end, now)
+    return found.one("done_on_time"), due
 
 
 def conversations(start: date, end: date) -> dict[str, int]:
@@ -261,10 +219,10 @@ def units() -> tuple[dict[int, int], dict[int, int | None], dict[int, Team]]:
 
 def years_with_data() -> list[int]:
     first, last = db.session.execute(
-        select(func.min(Incident.occurred_at), func.max(Incident.occurred_at)).where(
-            Incident.status == IncidentStatus.SUBMITTED
+        select(func.min(StatTally.month), func.max(StatTally.month)).where(
+            StatTally.measure == "channel", StatTally.count > 0
         )
     ).one()
     if first is None or last is None:
         return []
-    return list(range(last.year, first.year - 1, -1))
+    return list(range(int(last[:4]), int(first[:4]) - 1, -1))

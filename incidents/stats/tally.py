@@ -1,0 +1,320 @@
+"""The statistics' running counts (`StatTally`), kept up to date in the same transaction as
+the change they count.
+
+Every figure HR sees is a sum over these rows, so the statistics page costs the same at ten
+thousand incidents as at ten million. What an incident contributes is defined once, in SQL
+(`_contributions`): `rebuild` runs it over all incidents, and every transaction runs it over
+the incidents it touched, before and after the change, and adds the difference. So whatever
+code changes an incident, its types or its steps through the ORM, the counts follow; code that
+changes them with a bulk UPDATE calls `touch` first.
+
+Measures (month = the incident's month in the organisation's time zone):
+    team, channel, type   incidents by that dimension (key) and level
+    decided               done steps by kind (key)
+    outcome               done steps by "kind:outcome" (key): a step counts once per outcome
+    police_known          police-report steps with a known police outcome
+    done, done_on_time    done steps, and those done by their deadline
+    first_contact         first contacts held, by whole minutes after the incident (key)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.sql.elements import ColumnElement
+
+from incidents.models import (
+    AftercareStep,
+    Incident,
+    IncidentStatus,
+    IncidentTypeRow,
+    StatTally,
+    StepStatus,
+)
+
+Key = tuple[str, str, str, int]  # measure, month, key, level
+_TOUCHED = "tally.touched"  # session.info: ids of incidents whose "before" is counted
+_BEFORE = "tally.before"  # session.info: their contributions before this transaction
+_PENDING = "tally.pending"  # session.info: new incidents, whose ids the flush will give
+_CHUNK = 500
+
+
+def org_month(moment: str | None, zone: str) -> str | None:
+    """ "YYYY-MM" of a stored UTC moment in `zone` (SQLite's stored text form)."""
+    if moment is None:
+        return None
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+
+
+def init_engine(engine: Engine, zone: str) -> None:
+    """Teach SQLite `org_month(moment)`; PostgreSQL converts time zones itself."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _functions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function(
+            "org_month", 1, lambda moment: org_month(moment, zone), deterministic=True
+        )
+
+
+def _month(column: Any, dialect: str, zone: str) -> Any:
+    if dialect == "postgresql":
+        return func.to_char(func.timezone(zone, column), "YYYY-MM")
+    return func.org_month(column)
+
+
+def _minutes_after(later: Any, earlier: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        minutes = func.extract("epoch", later - earlier) / 60.0
+    else:
+        minutes = (func.julianday(later) - func.julianday(earlier)) * 1440.0
+    return cast(cast(func.round(minutes), Integer), String)
+
+
+def _outcome_values(dialect: str) -> Any:
+    """The elements of a step's outcomes list, as a table joined to the step."""
+    if dialect == "postgresql":
+        return func.json_array_elements_text(AftercareStep.outcomes).table_valued("value")
+    return func.json_each(AftercareStep.outcomes).table_valued("value")
+
+
+def _contributions(dialect: str, zone: str, only: ColumnElement[bool] | None) -> Any:
+    """One SELECT of (measure, month, key, level, count) rows: what the incidents matching
+    `only` (all incidents when None) contribute to the statistics."""
+    counted = and_(
+        Incident.status == IncidentStatus.SUBMITTED,
+        Incident.occurred_at.is_not(None),
+        only if only is not None else true(),
+    )
+    # Labels no table has as a column: PostgreSQL reads GROUP BY names as columns first.
+    month = _month(Incident.occurred_at, dialect, zone).label("t_month")
+    level = func.coalesce(Incident.level, 0).label("t_level")
+    none = literal("none")
+    done = and_(counted, AftercareStep.status == StepStatus.DONE)
+
+    def incidents(measure: str, key: Any, *joins: Any) -> Any:
+        query = select(literal(measure).label("t_measure"), month, key.label("t_key"), level)
+        query = query.select_from(Incident)
+        for target, on in joins:
+            query = query.join(target, on)
+        return query.add_columns(func.count().label("count")).where(counted)
+
+    def steps(measure: str, key: Any, where: ColumnElement[bool], *joins: Any) -> Any:
+        query = (
+            select(
+                literal(measure).label("t_measure"),
+                month,
+                key.label("t_key"),
+                literal(0).label("t_level"),
+            )
+            .select_from(AftercareStep)
+            .join(Incident, Incident.id == AftercareStep.incident_id)
+        )
+        for target, on in joins:
+            query = query.join(target, on)
+        return query.add_columns(func.count().label("count")).where(where)
+
+    outcome = _outcome_values(dialect)
+    parts = [
+        incidents("team", func.coalesce(cast(Incident.team_id, String), none)),
+        incidents("channel", func.coalesce(Incident.channel, none)),
+        incidents(
+            "type",
+            IncidentTypeRow.type,
+            (IncidentTypeRow, IncidentTypeRow.incident_id == Incident.id),
+        ),
+        steps("decided", AftercareStep.kind, done),
+        steps(
+            "outcome",
+            AftercareStep.kind + literal(":") + outcome.c.value,
+            done,
+            (outcome, true()),
+        ),
+        steps(
+            "police_known",
+            literal(""),
+            and_(
+                counted,
+                AftercareStep.kind == "police_report",
+                cast(AftercareStep.details, String).like('%"police_outcome"%'),
+            ),
+        ),
+        steps("done", literal(""), done),
+        steps(
+            "done_on_time", literal(""), and_(done, AftercareStep.done_at <= AftercareStep.due_at)
+        ),
+        steps(
+            "first_contact",
+            _minutes_after(AftercareStep.done_at, Incident.occurred_at, dialect),
+            and_(done, AftercareStep.kind == "contact", AftercareStep.repeat_of_id.is_(None)),
+        ),
+    ]
+    grouped = [part.group_by("t_month", "t_key", "t_level") for part in parts]
+    return union_all(*grouped)
+
+
+def _settings(connection: Connection) -> tuple[str, str]:
+    return connection.dialect.name, current_app.config["ORG_TIMEZONE"]
+
+
+def count(connection: Connection, incident_ids: Iterable[int]) -> Counter[Key]:
+    """What these incidents contribute now."""
+    dialect, zone = _settings(connection)
+    ids = sorted(set(incident_ids))
+    total: Counter[Key] = Counter()
+    for start in range(0, len(ids), _CHUNK):
+        query = _contributions(dialect, zone, Incident.id.in_(ids[start : start + _CHUNK]))
+        for measure, month, key, level, n in connection.execute(query):
+            total[(measure, month, str(key), int(level))] += n
+    return total
+
+
+def add(connection: Connection, delta: dict[Key, int]) -> None:
+    """Add `delta` to the running counts (rows are made as needed)."""
+    rows = [
+        {"measure": m, "month": month, "key": key, "level": level, "count": n}
+        for (m, month, key, level), n in sorted(delta.items())
+        if n
+    ]
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    statement = upsert(StatTally)
+    statement = statement.on_conflict_do_update(
+        index_elements=["measure", "month", "key", "level"],
+        set_={"count": StatTally.count + statement.excluded.count},
+    )
+    connection.execute(statement, rows)
+
+
+def rebuild(connection: Connection) -> int:
+    """Recount everything from the incidents (after a restore, or to check the running
+    counts); returns the number of rows written. The caller commits."""
+    dialect, zone = _settings(connection)
+    connection.execute(delete(StatTally))
+    rows = _contributions(dialect, zone, None).subquery()
+    result = connection.execute(
+        insert(StatTally).from_select(
+            ["measure", "month", "key", "level", "count"],
+            select(rows.c.t_measure, rows.c.t_month, rows.c.t_key, rows.c.t_level, rows.c.count),
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def stored(connection: Connection) -> Counter[Key]:
+    """The running counts as they are (zero rows left out), for checks and tests."""
+    return Counter(
+        {
+            (row.measure, row.month, row.key, row.level): row.count
+            for row in connection.execute(select(StatTally).where(StatTally.count != 0))
+        }
+    )
+
+
+def drift(connection: Connection) -> dict[Key, tuple[int, int]]:
+    """The running counts that differ from a full recount: key -> (kept, recounted).
+    Leaves the counts as they were."""
+    kept = stored(connection)
+    rebuild(connection)
+    recounted = stored(connection)
+    connection.rollback()
+    keys = kept.keys() | recounted.keys()
+    return {key: (kept[key], recounted[key]) for key in sorted(keys) if kept[key] != recounted[key]}
+
+
+# Keeping the counts up to date: the session remembers which incidents a transaction touches
+# and what they contributed before; just before the commit it adds the difference.
+
+
+def touch(session: Session | scoped_session[Any], incident_ids: Iterable[int]) -> None:
+    """Count what these incidents contribute before this transaction changes them (needed
+    only before a bulk UPDATE; ORM changes are noticed by themselves)."""
+    touched: set[int] = session.info.setdefault(_TOUCHED, set())
+    new = {i for i in incident_ids if i is not None and i not in touched}
+    if not new:
+        return
+    touched.update(new)
+    before: Counter[Key] = session.info.setdefault(_BEFORE, Counter())
+    before.update(count(session.connection(), new))
+
+
+def _incident_of(obj: Any) -> tuple[int | None, Incident | None]:
+    """The incident an ORM object belongs to: its id, or the pending incident itself."""
+    if isinstance(obj, Incident):
+        return obj.id, obj
+    if isinstance(obj, AftercareStep | IncidentTypeRow):
+        if obj.incident_id is not None:
+            return obj.incident_id, None
+        incident = obj.incident
+        if incident is not None and incident.id is not None:
+            return incident.id, None
+        return None, incident
+    return None, None
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    ids: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        incident_id, incident = _incident_of(obj)
+        if incident_id is not None:
+            ids.add(incident_id)
+        elif incident is not None:
+            session.info.setdefault(_PENDING, []).append(incident)
+    if ids:
+        touch(session, ids)
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()  # what is still unflushed is noticed here (the commit would flush it too)
+    if not session.info.get(_TOUCHED) and not session.info.get(_PENDING):
+        return
+    touched: set[int] = session.info.pop(_TOUCHED, set())
+    before: Counter[Key] = session.info.pop(_BEFORE, Counter())
+    pending: list[Incident] = session.info.pop(_PENDING, [])
+    ids = touched | {incident.id for incident in pending if incident.id is not None}
+    connection = session.connection()
+    after = count(connection, ids)
+    add(connection, {key: after[key] - before[key] for key in after.keys() | before.keys()})
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    for name in (_TOUCHED, _BEFORE, _PENDING):
+        session.info.pop(name, None)
+
+
+def init_session(session_class: type[Session]) -> None:
+    """Keep the counts for every session of this class."""
+    if event.contains(session_class, "before_commit", _before_commit):
+        return
+    event.listen(session_class, "before_flush", _before_flush)
+    event.listen(session_class, "before_commit", _before_commit)
+    event.listen(session_class, "after_rollback", _forget)
