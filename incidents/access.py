@@ -14,7 +14,9 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select, tuple_, union
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from incidents.extensions import db
 from incidents.models import (
@@ -94,18 +96,77 @@ def visible_steps(user: User, incident: Incident, view: View) -> list[AftercareS
 
 def inbox_query(user: User, state: str, now: datetime) -> Select[Any]:
     """The steps a manager owns or deputises for: "open", "overdue" or "done"."""
-    deputised = select(Team.id).where((Team.deputy_id == user.id) | (Team.manager_id == user.id))
-    query = select(AftercareStep).where(
-        (AftercareStep.owner_id == user.id) | AftercareStep.team_id.in_(deputised)
-    )
-    if state == "done":
-        return query.where(AftercareStep.status != StepStatus.OPEN).order_by(
-            AftercareStep.done_at.desc(), AftercareStep.id.desc()
+    query = select(AftercareStep).where(_in_inbox(user))
+    for condition in _state_filter(state, now):
+        query = query.where(condition)
+    return query.order_by(*_inbox_order(state))
+
+
+INBOX_PAGE = 25
+
+
+def inbox_page(
+    user: User, state: str, now: datetime, after: int | None = None
+) -> tuple[list[AftercareStep], int | None]:
+    """One page of the inbox, after the step with id `after` (keyset pagination: the same
+    cost on page 1 and page 100), and the id to continue after, or None on the last page.
+
+    Each of the two ways a step reaches a manager (owner, or manager or deputy of its team)
+    is read in index order and limited before they are merged, so the cost is a page of
+    rows whatever the manager's history holds."""
+    order = _inbox_order(state)
+    descending = state == "done"
+    cursor = db.session.get(AftercareStep, after) if after is not None else None
+    ids: list[Any] = []
+    for who in (AftercareStep.owner_id == user.id, AftercareStep.team_id.in_(_my_teams(user))):
+        branch = select(AftercareStep.id).where(who, *_state_filter(state, now))
+        if cursor is not None:
+            position = (AftercareStep.due_at, AftercareStep.id)
+            if descending:
+                branch = branch.where(tuple_(*position) < tuple_(cursor.due_at, cursor.id))
+            else:
+                branch = branch.where(tuple_(*position) > tuple_(cursor.due_at, cursor.id))
+        ids.append(branch.order_by(*order).limit(INBOX_PAGE + 1).subquery().select())
+    merged = union(*ids).subquery()
+    steps = list(
+        db.session.scalars(
+            select(AftercareStep)
+            .where(AftercareStep.id.in_(select(merged.c.id)))
+            .order_by(*order)
+            .limit(INBOX_PAGE + 1)
+            .options(
+                selectinload(AftercareStep.incident),
+                selectinload(AftercareStep.subject_user),
+                selectinload(AftercareStep.owner),
+            )
         )
-    query = query.where(AftercareStep.status == StepStatus.OPEN)
+    )
+    more = len(steps) > INBOX_PAGE
+    steps = steps[:INBOX_PAGE]
+    return steps, steps[-1].id if more else None
+
+
+def _my_teams(user: User) -> Select[Any]:
+    return select(Team.id).where((Team.deputy_id == user.id) | (Team.manager_id == user.id))
+
+
+def _in_inbox(user: User) -> ColumnElement[bool]:
+    return (AftercareStep.owner_id == user.id) | AftercareStep.team_id.in_(_my_teams(user))
+
+
+def _state_filter(state: str, now: datetime) -> list[ColumnElement[bool]]:
+    if state == "done":
+        return [AftercareStep.status != StepStatus.OPEN]
     if state == "overdue":
-        query = query.where(AftercareStep.due_at < now)
-    return query.order_by(AftercareStep.due_at, AftercareStep.id)
+        return [AftercareStep.status == StepStatus.OPEN, AftercareStep.due_at < now]
+    return [AftercareStep.status == StepStatus.OPEN]
+
+
+def _inbox_order(state: str) -> tuple[Any, ...]:
+    """Open steps by deadline, the earliest first; done ones the latest deadline first."""
+    if state == "done":
+        return AftercareStep.due_at.desc(), AftercareStep.id.desc()
+    return AftercareStep.due_at, AftercareStep.id
 
 
 def open_step_count(user: User, now: datetime) -> int:

@@ -390,6 +390,9 @@ class AftercareStep(Model):
     __table_args__ = (
         Index("ix_aftercare_step_owner_status_due", "owner_id", "status", "due_at"),
         Index("ix_aftercare_step_team_status_due", "team_id", "status", "due_at"),
+        # The inbox's "done" list: a manager's steps by deadline, the latest first.
+        Index("ix_aftercare_step_owner_due", "owner_id", "due_at"),
+        Index("ix_aftercare_step_team_due", "team_id", "due_at"),
         # Open steps past their deadline, for the "aftercare on time" figure.
         Index("ix_aftercare_step_status_due", "status", "due_at"),
     )

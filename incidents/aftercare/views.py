@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from incidents import access
 from incidents.aftercare import bp
@@ -36,16 +35,16 @@ def inbox() -> ResponseReturnValue:
     if state not in STATES:
         state = "open"
     now = utcnow()
-    steps = db.session.scalars(
-        access.inbox_query(current_user, state, now).options(
-            selectinload(AftercareStep.incident),
-            selectinload(AftercareStep.subject_user),
-            selectinload(AftercareStep.owner),
-        )
-    ).all()
+    after = request.args.get("after", "")
+    steps, more = access.inbox_page(
+        current_user, state, now, int(after) if after.isdigit() and len(after) < 12 else None
+    )
     return render_template(
         "aftercare/inbox.html",
         steps=steps,
+        more=more,
+        paged=bool(after),
+        page_size=access.INBOX_PAGE,
         state=state,
         states=STATES,
         now=now,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from incidents import services
+from incidents import access, services
 from incidents.extensions import db
 from incidents.models import AftercareStep, Channel, Incident, IncidentType, Role, StepStatus
 from incidents.services import ReportData
@@ -396,6 +397,60 @@ def test_the_inbox_runs_a_constant_number_of_queries(app, org, frozen, count_que
     with count_queries() as many:
         boss.get("/aftercare")
     assert many.count == few.count
+
+
+def walk_inbox(client, state):
+    """Every step id the inbox lists for a state, following its "next" links; the pages."""
+    seen, pages, url = [], 0, f"/aftercare?state={state}"
+    while url:
+        page = client.get(url).text
+        pages += 1
+        seen += [int(i) for i in re.findall(r'href="/aftercare/steps/(\d+)"', page)]
+        after = re.search(r'href="/aftercare\?state=\w+&amp;after=(\d+)"', page)
+        url = f"/aftercare?state={state}&after={after.group(1)}" if after else None
+    return seen, pages
+
+
+def test_the_inbox_pages_through_every_step_once_in_order(app, org, frozen):
+    for n in range(6):  # level 3, two affected employees: 13 steps each for the boss
+        services.save_report(
+            org["victim"],
+            f"paging-token-{n}",
+            ReportData(
+                occurred_at=NOW - timedelta(days=n + 1),
+                channel=Channel.PHONE,
+                types=[IncidentType.PHYSICAL],
+                description="Again.",
+                affected_ids=[org["victim"].id, org["stranger"].id],
+            ),
+            submit=True,
+        )
+    boss = login(app.test_client(), org["boss"])
+    now = datetime.now(UTC)
+    expected = {
+        state: [s.id for s in db.session.scalars(access.inbox_query(org["boss"], state, now))]
+        for state in ("open", "overdue")
+    }
+    assert len(expected["open"]) > 2 * access.INBOX_PAGE
+    for state in ("open", "overdue"):
+        seen, pages = walk_inbox(boss, state)
+        assert seen == expected[state]  # each once, by deadline
+        assert pages == len(expected[state]) // access.INBOX_PAGE + 1
+    # Done steps: the latest deadline first, over several pages too.
+    for step in db.session.scalars(access.inbox_query(org["boss"], "open", now)).all()[:30]:
+        step.status, step.done_at, step.outcomes = StepStatus.DONE, now, ["held"]
+    db.session.commit()
+    done = [s.id for s in db.session.scalars(access.inbox_query(org["boss"], "done", now))]
+    assert len(done) == 30
+    assert walk_inbox(boss, "done") == (done, 2)
+
+    # A cursor that is no step, or garbage, starts at the first page.
+    def listed(url):
+        return re.findall(r'href="/aftercare/steps/(\d+)"', boss.get(url).text)
+
+    first = listed("/aftercare?state=open")
+    for after in ("999999", "abc", "-1", "1" * 40):
+        assert listed(f"/aftercare?state=open&after={after}") == first
 
 
 def test_a_broken_protocol_file_stops_the_start_with_a_message(tmp_path):
