@@ -1,0 +1,96 @@
+"""The statistics' running counts: months in the organisation's time zone, the median from
+whole minutes, rolled-back changes, and the `flask stats` commands. (Every test in the suite
+also checks, when it ends, that the counts equal a full recount: see `tests/conftest.py`.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+
+from incidents import services
+from incidents.extensions import db
+from incidents.models import AftercareStep, Channel, IncidentType, Role, StatTally
+from incidents.services import ReportData, ServiceError
+from incidents.services.aftercare import StepResult
+from incidents.stats.queries import Counts, Period, counts
+
+
+@pytest.fixture
+def victim(make_user, make_team):
+    boss = make_user(Role.MANAGER, name="Boss")
+    return make_user(name="Victim", team=make_team("Income", manager=boss)), boss
+
+
+def report(user, token, occurred_at, types=(IncidentType.VERBAL,)):
+    return services.save_report(
+        user,
+        token,
+        ReportData(
+            occurred_at=occurred_at,
+            channel=Channel.COUNTER,
+            types=list(types),
+            description="It happened.",
+            affected_ids=[user.id],
+        ),
+        submit=True,
+    )
+
+
+def test_months_are_counted_in_the_organisations_time_zone(victim):
+    # 31 January 23:30 UTC is 1 February 00:30 in Amsterdam, on SQLite as on PostgreSQL.
+    report(victim[0], "zone-token-0000000001", datetime(2025, 1, 31, 23, 30, tzinfo=UTC))
+    found = counts(Period.parse("2025-Q1"))
+    assert found.months == {"2025-02": 1}
+    assert found.total() == 1
+    assert found.by("type") == {("verbal", "1"): 1}
+    assert counts(Period.parse("2024")).total() == 0
+
+
+def test_the_median_of_first_contacts_comes_from_whole_minutes():
+    def median(minutes: dict[int, int]) -> tuple[int, float | None]:
+        cells = {("first_contact", str(m), 0): n for m, n in minutes.items()}
+        return Counts(cells, {}).first_contact()
+
+    assert median({}) == (0, None)
+    assert median({30: 1, 90: 2}) == (3, 1.5)  # 30, 90, 90
+    assert median({30: 2, 90: 2}) == (4, 1.0)  # 30, 30, 90, 90: (30 + 90) / 2 minutes
+    assert median({60: 1, 120: 1, 600: 5}) == (7, 10.0)
+
+
+def test_a_change_that_is_rolled_back_counts_nothing(victim):
+    user, boss = victim
+    incident = report(user, "rollback-token-000001", datetime(2025, 3, 3, 10, tzinfo=UTC))
+    step = db.session.scalars(
+        db.select(AftercareStep).where(AftercareStep.incident_id == incident.id)
+    ).one()
+    before = counts(Period.of_year(2025)).cells
+    # Someone else records the step first: the second attempt fails and is rolled back.
+    db.session.execute(update(AftercareStep).values(attempts=1))
+    db.session.commit()
+    with pytest.raises(ServiceError):
+        services.aftercare.complete_step(boss, step, StepResult(outcomes=["held"]), attempts=0)
+    assert counts(Period.of_year(2025)).cells == before
+    db.session.refresh(step)
+    services.aftercare.complete_step(boss, step, StepResult(outcomes=["held"]), attempts=1)
+    after = counts(Period.of_year(2025))
+    assert after.outcomes("contact", ["held"]) == {"decided": 1, "held": 1}
+
+
+def test_stats_check_finds_drift_and_rebuild_repairs_it(app, victim):
+    report(victim[0], "cli-token-00000000001", datetime(2025, 5, 5, 10, tzinfo=UTC))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["stats", "check"])
+    assert result.exit_code == 0 and "equal to a full recount" in result.output
+    db.session.execute(
+        update(StatTally).where(StatTally.measure == "channel").values(count=StatTally.count + 2)
+    )
+    db.session.commit()
+    result = runner.invoke(args=["stats", "check"])
+    assert result.exit_code == 1
+    assert "('channel', '2025-05', 'counter', 1): kept 3, recounted 1" in result.output
+    result = runner.invoke(args=["stats", "rebuild"])
+    assert result.exit_code == 0 and "rows" in result.output
+    assert runner.invoke(args=["stats", "check"]).exit_code == 0
+    assert counts(Period.of_year(2025)).total() == 1
