@@ -115,17 +115,13 @@ def inbox_page(
     is read in index order and limited before they are merged, so the cost is a page of
     rows whatever the manager's history holds."""
     order = _inbox_order(state)
-    descending = state == "done"
     cursor = db.session.get(AftercareStep, after) if after is not None else None
-    ids: list[Any] = []
-    for who in (AftercareStep.owner_id == user.id, AftercareStep.team_id.in_(_my_teams(user))):
-        branch = select(AftercareStep.id).where(who, *_state_filter(state, now))
+    ids = []
+    for branch in _inbox_branches(user, state, now):
         if cursor is not None:
-            position = (AftercareStep.due_at, AftercareStep.id)
-            if descending:
-                branch = branch.where(tuple_(*position) < tuple_(cursor.due_at, cursor.id))
-            else:
-                branch = branch.where(tuple_(*position) > tuple_(cursor.due_at, cursor.id))
+            position = tuple_(AftercareStep.due_at, AftercareStep.id)
+            mark = tuple_(cursor.due_at, cursor.id)
+            branch = branch.where(position < mark if state == "done" else position > mark)
         ids.append(branch.order_by(*order).limit(INBOX_PAGE + 1).subquery().select())
     merged = union(*ids).subquery()
     steps = list(
@@ -144,6 +140,18 @@ def inbox_page(
     more = len(steps) > INBOX_PAGE
     steps = steps[:INBOX_PAGE]
     return steps, steps[-1].id if more else None
+
+
+def _inbox_branches(user: User, state: str, now: datetime) -> list[Select[Any]]:
+    """The ids of a manager's steps in a state, in two parts that each have their index:
+    the steps they own, and the steps of the teams they manage or deputise for."""
+    return [
+        select(AftercareStep.id).where(who, *_state_filter(state, now))
+        for who in (
+            AftercareStep.owner_id == user.id,
+            AftercareStep.team_id.in_(_my_teams(user)),
+        )
+    ]
 
 
 def _my_teams(user: User) -> Select[Any]:
@@ -171,8 +179,8 @@ def _inbox_order(state: str) -> tuple[Any, ...]:
 
 def open_step_count(user: User, now: datetime) -> int:
     """The number shown in the navigation: the manager's open steps."""
-    query = inbox_query(user, "open", now).order_by(None)
-    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    steps = union(*_inbox_branches(user, "open", now)).subquery()
+    return db.session.scalar(select(func.count()).select_from(steps)) or 0
 
 
 def my_steps_query(user: User) -> Select[Any]:
