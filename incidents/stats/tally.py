@@ -293,14 +293,21 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
         touch(session, ids)
 
 
+def _after_flush(session: Session, _context: Any) -> None:
+    """New incidents have their ids now: they contributed nothing before this transaction,
+    so a later flush must not take what this one wrote for their "before"."""
+    pending: list[Incident] = session.info.pop(_PENDING, [])
+    if pending:
+        touched: set[int] = session.info.setdefault(_TOUCHED, set())
+        touched.update(incident.id for incident in pending if incident.id is not None)
+
+
 def _before_commit(session: Session) -> None:
     session.flush()  # what is still unflushed is noticed here (the commit would flush it too)
-    if not session.info.get(_TOUCHED) and not session.info.get(_PENDING):
-        return
-    touched: set[int] = session.info.pop(_TOUCHED, set())
+    ids: set[int] = session.info.pop(_TOUCHED, set())
     before: Counter[Key] = session.info.pop(_BEFORE, Counter())
-    pending: list[Incident] = session.info.pop(_PENDING, [])
-    ids = touched | {incident.id for incident in pending if incident.id is not None}
+    if not ids:
+        return
     connection = session.connection()
     after = count(connection, ids)
     add(connection, {key: after[key] - before[key] for key in after.keys() | before.keys()})
@@ -316,5 +323,6 @@ def init_session(session_class: type[Session]) -> None:
     if event.contains(session_class, "before_commit", _before_commit):
         return
     event.listen(session_class, "before_flush", _before_flush)
+    event.listen(session_class, "after_flush_postexec", _after_flush)
     event.listen(session_class, "before_commit", _before_commit)
     event.listen(session_class, "after_rollback", _forget)

@@ -11,7 +11,16 @@ from sqlalchemy import update
 
 from incidents import services
 from incidents.extensions import db
-from incidents.models import AftercareStep, Channel, IncidentType, Role, StatTally
+from incidents.models import (
+    AftercareStep,
+    Channel,
+    Incident,
+    IncidentStatus,
+    IncidentType,
+    IncidentTypeRow,
+    Role,
+    StatTally,
+)
 from incidents.services import ReportData, ServiceError
 from incidents.services.aftercare import StepResult
 from incidents.stats.queries import Counts, Period, counts
@@ -94,3 +103,23 @@ def test_stats_check_finds_drift_and_rebuild_repairs_it(app, victim):
     assert result.exit_code == 0 and "rows" in result.output
     assert runner.invoke(args=["stats", "check"]).exit_code == 0
     assert counts(Period.of_year(2025)).total() == 1
+
+
+def test_an_incident_made_and_changed_in_one_transaction_counts_once(victim):
+    user = victim[0]
+    incident = Incident(
+        submission_token="one-transaction-000001",
+        status=IncidentStatus.SUBMITTED,
+        reporter_id=user.id,
+        occurred_at=datetime(2025, 4, 4, 10, tzinfo=UTC),
+        channel=Channel.PHONE,
+        level=1,
+    )
+    db.session.add(incident)
+    db.session.flush()  # written once as a phone incident...
+    incident.channel = Channel.COUNTER  # ...then changed before the commit
+    db.session.add(IncidentTypeRow(incident_id=incident.id, type=IncidentType.THREAT))
+    db.session.commit()
+    found = counts(Period.of_year(2025))
+    assert found.by("channel") == {("counter", "1"): 1}
+    assert found.by("type") == {("threat", "1"): 1}
