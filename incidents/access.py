@@ -204,6 +204,30 @@ def my_incidents_query(user: User) -> Select[Any]:
     )
 
 
+MY_INCIDENTS_PAGE = 25
+
+
+def my_incidents_page(user: User, after: int | None = None) -> tuple[list[Incident], int | None]:
+    """One page of `my_incidents_query`, the latest first, after the incident with id `after`
+    (keyset pagination), and the id to continue after, or None on the last page."""
+    cursor = db.session.get(Incident, after) if after is not None else None
+    order = (Incident.occurred_at.desc(), Incident.id.desc())
+    query = my_incidents_query(user)
+    if cursor is not None and cursor.occurred_at is not None:
+        position = tuple_(Incident.occurred_at, Incident.id)
+        query = query.where(position < tuple_(cursor.occurred_at, cursor.id))
+    incidents = list(
+        db.session.scalars(
+            query.options(selectinload(Incident.type_rows), selectinload(Incident.people))
+            .order_by(*order)
+            .limit(MY_INCIDENTS_PAGE + 1)
+        )
+    )
+    more = len(incidents) > MY_INCIDENTS_PAGE
+    incidents = incidents[:MY_INCIDENTS_PAGE]
+    return incidents, incidents[-1].id if more else None
+
+
 def my_drafts_query(user: User) -> Select[Any]:
     """The user's unfinished reports."""
     return select(Incident).where(

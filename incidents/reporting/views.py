@@ -214,15 +214,21 @@ def quick() -> ResponseReturnValue:
 def mine() -> ResponseReturnValue:
     """The incidents I reported, that affect me, or that I witnessed; and my drafts."""
     options = (selectinload(Incident.type_rows), selectinload(Incident.people))
-    incidents = db.session.scalars(
-        access.my_incidents_query(current_user)
-        .options(*options)
-        .order_by(Incident.occurred_at.desc(), Incident.id.desc())
-    ).all()
+    after = request.args.get("after", "")
+    paged = after.isdigit() and len(after) < 12
+    incidents, more = access.my_incidents_page(current_user, int(after) if paged else None)
     drafts = db.session.scalars(
         access.my_drafts_query(current_user).options(*options).order_by(Incident.updated_at.desc())
     ).all()
-    return render_template("reporting/list.html", incidents=incidents, drafts=drafts, labels=LABELS)
+    return render_template(
+        "reporting/list.html",
+        incidents=incidents,
+        drafts=drafts,
+        more=more,
+        paged=paged,
+        page_size=access.MY_INCIDENTS_PAGE,
+        labels=LABELS,
+    )
 
 
 def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:

@@ -433,6 +433,32 @@ def test_my_incidents_lists_reported_affecting_and_witnessed_with_a_constant_num
     assert many.count == few.count
 
 
+def test_my_incidents_pages_through_every_incident_once_latest_first(client, employee, frozen):
+    login(client, employee)
+    for n in range(30):  # the same moment twice: the id breaks the tie
+        client.post(
+            "/incidents/new",
+            data=report(
+                submission_token=f"page-{n:02d}-padded-token-01",
+                occurred_at=f"2026-02-{1 + n // 2:02d}T10:15",
+            ),
+        )
+    made = db.session.scalars(
+        select(Incident.id)
+        .where(Incident.reporter_id == employee.id)
+        .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+    ).all()
+    assert len(made) == 30
+    seen, url, pages = [], "/incidents", 0
+    while url:
+        page = client.get(url).text
+        pages += 1
+        seen += [int(i) for i in re.findall(r'href="/incidents/(\d+)"', page)]
+        after = re.search(r'href="/incidents\?after=(\d+)"', page)
+        url = f"/incidents?after={after.group(1)}" if after else None
+    assert seen == made and pages == 2
+
+
 def test_incident_pages_in_english(client, employee, frozen):
     login(client, employee)
     client.post("/language", data={"locale": "en", "next": "/"})
