@@ -18,6 +18,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
 translations: | $(BIN)/python
 	$(BIN)/pybabel compile --statistics -d incidents/translations
 
@@ -30,6 +34,11 @@ run: $(VENV)/.installed-run translations
 ## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests)
 test: $(VENV)/.installed-test translations
 	$(BIN)/pytest
+
+## bench: latency, throughput and memory at 10k and 1M incidents, SQLite and PostgreSQL
+## (QUICK=1: 100k instead of 1M, under 5 minutes); see bench/README.md
+bench: $(VENV)/.installed-bench translations
+	$(BIN)/python -m bench.run $(if $(filter-out 0,$(QUICK)),--quick)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -1,0 +1,415 @@
+"""`make bench`: latency, throughput and memory of the app on SQLite and PostgreSQL (issue #8).
+
+Per backend: build the schema with the migrations, add the organisation and 10,000 incidents,
+serve the app with gunicorn (2 workers), run each scenario with locust, stop gunicorn; then grow
+the same database to 1,000,000 incidents (`--quick`: 100,000) and measure again. Prints a table
+and one `RATIO <backend>.<target> <value> <limit> PASS|FAIL` line per target and backend, and
+writes everything to bench/results/<timestamp>.json and bench/results/latest.json.
+
+Exit status 0 when everything was measured, even when a target is missed (that is a result);
+1 when the harness broke: a server did not start, or every request of a scenario failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import generate
+from bench.servers import ROOT, Gunicorn, HarnessError, Measurement, run_locust
+
+RESULTS = Path(__file__).with_name("results")
+SMALL, LARGE, QUICK_LARGE = 10_000, 1_000_000, 100_000
+SCENARIOS = (
+    ("healthz", "Healthz"),
+    ("statistics", "Statistics"),
+    ("inbox", "Inbox"),
+    ("incident", "IncidentPage"),
+    ("submit", "Submit"),
+)
+INCIDENT_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal of issue #8: a ratio within one run on one server."""
+
+    name: str
+    comparison: str  # "<=" or ">="
+    limit: float
+    meaning: str
+
+    def passes(self, value: float) -> bool:
+        return value <= self.limit if self.comparison == "<=" else value >= self.limit
+
+
+TARGETS = (
+    Target("stats_1m_vs_10k", "<=", 2, "statistics p95 at the large size / at 10k"),
+    Target("inbox_1m_vs_10k", "<=", 1.5, "inbox p95 at the large size / at 10k"),
+    Target("stats_vs_healthz", "<=", 10, "statistics p95 / healthz p95 at the large size"),
+    Target("submit_vs_healthz", ">=", 0.3, "submits per second / healthz per second, large size"),
+    Target("worker_rss_mb", "<=", 200, "peak resident memory of a worker (MiB), large size"),
+)
+
+
+class Phases:
+    """How long each phase took, in order."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - began, 2)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def size_label(size: int) -> str:
+    return f"{size // 1_000_000}M" if size % 1_000_000 == 0 else f"{size // 1000}k"
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a throwaway PostgreSQL server of our own."""
+    if backend == "sqlite":
+        yield "sqlite:///" + str(workdir / "bench.db")
+        return
+    from tests.postgres_server import PostgresServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise HarnessError("PostgreSQL (initdb, pg_ctl) is not installed; use --backends sqlite")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server.create_database("incidents_bench")
+    finally:
+        server.stop()
+
+
+def choose_accounts(conn: Any, org: generate.Organisation) -> dict[str, Any]:
+    """Who logs in for which scenario, and which incidents the manager opens."""
+    from sqlalchemy import func, or_, select
+
+    from incidents.models import AftercareStep, Incident, IncidentStatus, StepStatus, Team
+
+    team = org.typical_team()
+    manager = org.manager[team]
+    incident_ids = conn.scalars(
+        select(Incident.id)
+        .where(Incident.team_id == team, Incident.status == IncidentStatus.SUBMITTED)
+        .order_by(func.random())
+        .limit(INCIDENT_SAMPLE)
+    ).all()
+    managed = select(Team.id).where(or_(Team.manager_id == manager, Team.deputy_id == manager))
+    open_steps = conn.scalar(
+        select(func.count(AftercareStep.id)).where(
+            AftercareStep.status == StepStatus.OPEN,
+            or_(AftercareStep.owner_id == manager, AftercareStep.team_id.in_(managed)),
+        )
+    )
+    reporters = [org.emails[org.members[t][0]] for t in org.teams[:: max(1, len(org.teams) // 4)]]
+    return {
+        "password": generate.PASSWORD,
+        "hr": [generate.HR_EMAIL],
+        "manager": [org.emails[manager]],
+        "employees": reporters[:4],
+        "incident_ids": list(incident_ids),
+        "team_id": team,
+        "team_incidents": conn.scalar(select(func.count()).where(Incident.team_id == team)),
+        "manager_open_steps": open_steps,
+        "incidents": conn.scalar(select(func.count(Incident.id))),
+    }
+
+
+def bench_backend(
+    backend: str,
+    url: str,
+    workdir: Path,
+    sizes: tuple[int, ...],
+    options: argparse.Namespace,
+    phases: Phases,
+    on_measured: Callable[[str, int, Measurement], None],
+) -> dict[str, Any]:
+    """Fill, serve and measure one backend at each size; returns what it found."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from incidents import create_app, security
+    from incidents.extensions import db
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_hex(32),
+        "INCIDENTS_INSTANCE_PATH": str(workdir / "instance"),
+        # Plain HTTP on loopback: a Secure cookie would never come back from the client.
+        "INCIDENTS_SESSION_COOKIE_SECURE": "false",
+    }
+    os.environ.update(
+        {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "INCIDENTS_INSTANCE_PATH")}
+    )
+    app = create_app("production")
+    found: dict[str, Any] = {"generation": [], "sizes": {}}
+    with app.app_context():
+        with phases(f"{backend}.schema"):
+            logging.disable(logging.INFO)  # the migrations' progress lines
+            try:
+                upgrade()
+            finally:
+                logging.disable(logging.NOTSET)
+            if backend == "sqlite":
+                with db.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            generate.setup_organisation(db.engine, security.hash_password(generate.PASSWORD))
+        protocol = app.extensions["protocol"]
+        previous = 0
+        for size in sizes:
+            label = f"{backend}.{size_label(size)}"
+            with phases(f"{label}.generate"):
+                made = generate.generate(db.engine, previous, size, protocol=protocol)
+            say(
+                f"[{label}] {made.incidents:,} incidents added in {made.seconds:.1f} s "
+                f"(indexes {made.index_seconds:.1f} s): "
+                + ", ".join(f"{table} {n:,}" for table, n in made.rows.items())
+            )
+            with phases(f"{label}.statistics_rebuild"):
+                rebuilt = generate.rebuild_statistics(db.engine)
+            with phases(f"{label}.analyze"):
+                generate.analyze(db.engine)
+            say(
+                f"[{label}] statistics rebuild: {rebuilt} "
+                f"({phases.seconds[f'{label}.statistics_rebuild']:.1f} s); "
+                f"analyze {phases.seconds[f'{label}.analyze']:.1f} s"
+            )
+            with db.engine.connect() as conn:
+                params = choose_accounts(conn, generate.load_organisation(conn))
+                if backend == "sqlite":
+                    conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            db.engine.dispose()  # gunicorn's workers get the database to themselves
+            params_file = workdir / "params.json"
+            params_file.write_text(json.dumps(params))
+            say(
+                f"[{label}] {params['incidents']:,} incidents; manager of team "
+                f"{params['team_id']} ({params['team_incidents']:,} incidents) has "
+                f"{params['manager_open_steps']:,} open steps"
+            )
+            server = Gunicorn(env, workdir / f"gunicorn-{backend}-{size}.log")
+            with phases(f"{label}.gunicorn_start"):
+                server.start()
+            try:
+                with phases(f"{label}.locust"):
+                    for endpoint, user_class in SCENARIOS:
+                        measured = run_locust(
+                            user_class,
+                            endpoint,
+                            server.url,
+                            params_file,
+                            workdir,
+                            seconds=options.seconds,
+                            users=options.users,
+                        )
+                        on_measured(backend, size, measured)
+                rss = server.peak_rss_mb()
+            finally:
+                server.stop()
+            found["generation"].append({"size": size, **asdict(made)})
+            found["sizes"][str(size)] = {
+                "statistics_rebuild": rebuilt,
+                "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in rss.items()},
+                **{k: v for k, v in params.items() if k not in ("password", "incident_ids")},
+            }
+            say(f"[{label}] worker peak RSS: " + ", ".join(f"{mb:.0f} MiB" for mb in rss.values()))
+            previous = size
+    return found
+
+
+def ratios(
+    backend: str, rows: dict[tuple[str, int, str], Measurement], rss: float, small: int, large: int
+) -> list[dict[str, Any]]:
+    """The value of every target for one backend."""
+
+    def p95(size: int, endpoint: str) -> float:
+        return rows[(backend, size, endpoint)].p95_ms
+
+    def divide(a: float, b: float) -> float:
+        return a / b if b else float("inf")
+
+    values = {
+        "stats_1m_vs_10k": divide(p95(large, "statistics"), p95(small, "statistics")),
+        "inbox_1m_vs_10k": divide(p95(large, "inbox"), p95(small, "inbox")),
+        "stats_vs_healthz": divide(p95(large, "statistics"), p95(large, "healthz")),
+        "submit_vs_healthz": divide(
+            rows[(backend, large, "submit")].rps, rows[(backend, large, "healthz")].rps
+        ),
+        "worker_rss_mb": rss,
+    }
+    return [
+        {
+            "backend": backend,
+            "name": target.name,
+            "value": round(values[target.name], 3),
+            "target": f"{target.comparison}{target.limit:g}",
+            "pass": target.passes(values[target.name]),
+            "meaning": target.meaning,
+        }
+        for target in TARGETS
+    ]
+
+
+def table(measurements: list[dict[str, Any]]) -> str:
+    head = f"{'backend':<11} {'size':>5}  {'endpoint':<11} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'failures':>8}"
+    lines = [head, "-" * len(head)]
+    for m in measurements:
+        lines.append(
+            f"{m['backend']:<11} {size_label(m['size']):>5}  {m['endpoint']:<11} "
+            f"{m['p50_ms']:>8.1f} {m['p95_ms']:>8.1f} {m['rps']:>8.1f} {m['failures']:>8}"
+        )
+    return "\n".join(lines)
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 instead of 1,000,000")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
+    parser.add_argument("--seconds", type=int, help="per scenario (default 20; quick: 8)")
+    parser.add_argument("--users", type=int, default=4, help="concurrent locust users")
+    parser.add_argument("--large", type=int, help="the large size (default 1,000,000)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, db)")
+    options = parser.parse_args(argv)
+    options.seconds = options.seconds or (8 if options.quick else 20)
+    large = options.large or (QUICK_LARGE if options.quick else LARGE)
+    sizes = (SMALL, large)
+    backends = [b.strip() for b in options.backends.split(",") if b.strip()]
+    unknown = set(backends) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+
+    started = datetime.now(UTC)
+    began = time.perf_counter()
+    phases = Phases()
+    workdir = Path(tempfile.mkdtemp(prefix="incidents-bench-"))
+    workdir.chmod(0o755)
+    rows: dict[tuple[str, int, str], Measurement] = {}
+    measurements: list[dict[str, Any]] = []
+    broken: list[str] = []
+    found: dict[str, Any] = {}
+    say(
+        f"bench: {', '.join(backends)} at {size_label(SMALL)} and {size_label(large)} incidents; "
+        f"{options.users} users x {options.seconds} s per scenario; work folder {workdir}"
+    )
+
+    def on_measured(backend: str, size: int, m: Measurement) -> None:
+        rows[(backend, size, m.endpoint)] = m
+        measurements.append({"backend": backend, "size": size, **asdict(m)})
+        say(
+            f"[{backend}.{size_label(size)}] {m.endpoint:<10} p50 {m.p50_ms:7.1f} ms  "
+            f"p95 {m.p95_ms:7.1f} ms  {m.rps:7.1f} req/s  {m.failures} failed of {m.requests}"
+        )
+        for example in m.failure_examples:
+            say(f"    failure: {example}")
+        if m.requests - m.failures <= 0:
+            broken.append(f"{backend} {size_label(size)} {m.endpoint}: every request failed")
+
+    for backend in backends:
+        try:
+            with phases(f"{backend}.total"), database(backend, workdir) as url:
+                found[backend] = bench_backend(
+                    backend, url, workdir, sizes, options, phases, on_measured
+                )
+        except Exception as error:  # the harness broke: say where, keep what was measured
+            traceback.print_exc()
+            broken.append(f"{backend}: {error}")
+
+    results: list[dict[str, Any]] = []
+    for backend in backends:
+        if all((backend, size, e) in rows for size in sizes for e, _ in SCENARIOS):
+            peaks = found[backend]["sizes"][str(large)]["worker_peak_rss_mb"].values()
+            results += ratios(backend, rows, max(peaks, default=0.0), SMALL, large)
+
+    say("")
+    say(table(measurements))
+    say("")
+    if large != LARGE:
+        say(f"(the targets' '1m' is {size_label(large)} in this run)")
+    for r in results:
+        verdict = "PASS" if r["pass"] else "FAIL"
+        say(f"RATIO {r['backend']}.{r['name']} {r['value']:.2f} {r['target']} {verdict}")
+    phases.seconds["total"] = round(time.perf_counter() - began, 2)
+    say("")
+    say("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.seconds.items()))
+
+    report = {
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "commit": git_commit(),
+        "quick": options.quick,
+        "sizes": list(sizes),
+        "backends": backends,
+        "users": options.users,
+        "seconds_per_scenario": options.seconds,
+        "gunicorn_workers": 2,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "phases_seconds": phases.seconds,
+        "measurements": measurements,
+        "ratios": results,
+        "details": found,
+        "broken": broken,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(report, indent=2, default=str)
+    (RESULTS / f"{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    say(f"results: {RESULTS / f'{stamp}.json'}")
+    if options.keep:
+        say(f"work folder kept: {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for problem in broken:
+        say(f"BROKEN {problem}")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

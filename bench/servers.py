@@ -1,0 +1,216 @@
+"""The processes the benchmark drives: the app under gunicorn, and locust."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.postgres_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+WORKERS = 2
+START_TIMEOUT = 60.0
+
+
+class HarnessError(RuntimeError):
+    """The harness itself could not measure (a server did not start, locust broke)."""
+
+
+class Gunicorn:
+    """`gunicorn -w 2 "incidents:create_app('production')"` on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Gunicorn:
+        command = [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--timeout",
+            "120",  # a slow page should be measured as slow, not killed at 30 s
+            "--error-logfile",
+            str(self.log),
+            "--log-level",
+            "warning",
+            "incidents:create_app('production')",
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)  # noqa: S603
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise HarnessError(
+                    f"gunicorn exited with {self.process.returncode}:\n{self.tail()}"
+                )
+            if self._answers() and len(self.worker_pids()) == WORKERS:
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise HarnessError(f"gunicorn did not answer /healthz within {START_TIMEOUT:.0f} s")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:  # noqa: S310
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def worker_pids(self) -> list[int]:
+        """The workers: the children of the gunicorn master."""
+        if self.process is None:
+            return []
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(child) for child in children.split()]
+
+    def peak_rss_mb(self) -> dict[int, float]:
+        """Peak resident memory (VmHWM) of each worker, in MiB."""
+        peaks: dict[int, float] = {}
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = int(line.split()[1]) / 1024
+        return peaks
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Measurement:
+    """One endpoint under load: latency from every request, throughput from locust."""
+
+    endpoint: str
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    failure_examples: list[str]
+    others: dict[str, dict[str, float]]  # the other requests of the scenario (login, warm-up)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of `values` (0 when there are none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def run_locust(
+    user_class: str,
+    endpoint: str,
+    host: str,
+    params: Path,
+    workdir: Path,
+    *,
+    seconds: int,
+    users: int,
+) -> Measurement:
+    """Run one locust scenario headless against `host`; raises HarnessError when locust broke."""
+    prefix = workdir / f"locust-{user_class}"
+    samples = workdir / f"samples-{user_class}.json"
+    log = workdir / f"locust-{user_class}.log"
+    for path in (samples, Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv")):
+        path.unlink(missing_ok=True)
+    command = [
+        str(BIN / "locust"),
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        f"{seconds}s",
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        user_class,
+    ]
+    env = {**os.environ, "BENCH_PARAMS": str(params), "BENCH_SAMPLES": str(samples)}
+    with log.open("wb") as out:
+        result = subprocess.run(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    stats = Path(f"{prefix}_stats.csv")
+    if result.returncode not in (0, 1) or not stats.exists():  # 1: some requests failed
+        raise HarnessError(f"locust {user_class} exited with {result.returncode}; see {log}")
+    named = {r["Name"]: r for r in csv.DictReader(stats.open()) if r["Type"]}
+    row = named.get(endpoint)
+    if row is None:
+        raise HarnessError(f"locust {user_class} made no {endpoint!r} request; see {log}")
+    times = json.loads(samples.read_text()).get(endpoint, []) if samples.exists() else []
+    failures = Path(f"{prefix}_failures.csv")
+    examples = (
+        [
+            f"{r['Name']}: {r['Error']} (x{r['Occurrences']})"
+            for r in csv.DictReader(failures.open())
+        ]
+        if failures.exists()
+        else []
+    )
+    return Measurement(
+        endpoint=endpoint,
+        requests=int(row["Request Count"]),
+        failures=int(row["Failure Count"]),
+        rps=float(row["Requests/s"]),
+        p50_ms=percentile(times, 0.50) if times else float(row["50%"]),
+        p95_ms=percentile(times, 0.95) if times else float(row["95%"]),
+        failure_examples=examples[:5],
+        others={
+            name: {
+                "requests": int(r["Request Count"]),
+                "failures": int(r["Failure Count"]),
+                "rps": float(r["Requests/s"]),
+                "p50_ms": float(r["50%"]),
+                "p95_ms": float(r["95%"]),
+            }
+            for name, r in named.items()
+            if name != endpoint
+        },
+    )
