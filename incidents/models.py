@@ -498,8 +498,9 @@ class StatTally(Model):
 
     __tablename__ = "stat_tally"
 
-    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # The month first: a period's rows are one range of the primary key.
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(default=0)

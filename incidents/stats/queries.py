@@ -120,23 +120,23 @@ class Counts:
         }
 
     def first_contact(self) -> tuple[int, float | None]:
-        """(contacts held, their median hours after the incident), from whole minutes."""
-        minutes = sorted(
+        """(contacts held, their median hours after the incident), from tenths of hours."""
+        tenths = sorted(
             (int(key), n)
             for (measure, key, _), n in self.cells.items()
             if measure == "first_contact" and n > 0
         )
-        n = sum(count for _, count in minutes)
+        n = sum(count for _, count in tenths)
         if n == 0:
             return 0, None
         middle = [(n - 1) // 2, n // 2]  # the same place twice when n is odd
         values, seen = [], 0
-        for value, count in minutes:
+        for value, count in tenths:
             while middle and middle[0] < seen + count:
                 values.append(value)
                 middle.pop(0)
             seen += count
-        return n, sum(values) / len(values) / 60.0
+        return n, sum(values) / len(values) / 10.0
 
 
 def counts(period: Period) -> Counts:
@@ -166,15 +166,27 @@ def counts(period: Period) -> Counts:
     return Counts(cells, by_month)
 
 
-def open_overdue(start: datetime, end: datetime, now: datetime) -> int:
-    """Open steps past their deadline, of the incidents in the period: these depend on the
-    clock, so they are counted live (few rows: the open steps, found by their index)."""
-    return (
+def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[int, int]:
+    """(steps done by their deadline, steps that are due or done): aftercare on time.
+
+    Open steps count as due once their deadline has passed. The running counts hold open
+    steps by the day of their deadline: the days before today are past; only today's are
+    looked at one by one (the open steps due since midnight, found by their index)."""
+    today = now.astimezone(UTC).date()
+    overdue = sum(
+        n
+        for (measure, key, _), n in found.cells.items()
+        if measure == "open_due" and key < today.isoformat()
+    )
+    start, end = period.bounds(zone)
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    overdue += (
         db.session.scalar(
             select(func.count(AftercareStep.id))
             .join(Incident, Incident.id == AftercareStep.incident_id)
             .where(
                 AftercareStep.status == StepStatus.OPEN,
+                AftercareStep.due_at >= midnight,
                 AftercareStep.due_at < now,
                 Incident.status == IncidentStatus.SUBMITTED,
                 Incident.occurred_at >= start,
@@ -183,13 +195,7 @@ def open_overdue(start: datetime, end: datetime, now: datetime) -> int:
         )
         or 0
     )
-
-
-def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[int, int]:
-    """(steps done by their deadline, steps that are due or done): aftercare on time."""
-    start, end = period.bounds(zone)
-    due = found.one("done") + open_overdue(start, end, now)
-    return found.one("done_on_time"), due
+    return found.one("done_on_time"), found.one("done") + overdue
 
 
 def conversations(start: date, end: date) -> dict[str, int]:

@@ -14,7 +14,10 @@ Measures (month = the incident's month in the organisation's time zone):
     outcome               done steps by "kind:outcome" (key): a step counts once per outcome
     police_known          police-report steps with a known police outcome
     done, done_on_time    done steps, and those done by their deadline
-    first_contact         first contacts held, by whole minutes after the incident (key)
+    first_contact         first contacts held, by tenths of an hour after the incident (key):
+                          the precision the statistics show
+    open_due              open steps, by the UTC day of their deadline (key): those due before
+                          today are overdue whatever the hour, so only today's are counted live
 """
 
 from __future__ import annotations
@@ -90,12 +93,18 @@ def _month(column: Any, dialect: str, zone: str) -> Any:
     return func.org_month(column)
 
 
-def _minutes_after(later: Any, earlier: Any, dialect: str) -> Any:
+def _tenths_of_hours_after(later: Any, earlier: Any, dialect: str) -> Any:
     if dialect == "postgresql":
-        minutes = func.extract("epoch", later - earlier) / 60.0
+        tenths = func.extract("epoch", later - earlier) / 360.0
     else:
-        minutes = (func.julianday(later) - func.julianday(earlier)) * 1440.0
-    return cast(cast(func.round(minutes), Integer), String)
+        tenths = (func.julianday(later) - func.julianday(earlier)) * 240.0
+    return cast(cast(func.round(tenths), Integer), String)
+
+
+def _utc_day(column: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.substr(column, 1, 10)  # stored as UTC text, "YYYY-MM-DD HH:MM:SS..."
 
 
 def _outcome_values(dialect: str) -> Any:
@@ -172,8 +181,13 @@ def _contributions(dialect: str, zone: str, only: ColumnElement[bool] | None) ->
         ),
         steps(
             "first_contact",
-            _minutes_after(AftercareStep.done_at, Incident.occurred_at, dialect),
+            _tenths_of_hours_after(AftercareStep.done_at, Incident.occurred_at, dialect),
             and_(done, AftercareStep.kind == "contact", AftercareStep.repeat_of_id.is_(None)),
+        ),
+        steps(
+            "open_due",
+            _utc_day(AftercareStep.due_at, dialect),
+            and_(counted, AftercareStep.status == StepStatus.OPEN),
         ),
     ]
     grouped = [part.group_by("t_month", "t_key", "t_level") for part in parts]
@@ -219,7 +233,7 @@ def add(connection: Connection, delta: dict[Key, int]) -> None:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     statement = upsert(StatTally)
     statement = statement.on_conflict_do_update(
-        index_elements=["measure", "month", "key", "level"],
+        index_elements=["month", "measure", "key", "level"],
         set_={"count": StatTally.count + statement.excluded.count},
     )
     connection.execute(statement, rows)

@@ -23,7 +23,7 @@ from incidents.models import (
 )
 from incidents.services import ReportData, ServiceError
 from incidents.services.aftercare import StepResult
-from incidents.stats.queries import Counts, Period, counts
+from incidents.stats.queries import Counts, Period, counts, on_time
 
 
 @pytest.fixture
@@ -57,15 +57,15 @@ def test_months_are_counted_in_the_organisations_time_zone(victim):
     assert counts(Period.parse("2024")).total() == 0
 
 
-def test_the_median_of_first_contacts_comes_from_whole_minutes():
-    def median(minutes: dict[int, int]) -> tuple[int, float | None]:
-        cells = {("first_contact", str(m), 0): n for m, n in minutes.items()}
+def test_the_median_of_first_contacts_comes_from_tenths_of_hours():
+    def median(tenths: dict[int, int]) -> tuple[int, float | None]:
+        cells = {("first_contact", str(t), 0): n for t, n in tenths.items()}
         return Counts(cells, {}).first_contact()
 
     assert median({}) == (0, None)
-    assert median({30: 1, 90: 2}) == (3, 1.5)  # 30, 90, 90
-    assert median({30: 2, 90: 2}) == (4, 1.0)  # 30, 30, 90, 90: (30 + 90) / 2 minutes
-    assert median({60: 1, 120: 1, 600: 5}) == (7, 10.0)
+    assert median({5: 1, 15: 2}) == (3, 1.5)  # 0.5, 1.5, 1.5 hours
+    assert median({5: 2, 15: 2}) == (4, 1.0)  # 0.5, 0.5, 1.5, 1.5: (0.5 + 1.5) / 2
+    assert median({10: 1, 20: 1, 100: 5}) == (7, 10.0)
 
 
 def test_a_change_that_is_rolled_back_counts_nothing(victim):
@@ -123,3 +123,25 @@ def test_an_incident_made_and_changed_in_one_transaction_counts_once(victim):
     found = counts(Period.of_year(2025))
     assert found.by("channel") == {("counter", "1"): 1}
     assert found.by("type") == {("threat", "1"): 1}
+
+
+def test_open_steps_count_as_due_once_their_deadline_has_passed(victim):
+    now = datetime(2025, 6, 11, 12, 0, tzinfo=UTC)
+    deadlines = [
+        datetime(2025, 6, 9, 23, 0, tzinfo=UTC),  # days ago
+        datetime(2025, 6, 11, 0, 30, tzinfo=UTC),  # today, before now
+        datetime(2025, 6, 11, 15, 0, tzinfo=UTC),  # today, later
+        datetime(2025, 6, 12, 9, 0, tzinfo=UTC),  # tomorrow
+    ]
+    for n, deadline in enumerate(deadlines):
+        incident = report(victim[0], f"due-token-{n:012d}", datetime(2025, 6, 2, 10, tzinfo=UTC))
+        step = db.session.scalars(
+            db.select(AftercareStep).where(AftercareStep.incident_id == incident.id)
+        ).one()
+        step.due_at = deadline
+        db.session.commit()
+    period = Period.of_year(2025)
+    found = counts(period)
+    assert on_time(period, found, now, "Europe/Amsterdam") == (0, 2)
+    later = datetime(2025, 6, 12, 10, 0, tzinfo=UTC)
+    assert on_time(period, found, later, "Europe/Amsterdam") == (0, 4)
