@@ -44,6 +44,7 @@ SCENARIOS = (
     ("submit", "Submit"),
 )
 INCIDENT_SAMPLE = 200
+NOISY = 0.2  # cores taken by others during a scenario: its numbers are then suspect
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
             f"[{backend}.{size_label(size)}] {m.endpoint:<10} p50 {m.p50_ms:7.1f} ms  "
             f"p95 {m.p95_ms:7.1f} ms  {m.rps:7.1f} req/s  {m.failures} failed of {m.requests}"
         )
+        if m.other_cpu_cores + m.stolen_cores > NOISY:
+            say(
+                f"    noisy: other processes took {m.other_cpu_cores:.2f} cores and the "
+                f"hypervisor {m.stolen_cores:.2f} cores meanwhile"
+            )
         for example in m.failure_examples:
             say(f"    failure: {example}")
         if m.requests - m.failures <= 0:
@@ -365,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
 
     say("")
     say(table(measurements))
+    noisy = [m for m in measurements if m["other_cpu_cores"] + m["stolen_cores"] > NOISY]
+    for m in noisy:
+        say(
+            f"noisy: {m['backend']} {size_label(m['size'])} {m['endpoint']}: others took "
+            f"{m['other_cpu_cores'] + m['stolen_cores']:.2f} of {os.cpu_count()} cores meanwhile"
+        )
     say("")
     if large != LARGE:
         say(f"(the targets' '1m' is {size_label(large)} in this run)")

@@ -114,6 +114,74 @@ class Gunicorn:
             self.process.wait()
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, stolen) clock ticks of the whole machine since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def _own_seconds() -> float:
+    """CPU seconds used so far by the benchmark: this process, the children it waited for
+    (locust), its living descendants (gunicorn) and the PostgreSQL server's processes."""
+    me = os.getpid()
+    times = os.times()
+    total = times.user + times.system + times.children_user + times.children_system
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    postgres_uid = _uid_of("postgres")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            uid = (entry / "status").stat().st_uid if postgres_uid is not None else None
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(rest[1])
+        cpu[pid] = (int(rest[11]) + int(rest[12])) / TICKS
+        if uid is not None and uid == postgres_uid:
+            parents[pid] = me  # counted as ours
+    for pid, seconds in cpu.items():
+        ancestor, hops = parents.get(pid, 0), 0
+        while ancestor not in (0, 1, me) and hops < 50:
+            ancestor, hops = parents.get(ancestor, 0), hops + 1
+        if ancestor == me and pid != me:
+            total += seconds
+    return total
+
+
+def _uid_of(user: str) -> int | None:
+    try:
+        import pwd
+
+        return pwd.getpwnam(user).pw_uid
+    except (KeyError, ImportError):
+        return None
+
+
+class CpuMeter:
+    """How much CPU others took while we measured: processes that are not the benchmark's,
+    and time the hypervisor gave to other machines (steal), in cores on average."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.busy, self.steal = _machine_ticks()
+        self.own = _own_seconds()
+
+    def others(self) -> tuple[float, float]:
+        """(cores used by other processes, cores stolen) since the meter was made."""
+        wall = max(time.monotonic() - self.began, 1e-6)
+        busy, steal = _machine_ticks()
+        foreign = (busy - self.busy) / TICKS - (_own_seconds() - self.own)
+        return max(foreign, 0.0) / wall, (steal - self.steal) / TICKS / wall
+
+
 @dataclass
 class Measurement:
     """One endpoint under load: latency from every request, throughput from locust."""
@@ -126,6 +194,8 @@ class Measurement:
     p95_ms: float
     failure_examples: list[str]
     others: dict[str, dict[str, float]]  # the other requests of the scenario (login, warm-up)
+    other_cpu_cores: float = 0.0  # CPU taken by other processes meanwhile, in cores
+    stolen_cores: float = 0.0  # CPU the hypervisor gave to other machines meanwhile
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -173,10 +243,12 @@ def run_locust(
         user_class,
     ]
     env = {**os.environ, "BENCH_PARAMS": str(params), "BENCH_SAMPLES": str(samples)}
+    meter = CpuMeter()
     with log.open("wb") as out:
         result = subprocess.run(  # noqa: S603
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
         )
+    other_cpu, stolen = meter.others()
     stats = Path(f"{prefix}_stats.csv")
     if result.returncode not in (0, 1) or not stats.exists():  # 1: some requests failed
         raise HarnessError(f"locust {user_class} exited with {result.returncode}; see {log}")
@@ -213,4 +285,6 @@ def run_locust(
             for name, r in named.items()
             if name != endpoint
         },
+        other_cpu_cores=round(other_cpu, 2),
+        stolen_cores=round(stolen, 2),
     )
