@@ -8,8 +8,10 @@ import io
 from datetime import date
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -133,11 +135,9 @@ def report_pdf() -> ResponseReturnValue:
 @bp.app_template_filter("figure")
 def figure_text(figure: object, k: int) -> str:
     """How a protected figure reads: a number in the user's language, "< k", or a dash."""
-    from flask_babel import format_decimal
-
     if getattr(figure, "suppressed", False):
         return f"< {k}"
     value = getattr(figure, "value", None)
     if value is None:
         return "\u2013"  # an en dash: no data
-    return str(format_decimal(value, format="#,##0.#"))
+    return str(format_decimal(value, format="#,##0.#", locale=get_locale() or "nl"))

@@ -180,17 +180,24 @@ def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[in
     )
     start, end = period.bounds(zone)
     midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    of_period = (
+        select(Incident.id)
+        .where(
+            Incident.id == AftercareStep.incident_id,
+            Incident.status == IncidentStatus.SUBMITTED,
+            Incident.occurred_at >= start,
+            Incident.occurred_at < end,
+        )
+        .exists()
+    )
     overdue += (
         db.session.scalar(
-            select(func.count(AftercareStep.id))
-            .join(Incident, Incident.id == AftercareStep.incident_id)
-            .where(
+            # EXISTS, not a join: the planner then starts from today's open steps.
+            select(func.count(AftercareStep.id)).where(
                 AftercareStep.status == StepStatus.OPEN,
                 AftercareStep.due_at >= midnight,
                 AftercareStep.due_at < now,
-                Incident.status == IncidentStatus.SUBMITTED,
-                Incident.occurred_at >= start,
-                Incident.occurred_at < end,
+                of_period,
             )
         )
         or 0

@@ -15,7 +15,7 @@ Measures (month = the incident's month in the organisation's time zone):
     police_known          police-report steps with a known police outcome
     done, done_on_time    done steps, and those done by their deadline
     first_contact         first contacts held, by tenths of an hour after the incident (key):
-                          the precision the statistics show
+                          the precision the statistics show (coarser after a day)
     open_due              open steps, by the UTC day of their deadline (key): those due before
                           today are overdue whatever the hour, so only today's are counted live
 """
@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     event,
@@ -94,11 +95,19 @@ def _month(column: Any, dialect: str, zone: str) -> Any:
 
 
 def _tenths_of_hours_after(later: Any, earlier: Any, dialect: str) -> Any:
+    """Tenths of hours between two moments, as a key: exact up to a day, then to the hour,
+    and after a week to the day (the median a page shows is hours with one decimal, and
+    far-off values only need their side of it), so a month has a few hundred keys at most."""
     if dialect == "postgresql":
         tenths = func.extract("epoch", later - earlier) / 360.0
     else:
         tenths = (func.julianday(later) - func.julianday(earlier)) * 240.0
-    return cast(cast(func.round(tenths), Integer), String)
+    rounded = case(
+        (tenths < 240, func.round(tenths)),
+        (tenths < 1680, func.round(tenths / 10) * 10),
+        else_=func.round(tenths / 240) * 240,
+    )
+    return cast(cast(rounded, Integer), String)
 
 
 def _utc_day(column: Any, dialect: str) -> Any:
