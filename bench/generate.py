@@ -17,7 +17,7 @@ import multiprocessing
 import random
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from statistics import median
@@ -99,7 +99,7 @@ NOTES = ("", "", "", "", "Agreed to talk again next week.", "Employee is back at
 class _Weighted:
     """A weighted random choice, with the cumulative weights worked out once."""
 
-    def __init__(self, weights: dict[Any, float]) -> None:
+    def __init__(self, weights: Mapping[Any, float]) -> None:
         self.keys = list(weights)
         self.cumulative = list(itertools.accumulate(weights.values()))
 
@@ -209,9 +209,9 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
             row["active"] = True
         conn.execute(insert(Team), teams)
         conn.execute(insert(User), users)
-        for team_id, (boss, deputy) in leaders.items():
+        for unit, (head, second) in leaders.items():
             conn.execute(
-                update(Team).where(Team.id == team_id).values(manager_id=boss, deputy_id=deputy)
+                update(Team).where(Team.id == unit).values(manager_id=head, deputy_id=second)
             )
         counts = []
         first = date(now.year - YEARS, now.month, 1)
@@ -257,7 +257,7 @@ def load_organisation(conn: Connection) -> Organisation:
         weights=weights,
         members=members,
         team_of=team_of,
-        manager={team_id: manager_id for team_id, manager_id in teams},
+        manager={team_id: manager_id for team_id, manager_id in teams if manager_id is not None},
         emails=emails,
     )
 
@@ -379,7 +379,7 @@ class _Writer:
         else:
             marks = ", ".join("?" * len(columns))
             insert_rows = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608 - our names
-            self.conn.exec_driver_sql(insert_rows, rows)  # type: ignore[arg-type]
+            self.conn.exec_driver_sql(insert_rows, rows)
         self.written[table] += len(rows)
         rows.clear()
 
@@ -410,17 +410,21 @@ def _drop_indexes(conn: Connection) -> list[str]:
     """Drop the secondary indexes of the tables we fill and return how to make them again:
     building an index once after the load is much faster than growing it row by row."""
     tables = list(TABLES)
+    found: list[tuple[str, str]]
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-        found = conn.execute(
-            text(
-                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-                "WHERE t.relname = ANY(:tables) "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
-            ),
-            {"tables": tables},
-        ).all()
+        found = [
+            (name, definition)
+            for name, definition in conn.execute(
+                text(
+                    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                    "WHERE t.relname = ANY(:tables) "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+                ),
+                {"tables": tables},
+            )
+        ]
     else:  # indexes that SQLite made for constraints have no SQL and stay
         found = [
             (name, sql)

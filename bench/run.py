@@ -213,9 +213,9 @@ def bench_backend(
             params_file = workdir / "params.json"
             params_file.write_text(json.dumps(params))
             say(
-                f"[{label}] {params['incidents']:,} incidents; manager of team "
-                f"{params['team_id']} ({params['team_incidents']:,} incidents) has "
-                f"{params['manager_open_steps']:,} open steps"
+                f"[{label}] {params['incidents']:,} incidents; the manager of team "
+                f"{params['team_id']} ({params['team_incidents']:,} incidents), open steps: "
+                f"{params['manager_open_steps']:,}"
             )
             server = Gunicorn(env, workdir / f"gunicorn-{backend}-{size}.log")
             with phases(f"{label}.gunicorn_start"):
