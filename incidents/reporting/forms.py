@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    Field,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -21,7 +24,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from incidents.extensions import db
 from incidents.forms import strip_filter
@@ -58,10 +61,37 @@ def to_local(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(org_zone()).replace(tzinfo=None)
 
 
-def colleague_choices(exclude_id: int | None) -> list[SelectChoice]:
-    """Active users to choose as affected colleagues or witnesses."""
-    users = db.session.scalars(select(User).where(User.active).order_by(User.name)).all()
-    return [SelectChoice(u.id, u.name) for u in users if u.id != exclude_id]
+def colleague_choices(reporter: User) -> list[SelectChoice]:
+    """Active colleagues to choose as affected or as witnesses: names and ids only, in one
+    query (the page lists them twice)."""
+    rows = db.session.execute(
+        select(User.id, User.name)
+        .where(User.active, User.id != reporter.id)
+        .order_by(User.name, User.id)
+    )
+    return [SelectChoice(user_id, name) for user_id, name in rows]
+
+
+class ColleagueSelect(Select):
+    """A multi-select of many colleagues, rendered in one pass: the generic widget costs
+    tens of microseconds an option, which adds up with a thousand colleagues."""
+
+    def __init__(self) -> None:
+        super().__init__(multiple=True)
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        if "required" not in kwargs and "required" in getattr(field, "flags", ()):
+            kwargs["required"] = True
+        chosen = {str(value) for value in field.data or ()}
+        options = "".join(
+            f'<option value="{escape(choice.value)}"'
+            f"{' selected' if str(choice.value) in chosen else ''}>{escape(choice.label)}</option>"
+            for choice in field.choices or ()
+        )
+        params = html_params(name=field.name, multiple=True, **kwargs)
+        # Every value and label is escaped above, the attributes by html_params.
+        return Markup(f"<select {params}>{options}</select>")  # noqa: S704  # nosec B704
 
 
 class ReportForm(FlaskForm):
@@ -110,6 +140,7 @@ class ReportForm(FlaskForm):
             "Reporting for someone else? Choose them here. Ctrl or Cmd selects several."
         ),
         render_kw={"size": 5},
+        widget=ColleagueSelect(),
     )
     witnesses = SelectMultipleField(
         _l("Colleagues who saw it"),
@@ -117,6 +148,7 @@ class ReportForm(FlaskForm):
         validate_choice=False,
         description=_l("Each of them is offered aftercare of their own."),
         render_kw={"size": 5},
+        widget=ColleagueSelect(),
     )
     outside_witnesses = TextAreaField(
         _l("Other witnesses"),
@@ -158,8 +190,9 @@ class ReportForm(FlaskForm):
             self.affected_self.label.text = _l(
                 "%(name)s (who reported it) was affected", name=reporter.name
             )
-        self.affected.choices = colleague_choices(exclude_id=reporter.id)
-        self.witnesses.choices = colleague_choices(exclude_id=reporter.id)
+        colleagues = colleague_choices(reporter)
+        self.affected.choices = colleagues
+        self.witnesses.choices = colleagues
         self.reporter = reporter
         for name in ("occurred_at", "channel", "types", "description"):
             getattr(self, name).flags.required = True

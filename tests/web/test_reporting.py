@@ -513,3 +513,21 @@ def test_the_form_address_carries_its_token_so_going_back_finds_the_incident(
     back = client.get(form_url)  # the browser's back button reloads the form
     assert back.status_code == 302 and back.headers["Location"] == done.headers["Location"]
     assert client.get("/incidents/new?t=short").headers["Location"] != "/incidents/new?t=short"
+
+
+def test_the_colleague_lists_escape_names_and_keep_the_choice(client, employee, make_user, frozen):
+    odd = make_user(name='Ann <b>"Bold"</b> & Co')
+    login(client, employee)
+    page = client.get("/incidents/new", follow_redirects=True).text
+    assert "Ann &lt;b&gt;&#34;Bold&#34;&lt;/b&gt; &amp; Co" in page
+    assert "<b>" not in page
+    assert page.count(f'<option value="{odd.id}">') == 2  # affected colleagues and witnesses
+    assert f'<option value="{employee.id}">' not in page  # not yourself
+    response = client.post(
+        "/incidents/new",
+        data=report(
+            submission_token="escape-padded-token-01", description="", witnesses=[str(odd.id)]
+        ),
+    )
+    assert "description" in form_errors(response.text)
+    assert f'<option value="{odd.id}" selected>' in response.text
