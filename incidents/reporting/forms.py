@@ -87,7 +87,7 @@ class ColleagueSelect(Select):
         options = "".join(
             f'<option value="{escape(choice.value)}"'
             f"{' selected' if str(choice.value) in chosen else ''}>{escape(choice.label)}</option>"
-            for choice in field.choices or ()
+            for choice in field.choices or field.load_choices()
         )
         params = html_params(name=field.name, multiple=True, **kwargs)
         # Every value and label is escaped above, the attributes by html_params.
@@ -190,9 +190,17 @@ class ReportForm(FlaskForm):
             self.affected_self.label.text = _l(
                 "%(name)s (who reported it) was affected", name=reporter.name
             )
-        colleagues = colleague_choices(reporter)
-        self.affected.choices = colleagues
-        self.witnesses.choices = colleagues
+        # Loaded when the lists are drawn, once for both: a valid POST never needs them (the
+        # service checks the chosen ids itself).
+        loaded: list[SelectChoice] = []
+
+        def colleagues() -> list[SelectChoice]:
+            if not loaded:
+                loaded.extend(colleague_choices(reporter))
+            return loaded
+
+        for name in ("affected", "witnesses"):
+            getattr(self, name).load_choices = colleagues
         self.reporter = reporter
         for name in ("occurred_at", "channel", "types", "description"):
             getattr(self, name).flags.required = True
