@@ -13,6 +13,7 @@ Exit status 0 when everything was measured, even when a target is missed (that i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -220,6 +221,7 @@ def bench_backend(
             server = Gunicorn(env, workdir / f"gunicorn-{backend}-{size}.log")
             with phases(f"{label}.gunicorn_start"):
                 server.start()
+            version = code_version()
             try:
                 with phases(f"{label}.locust"):
                     for endpoint, user_class in SCENARIOS:
@@ -238,6 +240,7 @@ def bench_backend(
                 server.stop()
             found["generation"].append({"size": size, **asdict(made)})
             found["sizes"][str(size)] = {
+                "code": version,
                 "statistics_rebuild": rebuilt,
                 "worker_peak_rss_mb": {str(pid): round(mb, 1) for pid, mb in rss.items()},
                 **{k: v for k, v in params.items() if k not in ("password", "incident_ids")},
@@ -291,18 +294,27 @@ def table(measurements: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],  # noqa: S607
+def code_version() -> str:
+    """The app's commit, plus a hash of uncommitted changes to it: the app may change while the
+    benchmark runs (another engineer at work), and then sizes compare different code."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - our own git arguments
+            ["git", *args],  # noqa: S607
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.strip()
+        ).stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        changes = git("diff", "HEAD", "--", "incidents", "templates", "migrations", "config.py")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return commit
+    if not changes:
+        return commit
+    return f"{commit}+{hashlib.sha256(changes.encode()).hexdigest()[:8]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,6 +389,13 @@ def main(argv: list[str] | None = None) -> int:
             f"noisy: {m['backend']} {size_label(m['size'])} {m['endpoint']}: others took "
             f"{m['other_cpu_cores'] + m['stolen_cores']:.2f} of {os.cpu_count()} cores meanwhile"
         )
+    for backend, seen in found.items():
+        versions = list(dict.fromkeys(size["code"] for size in seen["sizes"].values()))
+        if len(versions) > 1:
+            say(
+                f"changed: the app changed during the {backend} run ({' -> '.join(versions)}): "
+                "its sizes compare different code"
+            )
     say("")
     if large != LARGE:
         say(f"(the targets' '1m' is {size_label(large)} in this run)")
@@ -390,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
-        "commit": git_commit(),
+        "commit": code_version(),
         "quick": options.quick,
         "sizes": list(sizes),
         "backends": backends,
