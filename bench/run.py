@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                 found[backend] = bench_backend(
                     backend, url, workdir, sizes, options, phases, on_measured
                 )
-        except Exception as error:  # the harness broke: say where, keep what was measured
+        except (Exception, SystemExit) as error:  # the harness broke (or the app refused to start)
             traceback.print_exc()
             broken.append(f"{backend}: {error}")
 
