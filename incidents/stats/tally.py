@@ -70,6 +70,8 @@ def org_month(moment: str | None, zone: str) -> str | None:
     """ "YYYY-MM" of a stored UTC moment in `zone` (SQLite's stored text form)."""
     if moment is None:
         return None
+    if "02" <= moment[8:10] <= "27":  # no time zone is a day off: the UTC month it is
+        return moment[:7]
     parsed = datetime.fromisoformat(moment)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

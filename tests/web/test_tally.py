@@ -145,3 +145,18 @@ def test_open_steps_count_as_due_once_their_deadline_has_passed(victim):
     assert on_time(period, found, now, "Europe/Amsterdam") == (0, 2)
     later = datetime(2025, 6, 12, 10, 0, tzinfo=UTC)
     assert on_time(period, found, later, "Europe/Amsterdam") == (0, 4)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdam", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_month_of_a_moment_is_that_of_the_zone_even_at_month_ends(zone):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from incidents.stats.tally import org_month
+
+    moment = datetime(2024, 1, 1, tzinfo=UTC)
+    while moment < datetime(2025, 1, 1, tzinfo=UTC):
+        stored = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        assert org_month(stored, zone) == moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+        moment += timedelta(minutes=47)
+    assert org_month(None, zone) is None
