@@ -111,9 +111,9 @@ def step_labels() -> dict[str, object]:
     """Everything the step lists show, including each step's title from the protocol."""
     from incidents.services.aftercare import protocol
 
-    return {
-        "outcomes": OUTCOME_LABELS,
-        "statuses": STEP_STATUS_LABELS,
-        "subjects": SUBJECT_LABELS,
+    return {  # translated here, once, rather than once a row of a list
+        "outcomes": {key: str(label) for key, label in OUTCOME_LABELS.items()},
+        "statuses": {key: str(label) for key, label in STEP_STATUS_LABELS.items()},
+        "subjects": {key: str(label) for key, label in SUBJECT_LABELS.items()},
         "titles": {d.id: {"nl": d.title_nl, "en": d.title_en} for d in protocol().steps},
     }
