@@ -102,7 +102,7 @@ def inbox_query(user: User, state: str, now: datetime) -> Select[Any]:
     return query.order_by(*_inbox_order(state))
 
 
-INBOX_PAGE = 25
+INBOX_PAGE = 20
 
 
 def inbox_page(

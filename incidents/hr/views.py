@@ -4,11 +4,14 @@ report for the council as a page and as a PDF."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import parse_pattern
 from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -132,6 +135,11 @@ def report_pdf() -> ResponseReturnValue:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _figure_format(locale: str) -> tuple[Any, Locale]:
+    return parse_pattern("#,##0.#"), Locale.parse(locale)
+
+
 @bp.app_template_filter("figure")
 def figure_text(figure: object, k: int) -> str:
     """How a protected figure reads: a number in the user's language, "< k", or a dash."""
@@ -140,4 +148,5 @@ def figure_text(figure: object, k: int) -> str:
     value = getattr(figure, "value", None)
     if value is None:
         return "\u2013"  # an en dash: no data
-    return str(format_decimal(value, format="#,##0.#", locale=get_locale() or "nl"))
+    pattern, locale = _figure_format(str(get_locale() or "nl"))
+    return str(pattern.apply(value, locale))
