@@ -498,9 +498,10 @@ class StatTally(Model):
 
     __tablename__ = "stat_tally"
 
-    # The month first: a period's rows are one range of the primary key.
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    # The measure first: a period's rows of a measure are one range of the primary key, and a
+    # page reads only the measures it shows.
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(default=0)

@@ -125,7 +125,7 @@ def comparison(change: date, months: int) -> tuple[Shown, disclosure.Figure, dis
     raw: dict[tuple[str, str], int] = {}
     totals: dict[str, int] = {}
     for name, period in (("before", before), ("after", after)):
-        found = queries.counts(period)
+        found = queries.counts(period, ["channel"])
         for level, n in found.levels().items():
             raw[(level, name)] = n
         totals[name] = found.total()
@@ -154,7 +154,10 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
     zone = current_app.config["ORG_TIMEZONE"]
     level_labels = {lvl: str(_l("Level %(level)s", level=lvl)) for lvl in LEVELS}
 
-    found = queries.counts(period)
+    # The breakdowns not chosen are not read ("channel" always is: totals, levels, months).
+    found = queries.counts(
+        period, [m for m in queries.MEASURES if m not in ("team", "type") or m == by]
+    )
     raw = found.by(by)
     if by == "team":
         mapping, unit_labels = _units()

@@ -244,7 +244,7 @@ def add(connection: Connection, delta: dict[Key, int]) -> None:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     statement = upsert(StatTally)
     statement = statement.on_conflict_do_update(
-        index_elements=["month", "measure", "key", "level"],
+        index_elements=["measure", "month", "key", "level"],
         set_={"count": StatTally.count + statement.excluded.count},
     )
     connection.execute(statement, rows)
