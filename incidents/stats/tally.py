@@ -15,7 +15,7 @@ Measures (month = the incident's month in the organisation's time zone):
     police_known          police-report steps with a known police outcome
     done, done_on_time    done steps, and those done by their deadline
     first_contact         first contacts held, by tenths of an hour after the incident (key):
-                          the precision the statistics show (coarser after a day)
+                          the precision the statistics show (coarser after 8 hours)
     open_due              open steps, by the UTC day of their deadline (key): those due before
                           today are overdue whatever the hour, so only today's are counted live
 """
@@ -97,15 +97,17 @@ def _month(column: Any, dialect: str, zone: str) -> Any:
 
 
 def _tenths_of_hours_after(later: Any, earlier: Any, dialect: str) -> Any:
-    """Tenths of hours between two moments, as a key: exact up to a day, then to the hour,
-    and after a week to the day (the median a page shows is hours with one decimal, and
-    far-off values only need their side of it), so a month has a few hundred keys at most."""
+    """Tenths of hours between two moments, as a key: exact up to 8 hours (a same-day
+    contact), then to the half hour up to a day, the hour up to a week, and the day after
+    that (the median a page shows is hours with one decimal; far-off values only need their
+    side of it), so a month has a few hundred keys at most."""
     if dialect == "postgresql":
         tenths = func.extract("epoch", later - earlier) / 360.0
     else:
         tenths = (func.julianday(later) - func.julianday(earlier)) * 240.0
     rounded = case(
-        (tenths < 240, func.round(tenths)),
+        (tenths < 80, func.round(tenths)),
+        (tenths < 240, func.round(tenths / 5) * 5),
         (tenths < 1680, func.round(tenths / 10) * 10),
         else_=func.round(tenths / 240) * 240,
     )

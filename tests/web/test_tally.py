@@ -4,7 +4,7 @@ also checks, when it ends, that the counts equal a full recount: see `tests/conf
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -20,6 +20,7 @@ from incidents.models import (
     IncidentTypeRow,
     Role,
     StatTally,
+    StepStatus,
 )
 from incidents.services import ReportData, ServiceError
 from incidents.services.aftercare import StepResult
@@ -160,3 +161,24 @@ def test_the_month_of_a_moment_is_that_of_the_zone_even_at_month_ends(zone):
         assert org_month(stored, zone) == moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
         moment += timedelta(minutes=47)
     assert org_month(None, zone) is None
+
+
+@pytest.mark.parametrize(
+    ("after", "hours"),
+    [
+        (timedelta(hours=2, minutes=10), 2.2),  # exact to the tenth up to 8 hours
+        (timedelta(hours=9, minutes=20), 9.5),  # then to the half hour
+        (timedelta(hours=30, minutes=20), 30.0),  # then to the hour
+        (timedelta(days=9, hours=5), 216.0),  # after a week, to the day
+    ],
+)
+def test_first_contacts_are_counted_at_the_precision_shown(victim, after, hours):
+    occurred = datetime(2025, 3, 3, 10, tzinfo=UTC)
+    incident = report(victim[0], "contact-token-000000001", occurred)
+    step = db.session.scalars(
+        db.select(AftercareStep).where(AftercareStep.incident_id == incident.id)
+    ).one()
+    assert step.kind == "contact"
+    step.status, step.done_at, step.outcomes = StepStatus.DONE, occurred + after, ["held"]
+    db.session.commit()
+    assert counts(Period.of_year(2025)).first_contact() == (1, hours)
