@@ -28,6 +28,7 @@ translations: | $(BIN)/python
 ## run: install, migrate the SQLite database, load the demo data and serve on http://127.0.0.1:5000
 run: $(VENV)/.installed-run translations
 	$(FLASK) db upgrade
+	$(FLASK) stats rebuild
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
