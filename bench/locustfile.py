@@ -176,3 +176,7 @@ class Submit(_Page):
             location = response.headers.get("Location", "") if response.headers else ""
             if response.status_code not in (302, 303) or "/incidents/" not in location:
                 response.failure(f"status {response.status_code}, location {location!r}")
+                return
+        # As a browser does: open the new incident, which shows (and so clears) the "thank
+        # you" message; left in the session, every message would make its cookie longer.
+        self.client.get(location, name="after submit", allow_redirects=False)
