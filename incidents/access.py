@@ -96,10 +96,12 @@ def visible_steps(user: User, incident: Incident, view: View) -> list[AftercareS
 
 def inbox_query(user: User, state: str, now: datetime) -> Select[Any]:
     """The steps a manager owns or deputises for: "open", "overdue" or "done"."""
-    query = select(AftercareStep).where(_in_inbox(user))
-    for condition in _state_filter(state, now):
-        query = query.where(condition)
-    return query.order_by(*_inbox_order(state))
+    steps = union(*_inbox_branches(user, state, now)).subquery()
+    return (
+        select(AftercareStep)
+        .where(AftercareStep.id.in_(select(steps.c.id)))
+        .order_by(*_inbox_order(state))
+    )
 
 
 INBOX_PAGE = 20
@@ -137,9 +139,14 @@ def inbox_page(
             )
         )
     )
-    more = len(steps) > INBOX_PAGE
-    steps = steps[:INBOX_PAGE]
-    return steps, steps[-1].id if more else None
+    return _one_page(steps, INBOX_PAGE)
+
+
+def _one_page(rows: list[Any], size: int) -> tuple[list[Any], int | None]:
+    """`size + 1` rows read: the first `size`, and the id to continue after (None when the
+    extra row is not there: the last page)."""
+    page = rows[:size]
+    return page, page[-1].id if len(rows) > size else None
 
 
 def _inbox_branches(user: User, state: str, now: datetime) -> list[Select[Any]]:
@@ -156,10 +163,6 @@ def _inbox_branches(user: User, state: str, now: datetime) -> list[Select[Any]]:
 
 def _my_teams(user: User) -> Select[Any]:
     return select(Team.id).where((Team.deputy_id == user.id) | (Team.manager_id == user.id))
-
-
-def _in_inbox(user: User) -> ColumnElement[bool]:
-    return (AftercareStep.owner_id == user.id) | AftercareStep.team_id.in_(_my_teams(user))
 
 
 def _state_filter(state: str, now: datetime) -> list[ColumnElement[bool]]:
@@ -223,9 +226,7 @@ def my_incidents_page(user: User, after: int | None = None) -> tuple[list[Incide
             .limit(MY_INCIDENTS_PAGE + 1)
         )
     )
-    more = len(incidents) > MY_INCIDENTS_PAGE
-    incidents = incidents[:MY_INCIDENTS_PAGE]
-    return incidents, incidents[-1].id if more else None
+    return _one_page(incidents, MY_INCIDENTS_PAGE)
 
 
 def my_drafts_query(user: User) -> Select[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash
+from flask import current_app, flash, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
@@ -56,3 +56,10 @@ def show_service_error(form: Form, error: Any) -> None:
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
+
+
+def page_cursor() -> int | None:
+    """The `after` of a keyset-paginated list: the id of the last row of the page before;
+    None for the first page, and for anything that is not an id."""
+    after = request.args.get("after", "")
+    return int(after) if after.isdigit() and len(after) < 12 else None

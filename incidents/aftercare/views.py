@@ -11,7 +11,7 @@ from incidents import access
 from incidents.aftercare import bp
 from incidents.aftercare.forms import HandForm, PoliceOutcomeForm, StepForm
 from incidents.extensions import db
-from incidents.forms import ConfirmForm, show_service_error
+from incidents.forms import ConfirmForm, page_cursor, show_service_error
 from incidents.labels import step_labels
 from incidents.models import AftercareStep, Role, User, utcnow
 from incidents.security import roles
@@ -35,15 +35,13 @@ def inbox() -> ResponseReturnValue:
     if state not in STATES:
         state = "open"
     now = utcnow()
-    after = request.args.get("after", "")
-    steps, more = access.inbox_page(
-        current_user, state, now, int(after) if after.isdigit() and len(after) < 12 else None
-    )
+    after = page_cursor()
+    steps, more = access.inbox_page(current_user, state, now, after)
     return render_template(
         "aftercare/inbox.html",
         steps=steps,
         more=more,
-        paged=bool(after),
+        paged=after is not None,
         page_size=access.INBOX_PAGE,
         state=state,
         states=STATES,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from incidents import access, services
 from incidents.extensions import db
-from incidents.forms import ConfirmForm, show_service_error
+from incidents.forms import ConfirmForm, page_cursor, show_service_error
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -214,9 +214,8 @@ def quick() -> ResponseReturnValue:
 def mine() -> ResponseReturnValue:
     """The incidents I reported, that affect me, or that I witnessed; and my drafts."""
     options = (selectinload(Incident.type_rows), selectinload(Incident.people))
-    after = request.args.get("after", "")
-    paged = after.isdigit() and len(after) < 12
-    incidents, more = access.my_incidents_page(current_user, int(after) if paged else None)
+    after = page_cursor()
+    incidents, more = access.my_incidents_page(current_user, after)
     drafts = db.session.scalars(
         access.my_drafts_query(current_user).options(*options).order_by(Incident.updated_at.desc())
     ).all()
@@ -225,7 +224,7 @@ def mine() -> ResponseReturnValue:
         incidents=incidents,
         drafts=drafts,
         more=more,
-        paged=paged,
+        paged=after is not None,
         page_size=access.MY_INCIDENTS_PAGE,
         labels=LABELS,
     )

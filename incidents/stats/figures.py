@@ -14,6 +14,8 @@ from flask_babel import lazy_gettext as _l
 
 from incidents.labels import CHANNEL_LABELS, OUTCOME_LABELS, TYPE_LABELS
 from incidents.models import Channel, IncidentType
+from incidents.rules import StepKind
+from incidents.services.aftercare import OUTCOMES
 from incidents.stats import disclosure, queries
 from incidents.stats.queries import Period
 
@@ -24,15 +26,9 @@ DIMENSIONS = {
     "team": _l("Team or department"),
 }
 LEVELS = ("1", "2", "3", "4")
-POLICE = ("filed_by_employer", "filed_by_employee", "not_filed")
-REFERRALS = (
-    "victim_support",
-    "social_work",
-    "occupational_physician",
-    "gp",
-    "none_needed",
-    "declined",
-)
+# The outcomes counted are those a step of the kind can record.
+POLICE = OUTCOMES[StepKind.POLICE_REPORT.value]
+REFERRALS = OUTCOMES[StepKind.REFERRAL_DECISION.value]
 SMALL_UNITS = "other"
 
 
