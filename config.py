@@ -53,6 +53,8 @@ class Config:
 
     # Statistics: no figure shows a group smaller than this; every count is rounded to it.
     STATS_MIN_CELL = 5
+    # A month's statistics are published (and frozen) this many days after it ended.
+    STATS_PUBLISH_DELAY_DAYS = 7
 
     # E-mail. Without MAIL_SERVER, demo mode writes mails to the log instead of sending them.
     MAIL_SERVER = ""

@@ -71,6 +71,7 @@ def _init_database(app: Flask) -> None:
     from sqlalchemy import event
 
     from incidents.extensions import db
+    from incidents.services import membership
     from incidents.stats import tally
 
     with app.app_context():
@@ -84,8 +85,9 @@ def _init_database(app: Flask) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-    tally.init_engine(engine, app.config["ORG_TIMEZONE"])
+    tally.init_engine(engine, app.config["ORG_TIMEZONE"], app.config["STATS_PUBLISH_DELAY_DAYS"])
     tally.init_session(Session)
+    membership.init_session(Session)
 
 
 def _finish_config(app: Flask) -> None:

@@ -109,6 +109,17 @@ def init_app(app: Flask) -> None:
             raise SystemExit(1)
         click.echo("stat_tally: equal to a full recount")
 
+    @stats.command("publish")
+    def stats_publish_command() -> None:
+        """Publish (freeze) the statistics of every month that has closed; `flask remind` and
+        every statistics page do this too."""
+        from incidents.models import utcnow
+        from incidents.services.statistics import publish_closed_months
+
+        with services.transaction():
+            months = publish_closed_months(utcnow())
+        click.echo(f"published: {', '.join(months) if months else 'nothing new'}")
+
     app.cli.add_command(stats)
 
     @app.cli.command("remind")
@@ -116,7 +127,11 @@ def init_app(app: Flask) -> None:
         """Queue due, overdue, escalation and draft reminders, and send all unsent mail.
         Run it every few minutes (cron or a systemd timer); running it twice sends nothing twice."""
         from incidents import notify
+        from incidents.models import utcnow
+        from incidents.services.statistics import publish_closed_months
 
+        with services.transaction():
+            publish_closed_months(utcnow())
         result = notify.run()
         click.echo("queued {queued}, sent {sent}, failed {failed}".format(**result))
 

@@ -505,3 +505,40 @@ class StatTally(Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class TeamMembership(Model):
+    """Who belonged to which team when (``team_id`` None: no team), kept by the app whenever an
+    account is created, moved or (de)activated, so statistics take unit sizes as of a period,
+    not from today's teams. ``until`` is exclusive; None while it lasts."""
+
+    __tablename__ = "team_membership"
+    __table_args__ = (Index("ix_team_membership_team_since", "team_id", "since"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StatPublication(Model):
+    """A month whose statistics were published (frozen): it had ended and the delay passed."""
+
+    __tablename__ = "stat_publication"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StatPublished(Model):
+    """The incident counts of a published month as they were when it was published: later edits
+    and late reports never move a published figure. Same rows as `StatTally`."""
+
+    __tablename__ = "stat_published"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)

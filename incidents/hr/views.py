@@ -1,5 +1,5 @@
 """Statistics for HR (anonymised, disclosure-controlled), their CSV files, and the yearly
-report for the council as a page and as a PDF."""
+report for the council as a page and as a PDF. Every request is audited."""
 
 from __future__ import annotations
 
@@ -21,50 +21,64 @@ from flask_login import current_user
 from incidents.hr import bp
 from incidents.models import Role, utcnow
 from incidents.security import roles
-from incidents.services import audit, transaction
-from incidents.stats import figures, queries
-from incidents.stats.queries import Period
+from incidents.services.statistics import record_request
+from incidents.stats import figures, periods, queries
+from incidents.stats.periods import Period
+
+ASKED = ("period", "by", "table", "change", "months")
 
 
-def _choices() -> tuple[Period, str]:
-    """The period and breakdown asked for; anything else falls back to this year, by type."""
-    now = utcnow()
-    period = Period.parse(request.args.get("period", "")) or Period.of_year(now.year)
+def _asked() -> dict[str, str]:
+    """Which figures were asked for, for the audit trail (the known parameters, cut short)."""
+    return {name: request.args[name][:20] for name in ASKED if name in request.args}
+
+
+def _periods(closed: date) -> list[str]:
+    return periods.periods(queries.years_with_data(), closed)
+
+
+def _choices(closed: date) -> tuple[Period | None, str]:
+    """The period and breakdown asked for; anything else falls back to the latest period."""
+    period = Period.parse(request.args.get("period", ""), closed)
+    if period is None:
+        offered = _periods(closed)
+        period = Period.parse(offered[0], closed) if offered else None
     by = request.args.get("by", "type")
-    if by not in figures.DIMENSIONS:
+    if by not in figures.DIMENSIONS or (by == "team" and not (period and period.complete)):
         by = "type"
     return period, by
 
 
-def _periods() -> list[str]:
-    years = queries.years_with_data() or [utcnow().year]
-    return [p for y in years for p in (str(y), *(f"{y}-Q{q}" for q in range(1, 5)))]
-
-
-def _comparison_choice() -> tuple[date, int] | None:
-    """A change month ("YYYY-MM") and a whole number of months (3, 6 or 12), or None."""
+def _comparison_choice(closed: date) -> tuple[date, int] | None:
+    """A quarter start ("YYYY-MM") and 3 or 12 months that are all published, or None."""
     change = Period.month(request.args.get("change", ""))
-    months = request.args.get("months", "6")
-    if change is None or not months.isdigit() or int(months) not in figures.COMPARE_MONTHS:
+    months = request.args.get("months", "12")
+    if not months.isdigit() or periods.comparison(change, int(months), closed) is None:
         return None
+    assert change is not None  # noqa: S101 - comparison() refused None
     return change, int(months)
 
 
 @bp.route("/statistics")
 @roles(Role.HR)
 def statistics() -> ResponseReturnValue:
-    period, by = _choices()
-    stats = figures.build(period, by, utcnow())
-    choice = _comparison_choice()
-    compared = figures.comparison(*choice) if choice else None
+    now = utcnow()
+    record_request(current_user, "stats.view", now, **_asked())
+    closed = figures.closed_before(now)
+    period, by = _choices(closed)
+    choice = _comparison_choice(closed)
+    years = queries.years_with_data()
     return render_template(
         "hr/statistics.html",
-        stats=stats,
-        periods=_periods(),
+        stats=figures.build(period, by, now) if period else None,
+        periods=_periods(closed),
         dimensions=figures.DIMENSIONS,
-        compare_months=figures.COMPARE_MONTHS,
+        compare_months=periods.COMPARE_MONTHS,
+        change_months=periods.change_months(min(years), closed) if years else [],
         choice=choice,
-        compared=compared,
+        compared=figures.comparison(*choice, now) if choice else None,
+        compare_asked="change" in request.args,
+        k=figures.current_k(),
     )
 
 
@@ -72,18 +86,24 @@ def statistics() -> ResponseReturnValue:
 @roles(Role.HR)
 def statistics_csv() -> ResponseReturnValue:
     """One table of the statistics page, exactly as shown there (after disclosure control)."""
-    period, by = _choices()
-    stats = figures.build(period, by, utcnow())
+    now = utcnow()
+    closed = figures.closed_before(now)
+    period, by = _choices(closed)
     name = request.args.get("table", "")
-    choice = _comparison_choice()
-    shown = figures.comparison(*choice)[0] if name == "compare" and choice else stats.table(name)
+    shown: figures.Shown | None = None
+    if name == "compare":
+        choice = _comparison_choice(closed)
+        compared = figures.comparison(*choice, now) if choice else None
+        shown = compared[0] if compared else None
+    elif period is not None:
+        shown = figures.build(period, by, now).table(name)
     if shown is None:
         abort(404)
-    with transaction():
-        audit(current_user, "stats.export", None, table=shown.name, period=period.key, by=by)
+    record_request(current_user, "stats.export", now, **_asked())
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(shown.csv_rows(stats.k))
-    filename = f"incidents-{shown.name}-{period.key}-{by}.csv"
+    csv.writer(buffer).writerows(shown.csv_rows(figures.current_k()))
+    key = period.key if period else "none"
+    filename = f"incidents-{shown.name}-{key}-{by}.csv"
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
@@ -91,23 +111,29 @@ def statistics_csv() -> ResponseReturnValue:
     )
 
 
-def _report_context(year: int) -> dict[str, object]:
-    period = Period.parse(str(year))
-    if period is None:
-        abort(404)
-    return {"stats": figures.build(period, "type", utcnow()), "year": year, "generated": utcnow()}
-
-
 def _year() -> int:
     value = request.args.get("year", "")
     return int(value) if value.isdigit() and len(value) == 4 else utcnow().year - 1
+
+
+def _report_context(year: int) -> dict[str, object]:
+    now = utcnow()
+    period = Period.of_year(year, figures.closed_before(now)) if 2000 <= year <= 2100 else None
+    return {
+        "stats": figures.build(period, "type", now) if period else None,
+        "year": year,
+        "generated": now,
+        "k": figures.current_k(),
+    }
 
 
 @bp.route("/report")
 @roles(Role.HR)
 def report() -> ResponseReturnValue:
     """The yearly report for the council: a printable page."""
-    return render_template("hr/report.html", printable=True, **_report_context(_year()))
+    year = _year()
+    record_request(current_user, "stats.report", utcnow(), year=year)
+    return render_template("hr/report.html", printable=True, **_report_context(year))
 
 
 def _no_fetching(url: str, *args: object, **kwargs: object) -> dict[str, object]:
@@ -121,9 +147,8 @@ def report_pdf() -> ResponseReturnValue:
     from weasyprint import CSS, HTML
 
     year = _year()
+    record_request(current_user, "stats.report_pdf", utcnow(), year=year)
     html = render_template("hr/report.html", printable=False, pdf=True, **_report_context(year))
-    with transaction():
-        audit(current_user, "stats.report_pdf", None, year=year)
     # Everything the PDF needs is on disk: WeasyPrint fetches nothing over the network.
     stylesheet = CSS(filename=str(Path(bp.root_path).parent / "static" / "css" / "report.css"))
     pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[stylesheet])
@@ -142,9 +167,12 @@ def _figure_format(locale: str) -> tuple[Any, Locale]:
 
 @bp.app_template_filter("figure")
 def figure_text(figure: object, k: int) -> str:
-    """How a protected figure reads: a number in the user's language, "< k", or a dash."""
+    """How a protected figure reads: a number in the user's language, "< k", "*" (withheld),
+    or a dash (no data)."""
     if getattr(figure, "suppressed", False):
         return f"< {k}"
+    if getattr(figure, "withheld", False):
+        return "*"
     value = getattr(figure, "value", None)
     if value is None:
         return "\u2013"  # an en dash: no data

@@ -1,9 +1,12 @@
 """The data protection officer's yearly overview: aggregate counts from the audit trail and the
-data held, through the same disclosure control as the HR statistics."""
+data held, through the same disclosure control as the HR statistics, over the same published
+quarters in the organisation's time zone; and how many statistics requests each HR user made."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -20,15 +23,21 @@ from incidents.models import (
     StepStatus,
     User,
 )
-from incidents.stats import disclosure
+from incidents.stats import disclosure, tally
 from incidents.stats.figures import Shown
+from incidents.stats.periods import Period
 
+STATS_ACTIONS = {
+    "stats.view": _l("Statistics pages viewed"),
+    "stats.export": _l("Statistics exported (CSV)"),
+    "stats.report": _l("Yearly reports viewed"),
+    "stats.report_pdf": _l("Yearly reports downloaded (PDF)"),
+}
 ACCESS_ACTIONS = {
     "incident.view": _l("Incident pages viewed"),
     "incident.view_edit": _l("Incident forms opened"),
     "step.view": _l("Aftercare steps viewed"),
-    "stats.export": _l("Statistics exported (CSV)"),
-    "stats.report_pdf": _l("Yearly reports downloaded (PDF)"),
+    **STATS_ACTIONS,
     "privacy.access_export": _l("Own data downloaded (right of access)"),
 }
 EVENTS = {
@@ -40,10 +49,48 @@ EVENTS = {
 }
 
 
-def build(year: int) -> list[Shown]:
-    """The overview's tables for a calendar year (UTC boundaries)."""
+@dataclass
+class StatsRequests:
+    """One HR user's statistics requests in the year so far (exact: this is about HR's use of
+    the statistics, not about the people in them)."""
+
+    name: str
+    email: str
+    active: bool
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def stats_requests(year: int) -> list[StatsRequests]:
+    """Statistics pages, CSV files and reports each HR user asked for in the year (the
+    organisation's calendar year, to date), most first."""
+    zone = current_app.config["ORG_TIMEZONE"]
+    start, end = Period(str(year), date(year, 1, 1), date(year + 1, 1, 1)).bounds(zone)
+    found: dict[int, StatsRequests] = {}
+    person = (User.id, User.name, User.email, User.active)
+    for user_id, name, email, active, action, n in db.session.execute(
+        select(*person, AuditEvent.action, func.count())
+        .join(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+            AuditEvent.action.in_(list(STATS_ACTIONS)),
+        )
+        .group_by(*person, AuditEvent.action)
+    ):
+        entry = found.setdefault(user_id, StatsRequests(name, email, active, {}))
+        entry.counts[action] = n
+    return sorted(found.values(), key=lambda entry: (-entry.total, entry.name))
+
+
+def build(period: Period) -> list[Shown]:
+    """The overview's tables for the published quarters of a year."""
     k = current_app.config["STATS_MIN_CELL"]
-    start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    zone = current_app.config["ORG_TIMEZONE"]
+    start, end = period.bounds(zone)
     in_year = (AuditEvent.at >= start, AuditEvent.at < end)
 
     access_raw: dict[tuple[str, str], int] = {}
@@ -64,18 +111,22 @@ def build(year: int) -> list[Shown]:
         ).all()
     )
 
-    year_of = (
-        func.extract("year", Incident.occurred_at)
-        if db.engine.dialect.name == "postgresql"
-        else func.strftime("%Y", Incident.occurred_at)
-    )
+    # Held now, by the year they happened in the organisation's time zone, over the published
+    # quarters only and counted as the HR statistics count them (reported in time).
+    dialect = db.engine.dialect.name
+    year_of = func.substr(tally.month_of(Incident.occurred_at, dialect, zone), 1, 4)
+    published_end = datetime(period.end.year, period.end.month, 1, tzinfo=ZoneInfo(zone))
     held_raw: dict[str, int] = {}
     for held_year, anonymised, n in db.session.execute(
         select(year_of, Incident.anonymised_at.is_not(None), func.count())
-        .where(Incident.status == IncidentStatus.SUBMITTED)
+        .where(
+            Incident.status == IncidentStatus.SUBMITTED,
+            Incident.occurred_at < published_end,
+            tally.reported_in_time(dialect, zone, current_app.config["STATS_PUBLISH_DELAY_DAYS"]),
+        )
         .group_by(year_of, Incident.anonymised_at.is_not(None))
     ):
-        key = f"{int(float(held_year))}{' (anonymised)' if anonymised else ''}"
+        key = f"{held_year}{' (anonymised)' if anonymised else ''}"
         held_raw[key] = held_raw.get(key, 0) + n
     on_hold = (
         db.session.scalar(select(func.count()).select_from(Incident).where(Incident.legal_hold))

@@ -1,64 +1,58 @@
-"""Disclosure control for the statistics pages and their CSV downloads.
+"""Disclosure control for the statistics pages, their CSV downloads and the yearly report.
 
-Every number the statistics pages or downloads show passes through this module first. It makes
-sure no figure, and no combination of figures, tells anyone something about a group of people
-smaller than a threshold. The method follows official statisticians (NHS Digital since 2018):
-suppress the smallest counts and round every other count, each figure on its own.
+Every number HR or the privacy officer sees passes through this module first. The promise: no
+figure, and no combination of figures over every filter and over time, lets anyone learn that a
+group of people smaller than a threshold k (``STATS_MIN_CELL``, default 5, at least 2) had
+something happen to them, nor pin such a count exactly.
 
-The threshold
-    A number k, set by the application setting ``STATS_MIN_CELL`` (default 5). It must be at
-    least 2.
+The attacker this is designed against pulls every figure every page, CSV and report offers,
+turns each into an interval on the hidden counts behind it, and propagates the bounds through
+every margin and every overlapping period until nothing changes (a test in the suite does
+exactly that, on a realistic organisation, and checks its inferences against the truth). The
+design follows official statisticians (NHS Digital, Statistics Denmark, the ONS), hardened where
+their one-table rules fail in a filterable tool:
 
-Counts
-    A count of 0 is shown as 0 (knowing that nothing happened is not about any person). A count
-    of 1 up to k-1 is suppressed: the page shows "< k" (for k = 5: "< 5") and the download shows
-    "<5". Every other count is rounded to the nearest multiple of k, halves rounding up. With
-    k = 5: 5, 6 and 7 are shown as 5; 8 to 12 as 10; 13 to 17 as 15; and so on. So a shown count
-    is always 0, "< k", or a multiple of k that is at least k.
+Counts: a band, then rounding
+    A count of 0 up to k-1 is shown as "< k" (the CSV says "<5"). Zero is *not* told apart:
+    a 0 next to "< k" would tell the attacker that the "< k" is at least 1, and margins and
+    sliding windows then pin it (four quarters of "< 5" for level 4 beside a yearly "< 5" made
+    each quarter exactly 1). Every other count is rounded to the nearest multiple of k, halves
+    up, so a shown count is "< k" or a multiple of k: 5 means 5..7, 10 means 8..12, and so on.
 
-Totals and margins
-    Row totals, column totals and grand totals are computed from the underlying records and then
-    protected on their own in the same way. They are never made by adding up the shown cells, so
-    shown cells need not add up to the shown total. That is deliberate: adding up cells would let
-    a reader work back to a suppressed cell.
+Totals and margins are counted, not added up, and never shown over parts that are all "< k"
+    Every total is computed from the records and protected on its own, so shown parts need not
+    add up to a shown total. A total whose parts are all "< k" is *withheld* (shown as "*"):
+    a total of 10 over two halves that each show "< 5" would make each half 4 (two parts of at
+    most 4 cannot reach 8 otherwise). Whether a total is withheld depends only on what its parts
+    show, never on its own hidden value, so "*" tells nothing beyond the parts. The rule holds
+    across tables and over time: a year is a total over its quarters and its months, a quarter
+    over its months, every row and column over its cells, a 12-month window over its quarters;
+    a figure withheld in one of these is withheld everywhere it appears (`Release`).
 
-Why subtracting figures cannot reveal a small group
-    A common attack on a filtered dashboard is to ask for "all" and for "all but one group" and
-    subtract. Here every shown number is 0 or a multiple of k, so the difference between any two
-    shown numbers is also a multiple of k: 0, k, 2k, ... and never 1 up to k-1. The difference
-    tells the reader only roughly how large the group is (about 0, about k, ...), never that it
-    holds exactly 1 up to k-1 people.
-    The same holds for a total minus its shown cells.
+Periods, windows and units (enforced by the callers, documented here because they are part of
+the design)
+    Only closed months are published (ended, plus a delay), and their incident counts are frozen
+    then: a report that arrives later, or a new incident, changes no published figure, so
+    comparing the pages over time gives nothing away. Periods are whole closed quarters and
+    years; a before/after comparison changes at a quarter start and compares 3 or 12 months, and
+    shows no before+after total (6 = 3 + 3 windows at any month turned month-by-level counts, which
+    no page shows, into differences of shown figures). A unit (team, department, the pooled
+    "small units", "no team") is shown only when it had at least k members throughout the
+    period, taken from the membership history the app keeps, not from today's teams; smaller
+    teams are merged into their parent unit, and a pooled group that stays below k shows no
+    figures at all. Every unit is listed whether or not it had incidents.
 
-Rates (for example incidents per 1,000 employees)
-    A rate is computed from the rounded count, never from the exact one, and rounded to one
-    decimal. Someone who knows the denominator (say the number of employees) can therefore work
-    back at most to the rounded count, which is already shown. When the count is suppressed, the
-    rate is suppressed too. Without a known denominator (or a denominator of 0) no rate is shown.
+Rates, shares and medians
+    A rate is computed from the rounded count (so knowing the denominator gives back only what
+    is shown), one decimal; a "< k" count gives a "< k" rate. A share is shown only when both
+    the part and the rest are at least k. A median is shown only over at least k values.
 
-Shares (percentages)
-    A share of a whole is shown only when the whole is at least k and both the part and the rest
-    (whole minus part) are 0 or at least k; otherwise it is suppressed, because a share together
-    with the whole would give back a small part or a small rest. The percentage is computed from
-    the rounded part and the rounded whole and rounded to a whole percent (halves up).
-
-Medians (for example the median number of days until first contact)
-    A median is shown only when it is taken over at least k values; otherwise it is suppressed.
-    It is rounded to one decimal (halves up). The same rule applies to a median the database
-    computed (``median_of``, given the number of values).
-
-Organisation units
-    Teams with fewer than k active members are not reported on their own: they are merged into
-    their parent unit (for example the department), whose members then include theirs; a parent
-    that is still too small is merged further up. A top-level unit that remains below k after
-    merging is reported under its own name, but the application suppresses all its figures.
-
-Limits the application keeps, outside this module
-    Rounding makes a single subtraction useless, but very many overlapping requests over the same
-    records could narrow a figure down further. The pages should therefore offer fixed periods and
-    few breakdowns rather than free combinations. A shown 0 does say that a group had no records,
-    which official statisticians also accept. A median over k or more values is the value of one
-    person in the middle, without saying whom.
+What this does not claim
+    The bands make every single inference and every propagated bound the test tries useless for
+    groups below k; they are not a proof against every conceivable combination (rounding never
+    is; cell-key perturbation, as the ABS and the ONS use, adds noise instead, at the price of
+    figures that contradict each other). Counts of k or more are shown, rounded: learning that
+    "about 10" incidents happened in a unit of 30 people is the purpose of the statistics.
 
 This module is pure (no web framework, no database) so that the rules can be tested thoroughly.
 """
@@ -67,23 +61,30 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 
 __all__ = [
+    "WITHHELD",
     "Figure",
+    "Release",
     "Series",
     "Table",
+    "add_table",
     "count",
     "median",
     "median_of",
     "merge_small_units",
+    "min_headcount",
     "rate",
+    "rate_of",
     "series",
     "share",
     "table",
+    "table_of",
 ]
 
 
@@ -91,21 +92,22 @@ __all__ = [
 class Figure:
     """One number as it may be shown.
 
-    ``value`` is None when the figure is suppressed (``suppressed`` is True) or when there is no
-    data to compute it from (``suppressed`` is False). Counts and shares are ints, rates and
-    medians are floats with one decimal.
+    ``value`` is None when the figure is suppressed ("< k", ``suppressed``), withheld ("*",
+    ``withheld``: shown, it would give away its parts) or when there is no data to compute it
+    from (both False). Counts and shares are ints, rates and medians floats with one decimal.
     """
 
     value: int | float | None
     suppressed: bool = False
+    withheld: bool = False
 
     def csv(self, k: int) -> str:
-        """The figure as CSV text: "" for no data, "<k" when suppressed, else the number.
-
-        Ints are written without decimals, floats with one decimal and "." as separator.
-        """
+        """The figure as CSV text: "" for no data, "<k" when suppressed, "*" when withheld,
+        else the number (ints without decimals, floats with one decimal and ".")."""
         if self.suppressed:
             return f"<{k}"
+        if self.withheld:
+            return "*"
         if self.value is None:
             return ""
         if isinstance(self.value, int):
@@ -115,6 +117,7 @@ class Figure:
 
 _NO_DATA = Figure(None)
 _SUPPRESSED = Figure(None, suppressed=True)
+WITHHELD = Figure(None, withheld=True)
 
 
 def _check_k(k: int) -> None:
@@ -128,7 +131,7 @@ def _rounded(n: int, k: int) -> int:
 
 
 def count(n: int, k: int) -> Figure:
-    """Protect a count: 0 stays 0, 1..k-1 is suppressed, the rest is rounded to a multiple of k.
+    """Protect a count: 0..k-1 is suppressed ("< k"), the rest is rounded to a multiple of k.
 
     Rounding is to the nearest multiple of k with halves up, so with k = 5: 7 -> 5, 8 -> 10.
     Raises ValueError for a negative count or a threshold below 2.
@@ -136,8 +139,6 @@ def count(n: int, k: int) -> Figure:
     _check_k(k)
     if n < 0:
         raise ValueError(f"a count cannot be negative, got {n}")
-    if n == 0:
-        return Figure(0)
     if n < k:
         return _SUPPRESSED
     return Figure(_rounded(n, k))
@@ -150,26 +151,29 @@ def rate(n: int, denominator: int | None, k: int, per: int = 1000) -> Figure:
     rate. The rate is computed from the shown count, never the raw one, so knowing the
     denominator gives back at most the shown count. Halves round up.
     """
-    shown = count(n, k)
+    return rate_of(count(n, k), denominator, per)
+
+
+def rate_of(shown: Figure, denominator: int | None, per: int = 1000) -> Figure:
+    """A rate from a count already protected (suppressed or withheld stays so)."""
     if denominator is None or denominator == 0:
         return _NO_DATA
     if denominator < 0:
         raise ValueError(f"a denominator cannot be negative, got {denominator}")
     if per <= 0:
         raise ValueError(f"per must be positive, got {per}")
-    if shown.suppressed:
-        return _SUPPRESSED
-    shown_n = 0 if n == 0 else _rounded(n, k)  # the shown count, as an int
+    if shown.suppressed or shown.withheld or not isinstance(shown.value, int):
+        return shown if (shown.suppressed or shown.withheld) else _NO_DATA
     # Tenths of the rate, rounded half up with exact integer arithmetic.
-    tenths = (20 * shown_n * per + denominator) // (2 * denominator)
+    tenths = (20 * shown.value * per + denominator) // (2 * denominator)
     return Figure(tenths / 10)
 
 
 def share(part: int, whole: int, k: int) -> Figure:
     """Protect a percentage ``part`` of ``whole`` (an int from 0 to 100).
 
-    A whole of 0 gives a Figure without data. The share is suppressed when the whole is below k,
-    or the part or the rest (whole - part) is 1..k-1. Otherwise it is computed from the rounded
+    A whole of 0 gives a Figure without data. The share is suppressed when the part or the rest
+    (whole - part) is below k: a share of 0% or 100% would tell that nobody (or everybody) was. Otherwise it is computed from the rounded
     part and the rounded whole and rounded to a whole percent, halves up.
     Raises ValueError for negative numbers or a part larger than the whole.
     """
@@ -181,9 +185,9 @@ def share(part: int, whole: int, k: int) -> Figure:
     if whole == 0:
         return _NO_DATA
     rest = whole - part
-    if whole < k or 1 <= part < k or 1 <= rest < k:
+    if part < k or rest < k:
         return _SUPPRESSED
-    shown_part = 0 if part == 0 else _rounded(part, k)
+    shown_part = _rounded(part, k)
     shown_whole = _rounded(whole, k)
     percent = (200 * shown_part + shown_whole) // (2 * shown_whole)
     return Figure(min(100, max(0, percent)))
@@ -248,9 +252,9 @@ class Table:
     rows: tuple[str, ...]
     columns: tuple[str, ...]
     cells: Mapping[tuple[str, str], Figure]
-    row_totals: Mapping[str, Figure]
+    row_totals: Mapping[str, Figure] | None  # None: no row totals (before/after)
     column_totals: Mapping[str, Figure]
-    total: Figure
+    total: Figure | None
 
     def csv_rows(
         self,
@@ -266,21 +270,83 @@ class Table:
         """
         col_names = column_labels or {}
         row_names = row_labels or {}
-        header = [row_label, *(col_names.get(c, c) for c in self.columns), total_label]
+        row_totals, total = self.row_totals, self.total
+        ends = [total_label] if row_totals is not None else []
+        header = [row_label, *(col_names.get(c, c) for c in self.columns), *ends]
         body = [
             [
                 row_names.get(r, r),
                 *(self.cells[(r, c)].csv(k) for c in self.columns),
-                self.row_totals[r].csv(k),
+                *([row_totals[r].csv(k)] if row_totals is not None else []),
             ]
             for r in self.rows
         ]
         totals = [
             total_label,
             *(self.column_totals[c].csv(k) for c in self.columns),
-            self.total.csv(k),
+            *([total.csv(k)] if row_totals is not None and total is not None else []),
         ]
         return [header, *body, totals]
+
+
+class Release:
+    """Figures protected together: every figure is a count, and a total whose parts (in any of
+    its partitions) all show "< k" or "*" is withheld, everywhere it appears.
+
+    Keys are any hashable names the caller chooses for its figures. A figure that is a part and
+    was never added counts 0. Whether a total is withheld depends only on what its parts show.
+    """
+
+    def __init__(self, k: int) -> None:
+        _check_k(k)
+        self.k = k
+        self._raw: dict[Hashable, int] = {}
+        self._partitions: dict[Hashable, list[tuple[Hashable, ...]]] = {}
+        self._withheld: set[Hashable] = set()
+
+    def add(self, key: Hashable, n: int) -> None:
+        """The raw count of a figure; adding the same figure again must give the same count."""
+        _check_raw(n, key)
+        if self._raw.setdefault(key, n) != n:
+            raise ValueError(f"the figure {key!r} was added with two counts")
+
+    def withhold(self, key: Hashable) -> None:
+        """Never show this figure (a group that is too small to report on)."""
+        self._withheld.add(key)
+
+    def partition(self, total: Hashable, parts: Iterable[Hashable]) -> None:
+        """`total` is the sum of `parts` (a partition of two or more figures)."""
+        group = tuple(parts)
+        if len(group) >= 2:
+            groups = self._partitions.setdefault(total, [])
+            if group not in groups:
+                groups.append(group)
+
+    def names(self) -> list[Hashable]:
+        """The figures added so far."""
+        return list(self._raw)
+
+    def resolve(self) -> dict[Hashable, Figure]:
+        """Every figure as shown (a part or total never added counts 0)."""
+        keys = set(self._raw) | set(self._partitions)
+        keys |= {part for groups in self._partitions.values() for g in groups for part in g}
+        shown = {
+            key: WITHHELD if key in self._withheld else count(self._raw.get(key, 0), self.k)
+            for key in keys
+        }
+
+        def hidden(key: Hashable) -> bool:
+            figure = shown[key]
+            return figure.suppressed or figure.withheld
+
+        changed = True
+        while changed:  # withholding a total can make another partition all hidden
+            changed = False
+            for total, groups in self._partitions.items():
+                if not shown[total].withheld and any(all(map(hidden, g)) for g in groups):
+                    shown[total] = WITHHELD
+                    changed = True
+        return shown
 
 
 def table(
@@ -289,8 +355,9 @@ def table(
     """Protect a two-way table of raw counts keyed by (row, column).
 
     Missing keys count 0. Every cell, row total, column total and the grand total is
-    ``count(raw sum, k)``. Raises ValueError for a key outside ``rows`` x ``columns`` (so no
-    records drop out of the totals unnoticed), a duplicate row or column, or a negative count.
+    ``count(raw sum, k)``; a total over parts that all show "< k" is withheld. Raises
+    ValueError for a key outside ``rows`` x ``columns`` (so no records drop out of the totals
+    unnoticed), a duplicate row or column, or a negative count.
     """
     _check_k(k)
     row_keys = _unique("rows", rows)
@@ -300,18 +367,45 @@ def table(
         if key[0] not in known[0] or key[1] not in known[1]:
             raise ValueError(f"the key {key!r} is not among the rows and columns")
         _check_raw(value, key)
-    values = {(r, c): raw.get((r, c), 0) for r in row_keys for c in column_keys}
+    release = Release(k)
+    add_table(release, "t", raw, row_keys, column_keys)
+    return table_of(release.resolve(), "t", row_keys, column_keys)
+
+
+def add_table(
+    release: Release,
+    name: Hashable,
+    raw: Mapping[tuple[str, str], int],
+    rows: Sequence[str],
+    columns: Sequence[str],
+) -> None:
+    """Add a two-way table's cells and totals to a release, with its partitions: each row and
+    each column total over its cells, the grand total over the rows and over the columns."""
+    for r in rows:
+        for c in columns:
+            release.add((name, r, c), raw.get((r, c), 0))
+    for r in rows:
+        release.add((name, r, None), sum(raw.get((r, c), 0) for c in columns))
+        release.partition((name, r, None), [(name, r, c) for c in columns])
+    for c in columns:
+        release.add((name, None, c), sum(raw.get((r, c), 0) for r in rows))
+        release.partition((name, None, c), [(name, r, c) for r in rows])
+    release.add((name, None, None), sum(raw.get((r, c), 0) for r in rows for c in columns))
+    release.partition((name, None, None), [(name, r, None) for r in rows])
+    release.partition((name, None, None), [(name, None, c) for c in columns])
+
+
+def table_of(
+    shown: Mapping[Hashable, Figure], name: Hashable, rows: Sequence[str], columns: Sequence[str]
+) -> Table:
+    """The table `add_table` added under `name`, as resolved."""
     return Table(
-        rows=row_keys,
-        columns=column_keys,
-        cells=MappingProxyType({key: count(n, k) for key, n in values.items()}),
-        row_totals=MappingProxyType(
-            {r: count(sum(values[(r, c)] for c in column_keys), k) for r in row_keys}
-        ),
-        column_totals=MappingProxyType(
-            {c: count(sum(values[(r, c)] for r in row_keys), k) for c in column_keys}
-        ),
-        total=count(sum(values.values()), k),
+        rows=tuple(rows),
+        columns=tuple(columns),
+        cells=MappingProxyType({(r, c): shown[(name, r, c)] for r in rows for c in columns}),
+        row_totals=MappingProxyType({r: shown[(name, r, None)] for r in rows}),
+        column_totals=MappingProxyType({c: shown[(name, None, c)] for c in columns}),
+        total=shown[(name, None, None)],
     )
 
 
@@ -346,8 +440,8 @@ class Series:
 def series(raw: Mapping[str, int], keys: Sequence[str], k: int) -> Series:
     """Protect a one-way breakdown of raw counts; the same rules as `table`.
 
-    Missing keys count 0; the total is ``count(raw sum, k)``. Raises ValueError for a key not in
-    ``keys``, a duplicate key or a negative count.
+    Missing keys count 0; the total is ``count(raw sum, k)``, withheld when every key shows
+    "< k". Raises ValueError for a key not in ``keys``, a duplicate key or a negative count.
     """
     _check_k(k)
     key_tuple = _unique("keys", keys)
@@ -356,11 +450,16 @@ def series(raw: Mapping[str, int], keys: Sequence[str], k: int) -> Series:
         if key not in known:
             raise ValueError(f"the key {key!r} is not among the keys")
         _check_raw(value, key)
-    values = {key: raw.get(key, 0) for key in key_tuple}
+    release = Release(k)
+    for key in key_tuple:
+        release.add(key, raw.get(key, 0))
+    release.add(("total",), sum(raw.get(key, 0) for key in key_tuple))
+    release.partition(("total",), key_tuple)
+    shown = release.resolve()
     return Series(
         keys=key_tuple,
-        figures=MappingProxyType({key: count(n, k) for key, n in values.items()}),
-        total=count(sum(values.values()), k),
+        figures=MappingProxyType({key: shown[key] for key in key_tuple}),
+        total=shown[("total",)],
     )
 
 
@@ -419,3 +518,34 @@ def merge_small_units(
         above = parent[unit]
         reported[unit] = unit if above is None or effective[unit] >= k else reported[above]
     return reported
+
+
+def min_headcount(
+    memberships: Iterable[tuple[datetime, datetime | None]], start: datetime, end: datetime
+) -> int:
+    """The smallest number of members a unit had at any moment of [start, end).
+
+    ``memberships`` are (from, until) intervals, ``until`` exclusive or None for "still a
+    member". A unit is as small as it was at its smallest: four people for eleven months and a
+    fifth in December is a unit of four for that year.
+    """
+    if end <= start:
+        raise ValueError("a period must end after it starts")
+    changes: dict[datetime, int] = {}
+    members = 0
+    for joined, left in memberships:
+        if left is not None and left <= joined:
+            continue
+        if (left is not None and left <= start) or joined >= end:
+            continue
+        if joined <= start:
+            members += 1
+        else:
+            changes[joined] = changes.get(joined, 0) + 1
+        if left is not None and left < end:
+            changes[left] = changes.get(left, 0) - 1
+    smallest = members
+    for moment in sorted(changes):
+        members += changes[moment]
+        smallest = min(smallest, members)
+    return smallest

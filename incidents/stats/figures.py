@@ -1,10 +1,14 @@
 """The statistics as HR sees them: aggregate queries put through disclosure control.
 
-Everything a page, a CSV file or the yearly report shows comes from `build`, so the three can
-never disagree, and nothing raw leaves this module."""
+Everything a page, a CSV file, the yearly report or a comparison shows comes from a `Release`
+built here: the figures of the period, of every quarter it is made of, and the partitions that
+tie them together (a year over its quarters and its months, a row over its cells, ...), so a
+figure is shown the same way, or withheld, wherever it appears, and nothing raw leaves this
+module. Unit sizes are taken as of the period from the membership history."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -17,7 +21,13 @@ from incidents.models import Channel, IncidentType
 from incidents.rules import StepKind
 from incidents.services.aftercare import OUTCOMES
 from incidents.stats import disclosure, queries
-from incidents.stats.queries import Period
+from incidents.stats.disclosure import Figure
+from incidents.stats.periods import (
+    COMPARE_MONTHS,
+    Period,
+    add_months,
+    first_open_quarter,
+)
 
 # The breakdowns HR may choose, besides the level: deliberately few (differencing).
 DIMENSIONS = {
@@ -26,10 +36,14 @@ DIMENSIONS = {
     "team": _l("Team or department"),
 }
 LEVELS = ("1", "2", "3", "4")
+CHANNELS = tuple(c.value for c in Channel)
+TYPES = tuple(t.value for t in IncidentType)
 # The outcomes counted are those a step of the kind can record.
 POLICE = OUTCOMES[StepKind.POLICE_REPORT.value]
 REFERRALS = OUTCOMES[StepKind.REFERRAL_DECISION.value]
 SMALL_UNITS = "other"
+NO_TEAM = "none"
+__all__ = ["COMPARE_MONTHS", "DIMENSIONS", "build", "closed_before", "comparison"]
 
 
 @dataclass
@@ -62,19 +76,36 @@ class Shown:
 
 
 @dataclass
+class Coverage:
+    """How much of the period the client conversation counts cover."""
+
+    months: int  # months with any registered conversations
+    of_months: int
+    teams: int  # teams with any registered conversations
+    incidents: Figure  # share (%) of the period's incidents in covered teams and months
+
+
+@dataclass
 class Statistics:
     period: Period
     by: str
     k: int
-    total: disclosure.Figure
-    rate: disclosure.Figure
+    total: Figure
+    rate: Figure
     conversations: int
-    on_time: disclosure.Figure
-    first_contact: disclosure.Figure
+    coverage: Coverage
+    on_time: Figure
+    first_contact: Figure
     tables: list[Shown]
 
     def table(self, name: str) -> Shown | None:
         return next((t for t in self.tables if t.name == name), None)
+
+
+def closed_before(now: datetime) -> date:
+    """The first quarter not wholly published: periods end before it."""
+    config = current_app.config
+    return first_open_quarter(now, config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"])
 
 
 def _language() -> str:
@@ -82,137 +113,316 @@ def _language() -> str:
     return locale.language if locale else "nl"
 
 
-def _units() -> tuple[dict[str, int], dict[str, str]]:
-    """Teams with fewer than k members are counted with their department; returns the
-    reporting unit of each team and the units' names."""
+@dataclass
+class Units:
+    """The reporting units of a period: each team's row, and which rows show no figures."""
+
+    row_of: dict[str, str]  # team id (or "none") -> row key
+    rows: list[str]
+    labels: dict[str, str]
+    too_small: set[str]
+
+
+def units(period: Period) -> Units:
+    """Teams with fewer than k members throughout the period are counted with their parent
+    unit; what stays too small is pooled, and a pool below k shows nothing."""
     k = current_app.config["STATS_MIN_CELL"]
-    sizes, parents, teams = queries.units()
-    merged = disclosure.merge_small_units(sizes, parents, k)
+    start, end = period.bounds(current_app.config["ORG_TIMEZONE"])
+    by_team, begins = queries.memberships(start, end)
+    if begins is not None and start < begins < end:
+        start = begins  # no one belonged anywhere before the history began
+    teams = queries.teams()
+    sizes = {
+        team_id: disclosure.min_headcount(by_team.get(team_id, []), start, end) for team_id in teams
+    }
+    merged = disclosure.merge_small_units(sizes, {t.id: t.parent_id for t in teams.values()}, k)
     unit_size: dict[int, int] = {}
     for team_id, unit in merged.items():
         unit_size[unit] = unit_size.get(unit, 0) + sizes.get(team_id, 0)
-    reporting = {
-        str(team_id): (unit if unit_size.get(unit, 0) >= k else -1)
+    row_of = {
+        str(team_id): (str(unit) if unit_size.get(unit, 0) >= k else SMALL_UNITS)
         for team_id, unit in merged.items()
     }
+    row_of[NO_TEAM] = NO_TEAM
+    pooled = [team_id for team_id, row in row_of.items() if row == SMALL_UNITS]
+    pool = [i for team_id in pooled for i in by_team.get(int(team_id), [])]
+    too_small = set()
+    if disclosure.min_headcount(pool, start, end) < k:
+        too_small.add(SMALL_UNITS)
+    if disclosure.min_headcount(by_team.get(None, []), start, end) < k:
+        too_small.add(NO_TEAM)
     language = _language()
     labels = {
-        str(unit): teams[unit].name(language) for unit in set(merged.values()) if unit in teams
+        row: teams[int(row)].name(language)
+        for row in set(row_of.values())
+        if row not in (SMALL_UNITS, NO_TEAM)
     }
+    units_sorted = sorted(labels, key=lambda row: labels[row].lower())
     labels[SMALL_UNITS] = str(_l("Small units together"))
-    labels["none"] = str(_l("No team"))
-    return reporting, labels
+    labels[NO_TEAM] = str(_l("No team"))
+    rows = [*units_sorted, *([SMALL_UNITS] if pooled else []), NO_TEAM]
+    return Units(row_of, rows, labels, too_small)
 
 
-COMPARE_MONTHS = (3, 6, 12)
+def _all(p: str) -> tuple[str, str]:
+    return (p, "all")
 
 
-def _add_months(start: date, months: int) -> date:
-    index = start.year * 12 + start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+def _month(month: str) -> tuple[str, str, str]:
+    return ("month", month, "")
 
 
-def comparison(change: date, months: int) -> tuple[Shown, disclosure.Figure, disclosure.Figure]:
-    """Before and after a change (cameras off, alarm buttons on): the level mix in equal,
-    whole-month periods on either side, and the rates per 1,000 client conversations."""
-    k = current_app.config["STATS_MIN_CELL"]
-    before = Period("before", _add_months(change, -months), change)
-    after = Period("after", change, _add_months(change, months))
-    raw: dict[tuple[str, str], int] = {}
-    totals: dict[str, int] = {}
-    for name, period in (("before", before), ("after", after)):
-        found = queries.counts(period, ["channel"])
-        for level, n in found.levels().items():
-            raw[(level, name)] = n
-        totals[name] = found.total()
-    rates = []
-    for name, period in (("before", before), ("after", after)):
-        denominator = sum(queries.conversations(period.start, period.end).values())
-        rates.append(disclosure.rate(totals[name], denominator or None, k))
-    level_labels = {lvl: str(_l("Level %(level)s", level=lvl)) for lvl in LEVELS}
-    shown = Shown(
-        "compare",
-        str(_l("Before and after %(date)s", date=change.isoformat()[:7])),
-        disclosure.table(raw, LEVELS, ("before", "after"), k),
-        str(_l("Level")),
-        level_labels,
-        column_labels={
-            "before": str(_l("%(months)s months before", months=months)),
-            "after": str(_l("%(months)s months after", months=months)),
-        },
+class Builder:
+    """Builds the release of one request: the counts of the months it needs, read once."""
+
+    def __init__(self, months: Sequence[str]) -> None:
+        self.k: int = current_app.config["STATS_MIN_CELL"]
+        self.release = disclosure.Release(self.k)
+        self.found = queries.counts(months)
+        self.conversations = queries.conversations(months)
+        self.units: dict[str, Units] = {}
+        self._done: set[str] = set()
+
+    # --- adding figures -----------------------------------------------------------------------
+
+    def _cross(
+        self, p: str, dim: str, raw: dict[tuple[str, str], int], rows: Sequence[str]
+    ) -> None:
+        """A breakdown by `dim` and level whose column totals are the period's level totals."""
+        release, name = self.release, (p, dim)
+        for r in rows:
+            for level in LEVELS:
+                release.add((name, r, level), raw.get((r, level), 0))
+            release.add((name, r, None), sum(raw.get((r, level), 0) for level in LEVELS))
+            release.partition((name, r, None), [(name, r, level) for level in LEVELS])
+        for level in LEVELS:
+            release.partition((_all(p), None, level), [(name, r, level) for r in rows])
+        release.partition((_all(p), None, None), [(name, r, None) for r in rows])
+
+    def _by(self, measure: str, months: Sequence[str]) -> dict[tuple[str, str], int]:
+        return {(key, str(level)): n for (key, level), n in self.found.by(measure, months).items()}
+
+    def _period(self, p: Period, with_units: bool) -> None:
+        """The figures of one period that only its own months decide."""
+        if p.key in self._done:
+            return
+        self._done.add(p.key)
+        release, months, key = self.release, p.months(), p.key
+        channels = self._by("channel", months)
+        # A channel left empty by an old draft is counted as "other", so nothing drops out.
+        for (channel, level), n in list(channels.items()):
+            if channel not in CHANNELS:
+                del channels[(channel, level)]
+                channels[("other", level)] = channels.get(("other", level), 0) + n
+        levels = {lvl: sum(n for (_, v), n in channels.items() if v == lvl) for lvl in LEVELS}
+        for level in LEVELS:
+            release.add((_all(key), None, level), levels[level])
+        release.add((_all(key), None, None), sum(levels.values()))
+        release.partition((_all(key), None, None), [(_all(key), None, lvl) for lvl in LEVELS])
+        by_month = self.found.months()
+        for month in months:
+            release.add(_month(month), by_month.get(month, 0))
+        release.partition((_all(key), None, None), [_month(m) for m in months])
+        self._cross(key, "channel", channels, CHANNELS)
+        disclosure.add_table(release, (key, "type"), self._by("type", months), TYPES, LEVELS)
+        if with_units:
+            found = units(p)
+            self.units[key] = found
+            merged: dict[tuple[str, str], int] = {}
+            for (team, level), n in self._by("team", months).items():
+                row = found.row_of.get(team, SMALL_UNITS)
+                merged[(row, level)] = merged.get((row, level), 0) + n
+            self._cross(key, "team", merged, found.rows)
+            for small in found.too_small:
+                release.withhold(((key, "team"), small, None))
+                for level in LEVELS:
+                    release.withhold(((key, "team"), small, level))
+        police = self.found.by("outcome", months)
+        decided = self.found.by("decided", months)
+        for kind, outcomes in (("police_report", POLICE), ("referral_decision", REFERRALS)):
+            name = (key, kind)
+            for outcome in outcomes:
+                release.add((name, outcome, None), police.get((f"{kind}:{outcome}", 0), 0))
+            release.add((name, None, None), decided.get((kind, 0), 0))
+            if kind == "police_report":  # one outcome per decision: the total is their sum
+                release.partition((name, None, None), [(name, o, None) for o in outcomes])
+        release.add(
+            ((key, "police_report"), "outcome_known", None), self.found.one("police_known", months)
+        )
+        self._coverage(key, months)
+
+    def _coverage(self, key: str, months: Sequence[str]) -> None:
+        """Incidents in the teams and months that registered client conversations, by channel."""
+        covered = dict.fromkeys(CHANNELS, 0)
+        wanted = set(months)
+        for (measure, month, team_channel, _), n in self.found.cells.items():
+            if measure != "team_channel" or month not in wanted:
+                continue
+            team, _, channel = team_channel.partition(":")
+            if (team, channel, month) in self.conversations:
+                covered[channel] = covered.get(channel, 0) + n
+        name = (key, "covered")
+        for channel in CHANNELS:
+            self.release.add((name, channel, None), covered[channel])
+        self.release.add((name, None, None), sum(covered.values()))
+        self.release.partition((name, None, None), [(name, c, None) for c in CHANNELS])
+
+    def _over_quarters(self, total: str, quarters: Sequence[Period]) -> None:
+        """A year or a 12-month window is the sum of its quarters, figure by figure."""
+        if len(quarters) < 2:
+            return
+        known = set(self.release.names())
+        for figure in known:
+            if not (isinstance(figure, tuple) and len(figure) == 3):
+                continue
+            name = figure[0]
+            if not (isinstance(name, tuple) and name[0] == total):
+                continue
+            parts: list[Hashable] = [((q.key, name[1]), figure[1], figure[2]) for q in quarters]
+            if all(part in known for part in parts):
+                self.release.partition(figure, parts)
+
+    def period(self, p: Period) -> None:
+        """A quarter, or a year with its closed quarters (units for whole years only)."""
+        for quarter in p.quarters():
+            self._period(quarter, with_units=False)
+        if p.is_year:
+            self._period(p, with_units=p.complete)
+            self._over_quarters(p.key, p.quarters())
+
+    def window(self, w: Period) -> str:
+        """A comparison window: a quarter, a year, or 12 months from another quarter start."""
+        months = len(w.months())
+        if months == 3:
+            quarter = Period.of_quarter(w.start.year, (w.start.month + 2) // 3)
+            self.period(quarter)
+            return quarter.key
+        if w.start.month == 1:
+            year = Period(str(w.start.year), w.start, add_months(w.start, 12))
+            self.period(year)
+            return year.key
+        key = f"{w.start.isoformat()[:7]}+{months}"
+        quarters = [
+            Period.of_quarter(q.year, (q.month + 2) // 3)
+            for q in (add_months(w.start, 3 * i) for i in range(months // 3))
+        ]
+        for quarter in quarters:
+            self.period(quarter)
+        if key not in self._done:
+            self._done.add(key)
+            window_months = w.months()
+            levels = self._by("channel", window_months)
+            for level in LEVELS:
+                self.release.add(
+                    (_all(key), None, level), sum(n for (_, v), n in levels.items() if v == level)
+                )
+            self.release.add((_all(key), None, None), sum(levels.values()))
+            self.release.partition(
+                (_all(key), None, None), [(_all(key), None, lvl) for lvl in LEVELS]
+            )
+            self._coverage(key, window_months)
+            self._over_quarters(key, quarters)
+        return key
+
+    # --- reading figures ----------------------------------------------------------------------
+
+    def resolve(self) -> dict[Hashable, Figure]:
+        return self.release.resolve()
+
+
+def _level_labels() -> dict[str, str]:
+    return {lvl: str(_l("Level %(level)s", level=lvl)) for lvl in LEVELS}
+
+
+def _cross_table(
+    shown: dict[Hashable, Figure], p: str, dim: str, rows: Sequence[str]
+) -> disclosure.Table:
+    name = (p, dim)
+    shared = _all(p) if dim != "type" else name
+    return disclosure.Table(
+        rows=tuple(rows),
+        columns=LEVELS,
+        cells={(r, lvl): shown[(name, r, lvl)] for r in rows for lvl in LEVELS},
+        row_totals={r: shown[(name, r, None)] for r in rows},
+        column_totals={lvl: shown[(shared, None, lvl)] for lvl in LEVELS},
+        total=shown[(shared, None, None)],
     )
-    return shown, rates[0], rates[1]
+
+
+def _series(
+    shown: dict[Hashable, Figure], keys: Sequence[str], figure: object, total: Hashable
+) -> disclosure.Series:
+    return disclosure.Series(
+        keys=tuple(keys),
+        figures={key: shown[figure(key)] for key in keys},  # type: ignore[operator]
+        total=shown[total],
+    )
 
 
 def build(period: Period, by: str, now: datetime) -> Statistics:
     """All figures for a period, broken down `by` a dimension and by level."""
-    k = current_app.config["STATS_MIN_CELL"]
-    zone = current_app.config["ORG_TIMEZONE"]
-    level_labels = {lvl: str(_l("Level %(level)s", level=lvl)) for lvl in LEVELS}
-
-    # The breakdowns not chosen are not read ("channel" always is: totals, levels, months).
-    found = queries.counts(
-        period, [m for m in queries.MEASURES if m not in ("team", "type") or m == by]
-    )
-    raw = found.by(by)
-    if by == "team":
-        mapping, unit_labels = _units()
-        merged_raw: dict[tuple[str, str], int] = {}
-        for (team, level), n in raw.items():
-            unit = mapping.get(team, -1) if team != "none" else None
-            key = "none" if unit is None else (SMALL_UNITS if unit == -1 else str(unit))
-            merged_raw[(key, level)] = merged_raw.get((key, level), 0) + n
-        raw = merged_raw
-        rows = sorted({key for key, _ in raw}, key=lambda key: unit_labels.get(key, key))
-        row_labels = {key: unit_labels.get(key, key) for key in rows}
-    elif by == "type":
-        rows = [t.value for t in IncidentType]
-        row_labels = {t.value: str(label) for t, label in TYPE_LABELS.items()}
+    builder = Builder(period.months())
+    builder.period(period)
+    shown = builder.resolve()
+    k, key = builder.k, period.key
+    if by == "team" and key in builder.units:
+        found = builder.units[key]
+        rows, row_labels = found.rows, {row: found.labels[row] for row in found.rows}
+    elif by == "channel":
+        rows, row_labels = (
+            list(CHANNELS),
+            {c.value: str(label) for c, label in CHANNEL_LABELS.items()},
+        )
     else:
-        rows = [c.value for c in Channel]
-        row_labels = {c.value: str(label) for c, label in CHANNEL_LABELS.items()}
-    cross = disclosure.table(raw, rows, LEVELS, k)
+        by = "type"
+        rows, row_labels = list(TYPES), {t.value: str(label) for t, label in TYPE_LABELS.items()}
+    level_labels = _level_labels()
+    months = period.months()
+    total = shown[(_all(key), None, None)]
 
-    total_raw = found.total()
-    total = disclosure.count(total_raw, k)
-    levels_raw = found.levels()
-    months_raw = found.months
-    police_raw = found.outcomes("police_report", POLICE)
-    referral_raw = found.outcomes("referral_decision", REFERRALS)
-    police_known = found.one("police_known")
-    in_time, due = queries.on_time(period, found, now, zone)
-    contacts, median_hours = found.first_contact()
-    conversations = queries.conversations(period.start, period.end)
-    channels_raw: dict[str, int] = {}
-    for (key, _), n in found.by("channel").items():
-        channels_raw[key] = channels_raw.get(key, 0) + n
-    conversation_total = sum(conversations.values())
-
-    rate_rows = [c.value for c in Channel if conversations.get(c.value)]
+    # Rates only over the teams and months that registered client conversations.
+    conv_by_channel: dict[str, int] = {}
+    for (_, channel, _), n in builder.conversations.items():
+        conv_by_channel[channel] = conv_by_channel.get(channel, 0) + n
+    conversation_total = sum(conv_by_channel.values())
+    rate_rows = [c for c in CHANNELS if conv_by_channel.get(c)]
+    covered = (key, "covered")
     rates = disclosure.Series(
         keys=tuple(rate_rows),
         figures={
-            c: disclosure.rate(channels_raw.get(c, 0), conversations.get(c), k) for c in rate_rows
+            c: disclosure.rate_of(shown[(covered, c, None)], conv_by_channel[c]) for c in rate_rows
         },
-        total=disclosure.rate(total_raw, conversation_total or None, k),
+        total=disclosure.rate_of(shown[(covered, None, None)], conversation_total or None),
     )
-    outcome_labels = {key: str(label) for key, label in OUTCOME_LABELS.items()}
+    raw_total = sum(builder.found.months().get(m, 0) for m in months)
+    coverage = Coverage(
+        months=len({month for (_, _, month) in builder.conversations}),
+        of_months=len(months),
+        teams=len({team for (team, _, _) in builder.conversations}),
+        incidents=disclosure.share(_covered_raw(builder, months), raw_total, k)
+        if conversation_total
+        else Figure(None),
+    )
+
+    in_time, due = queries.on_time(period, builder.found, now)
+    contacts, median_hours = builder.found.first_contact(months)
+    outcome_labels = {o: str(label) for o, label in OUTCOME_LABELS.items()}
+    police = (key, "police_report")
+    referrals = (key, "referral_decision")
     tables = [
         Shown(
             "cross",
             str(_l("Incidents by %(dimension)s and level", dimension=str(DIMENSIONS[by]).lower())),
-            cross,
+            _cross_table(shown, key, by, rows),
             str(DIMENSIONS[by]),
             row_labels,
             column_labels=level_labels,
-            note=str(_l("An incident can have several types: then it counts once for each."))
-            if by == "type"
-            else "",
+            note=_cross_note(by, builder.units.get(key)),
         ),
         Shown(
             "levels",
             str(_l("Incidents by level")),
-            disclosure.series(levels_raw, LEVELS, k),
+            _series(shown, LEVELS, lambda lvl: (_all(key), None, lvl), (_all(key), None, None)),
             str(_l("Level")),
             level_labels,
             value_label=str(_l("Incidents")),
@@ -220,19 +430,17 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         Shown(
             "months",
             str(_l("Incidents per month")),
-            disclosure.series(months_raw, period.months(), k),
+            _series(shown, months, _month, (_all(key), None, None)),
             str(_l("Month")),
-            {m: m for m in period.months()},
+            {m: m for m in months},
             value_label=str(_l("Incidents")),
             chart="line",
         ),
         Shown(
             "police",
             str(_l("Police reports")),
-            disclosure.series(
-                {**{o: police_raw[o] for o in POLICE}, "outcome_known": police_known},
-                [*POLICE, "outcome_known"],
-                k,
+            _series(
+                shown, [*POLICE, "outcome_known"], lambda o: (police, o, None), (police, None, None)
             ),
             str(_l("Decision")),
             {**{o: outcome_labels[o] for o in POLICE}, "outcome_known": str(_l("Outcome known"))},
@@ -242,7 +450,7 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         Shown(
             "referrals",
             str(_l("Referrals")),
-            disclosure.series({o: referral_raw[o] for o in REFERRALS}, REFERRALS, k),
+            _series(shown, REFERRALS, lambda o: (referrals, o, None), (referrals, None, None)),
             str(_l("Referral")),
             {o: outcome_labels[o] for o in REFERRALS},
             value_label=str(_l("Decisions")),
@@ -255,7 +463,12 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
             str(_l("Channel")),
             {c.value: str(label) for c, label in CHANNEL_LABELS.items()},
             value_label=str(_l("Per 1,000 conversations")),
-            note=str(_l("Only where client conversations were registered for the period.")),
+            note=str(
+                _l(
+                    "Only the teams and months that registered client conversations are counted,"
+                    " incidents and conversations alike."
+                )
+            ),
         ),
     ]
     return Statistics(
@@ -263,9 +476,91 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         by=by,
         k=k,
         total=total,
-        rate=disclosure.rate(total_raw, conversation_total or None, k),
+        rate=rates.total,
         conversations=conversation_total,
+        coverage=coverage,
         on_time=disclosure.share(in_time, due, k),
         first_contact=disclosure.median_of(contacts, median_hours, k),
         tables=tables,
     )
+
+
+def _covered_raw(builder: Builder, months: Sequence[str]) -> int:
+    wanted = set(months)
+    total = 0
+    for (measure, month, team_channel, _), n in builder.found.cells.items():
+        if measure == "team_channel" and month in wanted:
+            team, _, channel = team_channel.partition(":")
+            if (team, channel, month) in builder.conversations:
+                total += n
+    return total
+
+
+def _cross_note(by: str, found: Units | None) -> str:
+    if by == "type":
+        return str(_l("An incident can have several types: then it counts once for each."))
+    if by == "team" and found is not None and found.too_small:
+        k = current_app.config["STATS_MIN_CELL"]
+        return str(
+            _l(
+                "Teams are counted with their department when they had fewer than %(k)s members"
+                " throughout the period; a group that stays below %(k)s shows no figures (*).",
+                k=k,
+            )
+        )
+    if by == "team":
+        k = current_app.config["STATS_MIN_CELL"]
+        return str(
+            _l(
+                "Teams are counted with their department when they had fewer than %(k)s members"
+                " throughout the period.",
+                k=k,
+            )
+        )
+    return ""
+
+
+def comparison(change: date, months: int, now: datetime) -> tuple[Shown, Figure, Figure] | None:
+    """Before and after a change (cameras off, alarm buttons on): the level mix in equal windows
+    of whole quarters on either side, and the rates per 1,000 client conversations. No
+    before+after total: two windows and their sum would give away the month they differ in."""
+    from incidents.stats.periods import comparison as windows
+
+    chosen = windows(change, months, closed_before(now))
+    if chosen is None:
+        return None
+    before, after = chosen
+    builder = Builder([*before.months(), *after.months()])
+    keys = {name: builder.window(w) for name, w in (("before", before), ("after", after))}
+    shown = builder.resolve()
+    rates = []
+    for name, w in (("before", before), ("after", after)):
+        wanted = set(w.months())
+        denominator = sum(n for (_, _, m), n in builder.conversations.items() if m in wanted)
+        covered = shown[((keys[name], "covered"), None, None)]
+        rates.append(disclosure.rate_of(covered, denominator or None))
+    columns = ("before", "after")
+    table = disclosure.Table(
+        rows=LEVELS,
+        columns=columns,
+        cells={(lvl, c): shown[(_all(keys[c]), None, lvl)] for lvl in LEVELS for c in columns},
+        row_totals=None,
+        column_totals={c: shown[(_all(keys[c]), None, None)] for c in columns},
+        total=None,
+    )
+    shown_table = Shown(
+        "compare",
+        str(_l("Before and after %(date)s", date=change.isoformat()[:7])),
+        table,
+        str(_l("Level")),
+        _level_labels(),
+        column_labels={
+            "before": str(_l("%(months)s months before", months=months)),
+            "after": str(_l("%(months)s months after", months=months)),
+        },
+    )
+    return shown_table, rates[0], rates[1]
+
+
+def current_k() -> int:
+    return int(current_app.config["STATS_MIN_CELL"])

@@ -1,16 +1,17 @@
-"""Read-only queries for the statistics. Counts come from the running counts in `stat_tally`
-(see `tally`), summed in SQL over the months of a period, so a page costs the same however
-many incidents there are; only what depends on the clock is counted live. The results are
-raw counts: they go through `disclosure` before anyone sees them."""
+"""Read-only queries for the statistics. Incident counts of published months come from
+`stat_published` (frozen when the month closed), what the aftercare added since from the
+running counts in `stat_tally` (see `tally`), summed in SQL per month and key, so a page costs
+the same however many incidents there are; only what depends on the clock is counted live. The
+results are raw counts: they go through `disclosure` before anyone sees them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
 
 from incidents.extensions import db
 from incidents.models import (
@@ -18,114 +19,57 @@ from incidents.models import (
     ConversationCount,
     Incident,
     IncidentStatus,
+    StatPublished,
     StatTally,
     StepStatus,
     Team,
-    User,
+    TeamMembership,
 )
+from incidents.services.statistics import FROZEN_MEASURES
+from incidents.stats.periods import Period, month_key
+from incidents.stats.tally import reported_in_time
 
+Row = tuple[str, str, str, int]  # measure, month, key, level
 
-@dataclass(frozen=True)
-class Period:
-    """A fixed period: a year or a quarter, in the organisation's time zone."""
-
-    key: str  # "2026" or "2026-Q2"
-    start: date
-    end: date  # exclusive
-
-    @staticmethod
-    def month(key: str) -> date | None:
-        """The first day of a month given as "YYYY-MM"; None for anything else."""
-        if len(key) != 7 or key[4] != "-" or not (key[:4] + key[5:]).isdigit():
-            return None
-        year, month = int(key[:4]), int(key[5:])
-        return date(year, month, 1) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
-
-    @classmethod
-    def of_year(cls, year: int) -> Period:
-        return cls(str(year), date(year, 1, 1), date(year + 1, 1, 1))
-
-    @classmethod
-    def parse(cls, key: str) -> Period | None:
-        """ "2026" or "2026-Q1".."2026-Q4"; None for anything else."""
-        try:
-            if len(key) == 4 and key.isdigit():
-                year = int(key)
-                return (
-                    cls(key, date(year, 1, 1), date(year + 1, 1, 1))
-                    if 2000 <= year <= 2100
-                    else None
-                )
-            if len(key) == 7 and key[4:6] == "-Q" and key[:4].isdigit() and key[6] in "1234":
-                year, quarter = int(key[:4]), int(key[6])
-                if not 2000 <= year <= 2100:
-                    return None
-                start = date(year, 3 * quarter - 2, 1)
-                end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-                return cls(key, start, end)
-        except ValueError:
-            return None
-        return None
-
-    def bounds(self, zone: str) -> tuple[datetime, datetime]:
-        """The period as UTC moments."""
-        tz = ZoneInfo(zone)
-        return (
-            datetime(self.start.year, self.start.month, 1, tzinfo=tz).astimezone(UTC),
-            datetime(self.end.year, self.end.month, 1, tzinfo=tz).astimezone(UTC),
-        )
-
-    def months(self) -> list[str]:
-        """The months of the period as "YYYY-MM"."""
-        keys, current = [], self.start
-        while current < self.end:
-            keys.append(f"{current.year:04d}-{current.month:02d}")
-            current = date(current.year + (current.month == 12), current.month % 12 + 1, 1)
-        return keys
+STEP_MEASURES = (
+    "decided",
+    "outcome",
+    "police_known",
+    "done",
+    "done_on_time",
+    "first_contact",
+    "open_due",
+)
 
 
 @dataclass
 class Counts:
-    """The statistics' running counts of one period, summed over its months (raw counts:
-    they go through `disclosure` before anyone sees them)."""
+    """Raw counts by (measure, month, key, level) over some months."""
 
-    cells: dict[tuple[str, str, int], int]  # (measure, key, level) -> count
-    months: dict[str, int]  # "YYYY-MM" -> incidents
+    cells: dict[Row, int]
 
-    def by(self, measure: str) -> dict[tuple[str, str], int]:
-        """Incidents by (key, level) for "team", "channel" or "type"; "level" gives
-        (level, level)."""
-        if measure == "level":
-            return {(lvl, lvl): n for lvl, n in self.levels().items()}
-        return {(key, str(level)): n for (m, key, level), n in self.cells.items() if m == measure}
-
-    def levels(self) -> dict[str, int]:
-        result: dict[str, int] = {}
-        for (measure, _, level), n in self.cells.items():
-            if measure == "channel":
-                result[str(level)] = result.get(str(level), 0) + n
+    def by(self, measure: str, months: Sequence[str]) -> dict[tuple[str, int], int]:
+        """(key, level) -> count over these months."""
+        wanted = set(months)
+        result: dict[tuple[str, int], int] = {}
+        for (m, month, key, level), n in self.cells.items():
+            if m == measure and month in wanted:
+                result[(key, level)] = result.get((key, level), 0) + n
         return result
 
-    def total(self) -> int:
-        return sum(n for (measure, _, _), n in self.cells.items() if measure == "channel")
+    def one(self, measure: str, months: Sequence[str], key: str = "") -> int:
+        return self.by(measure, months).get((key, 0), 0)
 
-    def one(self, measure: str, key: str = "") -> int:
-        return self.cells.get((measure, key, 0), 0)
+    def months(self, measure: str = "channel") -> dict[str, int]:
+        result: dict[str, int] = {}
+        for (m, month, _, _), n in self.cells.items():
+            if m == measure:
+                result[month] = result.get(month, 0) + n
+        return result
 
-    def outcomes(self, kind: str, outcomes: Sequence[str]) -> dict[str, int]:
-        """How many decided steps of a kind recorded each outcome."""
-        return {
-            "decided": self.one("decided", kind),
-            **{o: self.one("outcome", f"{kind}:{o}") for o in outcomes},
-        }
-
-    def first_contact(self) -> tuple[int, float | None]:
+    def first_contact(self, months: Sequence[str]) -> tuple[int, float | None]:
         """(contacts held, their median hours after the incident), from tenths of hours."""
-        tenths = sorted(
-            (int(key), n)
-            for (measure, key, _), n in self.cells.items()
-            if measure == "first_contact" and n > 0
-        )
+        tenths = sorted((int(key), n) for (key, _), n in self.by("first_contact", months).items())
         n = sum(count for _, count in tenths)
         if n == 0:
             return 0, None
@@ -139,72 +83,37 @@ class Counts:
         return n, sum(values) / len(values) / 10.0
 
 
-MEASURES = (
-    "team",
-    "channel",
-    "type",
-    "decided",
-    "outcome",
-    "police_known",
-    "done",
-    "done_on_time",
-    "first_contact",
-    "open_due",
-)
-
-
-def counts(period: Period, measures: Sequence[str] = MEASURES) -> Counts:
-    """The running counts of a period: two aggregate queries over `stat_tally`, each reading
-    only the rows of the measures asked for (the key starts with the measure), whatever the
-    number of incidents."""
-    months = period.months()
-    wanted = and_(
-        StatTally.measure.in_(list(measures)),
-        StatTally.month >= months[0],
-        StatTally.month <= months[-1],
-    )
-    total = func.sum(StatTally.count)
-    cells = {
-        (measure, key, level): int(n)
-        for measure, key, level, n in db.session.execute(
-            select(StatTally.measure, StatTally.key, StatTally.level, total)
-            .where(wanted)
-            .group_by(StatTally.measure, StatTally.key, StatTally.level)
-        )
-        if n
-    }
-    by_month = {
-        month: int(n)
-        for month, n in db.session.execute(
-            select(StatTally.month, total)
+def counts(months: Sequence[str]) -> Counts:
+    """The published incident counts and the live aftercare counts of these (closed) months:
+    two aggregate queries, each one key range per measure."""
+    cells: dict[Row, int] = {}
+    for model, measures in ((StatPublished, FROZEN_MEASURES), (StatTally, STEP_MEASURES)):
+        total = func.sum(model.count)
+        for measure, month, key, level, n in db.session.execute(
+            select(model.measure, model.month, model.key, model.level, total)
             .where(
-                StatTally.measure == "channel",
-                StatTally.month >= months[0],
-                StatTally.month <= months[-1],
+                model.measure.in_(list(measures)),
+                model.month >= min(months),
+                model.month <= max(months),
             )
-            .group_by(StatTally.month)
-        )
-        if n
-    }
-    return Counts(cells, by_month)
+            .group_by(model.measure, model.month, model.key, model.level)
+        ):
+            if n:
+                cells[(measure, month, key, int(level))] = int(n)
+    return Counts(cells)
 
 
-def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[int, int]:
-    """(steps done by their deadline, steps that are due or done): aftercare on time.
+def open_due_today(period: Period, now: datetime) -> int:
+    """Open steps of the period's (published) incidents that fell due today before `now`.
 
-    Open steps count as due once their deadline has passed. The running counts hold open
-    steps by the day of their deadline: the days before today are past; only today's are
-    looked at one by one (the open steps due since midnight, found by their index)."""
+    The running counts hold open steps by the day of their deadline; only today's are looked
+    at one by one, from their index, materialised so that no planner turns the count into a
+    scan of the period's incidents."""
+    config = current_app.config
+    zone = config["ORG_TIMEZONE"]
     today = now.astimezone(UTC).date()
-    overdue = sum(
-        n
-        for (measure, key, _), n in found.cells.items()
-        if measure == "open_due" and key < today.isoformat()
-    )
     start, end = period.bounds(zone)
     midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    # Today's open steps first, from their index, materialised so that no planner turns
-    # the count into a scan of the period's incidents; then their incidents by key.
     due_today = (
         select(AftercareStep.incident_id)
         .where(
@@ -215,7 +124,7 @@ def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[in
         .cte("due_today")
         .prefix_with("MATERIALIZED")
     )
-    overdue += (
+    return (
         db.session.scalar(
             select(func.count())
             .select_from(due_today)
@@ -224,42 +133,69 @@ def on_time(period: Period, found: Counts, now: datetime, zone: str) -> tuple[in
                 Incident.status == IncidentStatus.SUBMITTED,
                 Incident.occurred_at >= start,
                 Incident.occurred_at < end,
+                reported_in_time(db.engine.dialect.name, zone, config["STATS_PUBLISH_DELAY_DAYS"]),
             )
         )
         or 0
     )
-    return found.one("done_on_time"), found.one("done") + overdue
 
 
-def conversations(start: date, end: date) -> dict[str, int]:
-    """Client conversations in the period, by channel."""
+def on_time(period: Period, found: Counts, now: datetime) -> tuple[int, int]:
+    """(steps done by their deadline, steps that are due or done): aftercare on time.
+    Open steps count as due once their deadline has passed."""
+    months = period.months()
+    today = now.astimezone(UTC).date().isoformat()
+    overdue = sum(n for (key, _), n in found.by("open_due", months).items() if key < today)
+    overdue += open_due_today(period, now)
+    return found.one("done_on_time", months), found.one("done", months) + overdue
+
+
+def conversations(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
+    """Client conversations in these months by (team id, channel, "YYYY-MM")."""
+    first = datetime.strptime(min(months), "%Y-%m").date()
+    last = datetime.strptime(max(months), "%Y-%m").date()
     rows = db.session.execute(
-        select(ConversationCount.channel, func.sum(ConversationCount.count))
-        .where(ConversationCount.month >= start, ConversationCount.month < end)
-        .group_by(ConversationCount.channel)
+        select(
+            ConversationCount.team_id,
+            ConversationCount.channel,
+            ConversationCount.month,
+            func.sum(ConversationCount.count),
+        )
+        .where(ConversationCount.month >= first, ConversationCount.month <= last)
+        .group_by(ConversationCount.team_id, ConversationCount.channel, ConversationCount.month)
     )
-    return {channel.value: int(total or 0) for channel, total in rows}
+    return {
+        (str(team), channel.value, month_key(month)): int(total or 0)
+        for team, channel, month, total in rows
+        if total
+    }
 
 
-def units() -> tuple[dict[int, int], dict[int, int | None], dict[int, Team]]:
-    """Teams with their number of active members and parents (a small table, one query each)."""
-    teams = {t.id: t for t in db.session.scalars(select(Team))}
-    sizes = dict.fromkeys(teams, 0)
-    for team_id, n in db.session.execute(
-        select(User.team_id, func.count())
-        .where(User.active, User.team_id.is_not(None))
-        .group_by(User.team_id)
+def teams() -> dict[int, Team]:
+    return {t.id: t for t in db.session.scalars(select(Team))}
+
+
+def memberships(
+    start: datetime, end: datetime
+) -> tuple[dict[int | None, list[tuple[datetime, datetime | None]]], datetime | None]:
+    """The membership intervals that overlap [start, end) by team (None: no team), and when
+    the history begins (the first membership of anyone)."""
+    by_team: dict[int | None, list[tuple[datetime, datetime | None]]] = {}
+    for team_id, since, until in db.session.execute(
+        select(TeamMembership.team_id, TeamMembership.since, TeamMembership.until).where(
+            TeamMembership.since < end,
+            or_(TeamMembership.until.is_(None), TeamMembership.until > start),
+        )
     ):
-        if team_id is not None:
-            sizes[team_id] = n
-    parents = {t.id: t.parent_id for t in teams.values()}
-    return sizes, parents, teams
+        by_team.setdefault(team_id, []).append((since, until))
+    begins = db.session.scalar(select(func.min(TeamMembership.since)))
+    return by_team, begins
 
 
 def years_with_data() -> list[int]:
     first, last = db.session.execute(
-        select(func.min(StatTally.month), func.max(StatTally.month)).where(
-            StatTally.measure == "channel", StatTally.count > 0
+        select(func.min(StatPublished.month), func.max(StatPublished.month)).where(
+            and_(StatPublished.measure == "channel", StatPublished.count > 0)
         )
     ).one()
     if first is None or last is None:

@@ -18,6 +18,12 @@ Measures (month = the incident's month in the organisation's time zone):
                           the precision the statistics show (coarser after 8 hours)
     open_due              open steps, by the UTC day of their deadline (key): those due before
                           today are overdue whatever the hour, so only today's are counted live
+    team_channel          incidents by "team:channel" (key), for rates over the teams and
+                          months that registered client conversations
+
+An incident counts once it is submitted, and only if it was submitted before its month was
+published (the month's end plus `STATS_PUBLISH_DELAY_DAYS`): a late report is in the aftercare
+and in everyone's lists, but never moves a published figure.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +48,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     union_all,
@@ -58,6 +65,7 @@ from incidents.models import (
     StatTally,
     StepStatus,
 )
+from incidents.stats.periods import closes_at
 
 Key = tuple[str, str, str, int]  # measure, month, key, level
 _TOUCHED = "tally.touched"  # session.info: ids of incidents whose "before" is counted
@@ -78,8 +86,22 @@ def org_month(moment: str | None, zone: str) -> str | None:
     return parsed.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
 
 
-def init_engine(engine: Engine, zone: str) -> None:
-    """Teach SQLite `org_month(moment)`; PostgreSQL converts time zones itself."""
+def _parse(moment: str) -> datetime:
+    parsed = datetime.fromisoformat(moment)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def in_time(occurred: str | None, submitted: str | None, zone: str, delay_days: int) -> int:
+    """1 when a report (SQLite's stored text) came in before its month was published."""
+    if occurred is None or submitted is None:
+        return 1
+    local = _parse(occurred).astimezone(ZoneInfo(zone))
+    return int(_parse(submitted) < closes_at(date(local.year, local.month, 1), zone, delay_days))
+
+
+def init_engine(engine: Engine, zone: str, delay_days: int) -> None:
+    """Teach SQLite `org_month(moment)` and `in_time(occurred, submitted)`; PostgreSQL converts
+    time zones itself."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -88,12 +110,28 @@ def init_engine(engine: Engine, zone: str) -> None:
         dbapi_connection.create_function(
             "org_month", 1, lambda moment: org_month(moment, zone), deterministic=True
         )
+        dbapi_connection.create_function(
+            "in_time",
+            2,
+            lambda occurred, submitted: in_time(occurred, submitted, zone, delay_days),
+            deterministic=True,
+        )
 
 
-def _month(column: Any, dialect: str, zone: str) -> Any:
+def month_of(column: Any, dialect: str, zone: str) -> Any:
+    """ "YYYY-MM" of a moment in the organisation's time zone, in SQL."""
     if dialect == "postgresql":
         return func.to_char(func.timezone(zone, column), "YYYY-MM")
     return func.org_month(column)
+
+
+def reported_in_time(dialect: str, zone: str, delay_days: int) -> ColumnElement[bool]:
+    """The incident was submitted before its month was published."""
+    if dialect == "postgresql":
+        local_month = func.date_trunc("month", func.timezone(zone, Incident.occurred_at))
+        closes = func.timezone(zone, local_month + func.make_interval(0, 1, 0, delay_days))
+        return or_(Incident.submitted_at.is_(None), Incident.submitted_at < closes)
+    return func.in_time(Incident.occurred_at, Incident.submitted_at) == 1
 
 
 def _tenths_of_hours_after(later: Any, earlier: Any, dialect: str) -> Any:
@@ -127,16 +165,19 @@ def _outcome_values(dialect: str) -> Any:
     return func.json_each(AftercareStep.outcomes).table_valued("value")
 
 
-def _contributions(dialect: str, zone: str, only: ColumnElement[bool] | None) -> Any:
+def _contributions(
+    dialect: str, zone: str, delay_days: int, only: ColumnElement[bool] | None
+) -> Any:
     """One SELECT of (measure, month, key, level, count) rows: what the incidents matching
     `only` (all incidents when None) contribute to the statistics."""
     counted = and_(
         Incident.status == IncidentStatus.SUBMITTED,
         Incident.occurred_at.is_not(None),
+        reported_in_time(dialect, zone, delay_days),
         only if only is not None else true(),
     )
     # Labels no table has as a column: PostgreSQL reads GROUP BY names as columns first.
-    month = _month(Incident.occurred_at, dialect, zone).label("t_month")
+    month = month_of(Incident.occurred_at, dialect, zone).label("t_month")
     level = func.coalesce(Incident.level, 0).label("t_level")
     none = literal("none")
     done = and_(counted, AftercareStep.status == StepStatus.DONE)
@@ -167,6 +208,12 @@ def _contributions(dialect: str, zone: str, only: ColumnElement[bool] | None) ->
     parts = [
         incidents("team", func.coalesce(cast(Incident.team_id, String), none)),
         incidents("channel", func.coalesce(Incident.channel, none)),
+        incidents(
+            "team_channel",
+            func.coalesce(cast(Incident.team_id, String), none)
+            + literal(":")
+            + func.coalesce(Incident.channel, none),
+        ),
         incidents(
             "type",
             IncidentTypeRow.type,
@@ -207,15 +254,18 @@ def _contributions(dialect: str, zone: str, only: ColumnElement[bool] | None) ->
     return union_all(*grouped)
 
 
-def _settings(connection: Connection) -> tuple[str, str]:
-    return connection.dialect.name, current_app.config["ORG_TIMEZONE"]
+def _settings(connection: Connection) -> tuple[str, str, int]:
+    config = current_app.config
+    return connection.dialect.name, config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"]
 
 
 @functools.lru_cache(maxsize=8)
-def _of_some(dialect: str, zone: str) -> Any:
+def _of_some(dialect: str, zone: str, delay_days: int) -> Any:
     """`_contributions` of the incidents in the list parameter "ids", built once: building
     it costs more than running it for one incident."""
-    return _contributions(dialect, zone, Incident.id.in_(bindparam("ids", expanding=True)))
+    return _contributions(
+        dialect, zone, delay_days, Incident.id.in_(bindparam("ids", expanding=True))
+    )
 
 
 def count(connection: Connection, incident_ids: Iterable[int]) -> Counter[Key]:
@@ -255,9 +305,8 @@ def add(connection: Connection, delta: dict[Key, int]) -> None:
 def rebuild(connection: Connection) -> int:
     """Recount everything from the incidents (after a restore, or to check the running
     counts); returns the number of rows written. The caller commits."""
-    dialect, zone = _settings(connection)
     connection.execute(delete(StatTally))
-    rows = _contributions(dialect, zone, None).subquery()
+    rows = _contributions(*_settings(connection), None).subquery()
     result = connection.execute(
         insert(StatTally).from_select(
             ["measure", "month", "key", "level", "count"],

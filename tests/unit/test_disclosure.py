@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,16 @@ from hypothesis import strategies as st
 
 from incidents.stats import disclosure
 from incidents.stats.disclosure import (
+    WITHHELD,
     Figure,
+    Release,
     Series,
     Table,
     count,
     median,
     median_of,
     merge_small_units,
+    min_headcount,
     rate,
     series,
     share,
@@ -69,7 +73,7 @@ def test_module_imports_nothing_from_the_app() -> None:
 @pytest.mark.parametrize(
     ("n", "k", "expected"),
     [
-        (0, 5, Figure(0)),
+        (0, 5, SUPPRESSED),  # zero is not told apart from 1..k-1
         (1, 5, SUPPRESSED),
         (4, 5, SUPPRESSED),
         (5, 5, Figure(5)),
@@ -80,7 +84,7 @@ def test_module_imports_nothing_from_the_app() -> None:
         (13, 5, Figure(15)),
         (102, 5, Figure(100)),
         (103, 5, Figure(105)),
-        (0, 10, Figure(0)),
+        (0, 10, SUPPRESSED),
         (1, 10, SUPPRESSED),
         (9, 10, SUPPRESSED),
         (10, 10, Figure(10)),
@@ -108,9 +112,7 @@ def test_count_rejects_bad_input(n: int, k: int) -> None:
 @given(n=st.integers(0, 10_000), k=st.integers(2, 50))
 def test_count_properties(n: int, k: int) -> None:
     figure = count(n, k)
-    if n == 0:
-        assert figure == Figure(0)
-    elif n < k:
+    if n < k:
         assert figure == SUPPRESSED
     else:
         assert isinstance(figure.value, int)
@@ -126,7 +128,7 @@ def test_count_properties(n: int, k: int) -> None:
 @pytest.mark.parametrize(
     ("n", "denominator", "k", "per", "expected"),
     [
-        (0, 1000, 5, 1000, Figure(0.0)),
+        (0, 1000, 5, 1000, SUPPRESSED),
         (3, 1000, 5, 1000, SUPPRESSED),
         (4, 1000, 5, 1000, SUPPRESSED),
         (5, 1000, 5, 1000, Figure(5.0)),
@@ -205,8 +207,8 @@ def test_rate_reveals_nothing_beyond_the_shown_count(
         (0, 0, 5, NO_DATA),
         (0, 3, 5, SUPPRESSED),  # whole below k
         (3, 3, 5, SUPPRESSED),
-        (0, 5, 5, Figure(0)),
-        (5, 5, 5, Figure(100)),
+        (0, 5, 5, SUPPRESSED),  # 0% would say that nobody was
+        (5, 5, 5, SUPPRESSED),  # 100% would say that everybody was
         (1, 10, 5, SUPPRESSED),  # small part
         (4, 10, 5, SUPPRESSED),
         (6, 10, 5, SUPPRESSED),  # small rest (10 - 6 = 4)
@@ -214,10 +216,10 @@ def test_rate_reveals_nothing_beyond_the_shown_count(
         (5, 10, 5, Figure(50)),
         (7, 14, 5, Figure(33)),  # rounded 5 of rounded 15
         (8, 16, 5, Figure(67)),  # rounded 10 of rounded 15
-        (13, 13, 5, Figure(100)),
+        (13, 13, 5, SUPPRESSED),
         (5, 12, 5, Figure(50)),  # rounded 5 of rounded 10, rest 7 is not small
         (1, 8, 5, SUPPRESSED),
-        (0, 12, 10, Figure(0)),  # a part of 0 is not small, the rest 12 is >= 10
+        (0, 12, 10, SUPPRESSED),  # a part of 0 is small too
         (10, 20, 10, Figure(50)),
         (9, 20, 10, SUPPRESSED),
         (11, 20, 10, SUPPRESSED),  # rest 9
@@ -244,7 +246,7 @@ def test_share_properties(whole: int, data: st.DataObject, k: int) -> None:
         assert figure == NO_DATA
         return
     rest = whole - part
-    if whole < k or 1 <= part < k or 1 <= rest < k:
+    if part < k or rest < k:
         assert figure == SUPPRESSED
         return
     assert isinstance(figure.value, int)
@@ -351,10 +353,11 @@ def test_table_example() -> None:
     assert t.columns == ("x", "y")
     assert t.cells[("a", "x")] == SUPPRESSED
     assert t.cells[("a", "y")] == Figure(40)
-    assert t.cells[("b", "x")] == Figure(0)  # missing key counts 0
+    assert t.cells[("b", "x")] == SUPPRESSED  # missing key counts 0, shown like 1..k-1
     assert t.cells[("b", "y")] == Figure(20)
     assert t.row_totals == {"a": Figure(45), "b": Figure(20)}  # 43 and 22, each on its own
-    assert t.column_totals == {"x": SUPPRESSED, "y": Figure(60)}  # 3 and 62
+    # Column x is 3 + 0 over two cells that both show "< 5": withheld, whatever its value.
+    assert t.column_totals == {"x": WITHHELD, "y": Figure(60)}
     assert t.total == Figure(65)  # 65, not the sum of shown cells (60)
 
 
@@ -379,7 +382,7 @@ def test_no_shown_table_figure_is_small_and_all_are_multiples_of_k(
     raw, rows, columns, k = case
     t = table(raw, rows, columns, k)
     for figure in all_figures(t):
-        if figure.suppressed:
+        if figure.suppressed or figure.withheld:
             assert figure.value is None
             continue
         assert isinstance(figure.value, int)
@@ -394,13 +397,25 @@ def test_table_figures_are_counts_of_raw_sums(
 ) -> None:
     raw, rows, columns, k = case
     t = table(raw, rows, columns, k)
+
+    def hidden(figures: list[Figure]) -> bool:
+        return len(figures) >= 2 and all(f.suppressed or f.withheld for f in figures)
+
     for r, c in itertools.product(rows, columns):
         assert t.cells[(r, c)] == count(raw.get((r, c), 0), k)
+    assert t.row_totals is not None
     for r in rows:
-        assert t.row_totals[r] == count(sum(raw.get((r, c), 0) for c in columns), k)
+        cells = [t.cells[(r, c)] for c in columns]
+        expected = count(sum(raw.get((r, c), 0) for c in columns), k)
+        assert t.row_totals[r] == (WITHHELD if hidden(cells) else expected)
     for c in columns:
-        assert t.column_totals[c] == count(sum(raw.get((r, c), 0) for r in rows), k)
-    assert t.total == count(sum(raw.values()), k)
+        cells = [t.cells[(r, c)] for r in rows]
+        expected = count(sum(raw.get((r, c), 0) for r in rows), k)
+        assert t.column_totals[c] == (WITHHELD if hidden(cells) else expected)
+    by_rows = list(t.row_totals.values())
+    by_columns = list(t.column_totals.values())
+    expected = count(sum(raw.values()), k)
+    assert t.total == (WITHHELD if hidden(by_rows) or hidden(by_columns) else expected)
 
 
 @FAST
@@ -434,7 +449,7 @@ def test_rates_from_shown_table_counts_cannot_be_inverted_to_a_small_count(
     sums += [sum(raw.values())]
     for n in sums:
         figure = rate(n, denominator, k, per=per)
-        if 1 <= n < k:
+        if n < k:
             assert figure == SUPPRESSED
             continue
         assert isinstance(figure.value, float)
@@ -493,8 +508,8 @@ def test_table_csv_rows() -> None:
     assert t.csv_rows(5, "Team", {"x": "Level X"}, {"a": "Team A"}, total_label="Totaal") == [
         ["Team", "Level X", "y", "Totaal"],
         ["Team A", "<5", "40", "45"],
-        ["b", "0", "20", "20"],
-        ["Totaal", "<5", "60", "65"],
+        ["b", "<5", "20", "20"],
+        ["Totaal", "*", "60", "65"],
     ]
     assert t.csv_rows(5, "Team")[-1][0] == "Total"
 
@@ -506,7 +521,7 @@ def test_series_csv_rows() -> None:
         ["Type", "Incidents"],
         ["Verbal", "10"],
         ["physical", "<5"],
-        ["online", "0"],
+        ["online", "<5"],
         ["Total", "15"],  # 14 rounded on its own
     ]
 
@@ -539,7 +554,7 @@ def test_csv_rows_show_no_suppressed_raw_value(
     assert all(len(line) == len(columns) + 2 for line in csv)
     allowed_numbers = {str(m) for m in range(0, 60 * 36 + k + 1, k)}
     texts = [text for line in csv[1:] for text in line[1:]]
-    assert all(text == f"<{k}" or text in allowed_numbers for text in texts)
+    assert all(text in (f"<{k}", "*") or text in allowed_numbers for text in texts)
     for r, c in itertools.product(rows, columns):
         n = raw.get((r, c), 0)
         if 1 <= n < k:
@@ -661,3 +676,118 @@ def ancestors(unit: int, parents: dict[int, int | None]) -> set[int]:
         found.add(node)
         node = parents.get(node)
     return found
+
+
+# --- releases: totals over parts that all show "< k" ----------------------------------------
+
+
+def test_a_total_over_parts_that_all_show_below_k_is_withheld_whatever_its_value() -> None:
+    for halves in ((4, 4), (0, 0), (1, 3)):
+        release = Release(5)
+        release.add("a", halves[0])
+        release.add("b", halves[1])
+        release.add("total", sum(halves))
+        release.partition("total", ["a", "b"])
+        shown = release.resolve()
+        assert shown["total"] == WITHHELD
+        assert shown["a"] == shown["b"] == SUPPRESSED
+
+
+def test_withholding_cascades_through_partitions() -> None:
+    release = Release(5)
+    for quarter, n in zip(("q1", "q2", "q3", "q4"), (4, 3, 4, 2), strict=True):
+        release.add(quarter, n)
+    release.add("h1", 7)
+    release.add("h2", 6)
+    release.add("year", 13)
+    release.partition("h1", ["q1", "q2"])
+    release.partition("h2", ["q3", "q4"])
+    release.partition("year", ["h1", "h2"])
+    release.partition("year", ["q1", "q2", "q3", "q4"])
+    shown = release.resolve()
+    assert shown["h1"] == shown["h2"] == shown["year"] == WITHHELD
+
+
+def test_a_withheld_group_is_never_shown_and_counts_as_hidden() -> None:
+    release = Release(5)
+    release.add("small unit", 12)
+    release.withhold("small unit")
+    release.add("other", 2)
+    release.add("total", 14)
+    release.partition("total", ["small unit", "other"])
+    shown = release.resolve()
+    assert shown["small unit"] == WITHHELD and shown["total"] == WITHHELD
+
+
+def test_a_figure_added_twice_must_agree() -> None:
+    release = Release(5)
+    release.add("a", 3)
+    release.add("a", 3)
+    with pytest.raises(ValueError, match="two counts"):
+        release.add("a", 4)
+
+
+@FAST
+@given(st.lists(st.integers(0, 12), min_size=2, max_size=6))
+def test_withholding_depends_only_on_what_the_parts_show(parts: list[int]) -> None:
+    """Two totals whose parts show the same are shown or withheld alike, so "*" says nothing
+    about the total's own value."""
+    shown = []
+    for extra in (0, 1):
+        release = Release(5)
+        for i, n in enumerate(parts):
+            release.add(i, n)
+        release.add("total", sum(parts) + extra)  # the hidden total differs
+        release.partition("total", range(len(parts)))
+        shown.append(release.resolve()["total"].withheld)
+    assert shown[0] == shown[1]
+    assert shown[0] == all(n < 5 for n in parts)
+
+
+# --- unit sizes as of the period ------------------------------------------------------------
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def day(n: int) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def test_a_team_is_as_small_as_it_was_at_its_smallest() -> None:
+    four_all_year = [(day(-10), None)] * 4
+    assert min_headcount(four_all_year, day(0), day(365)) == 4
+    # A fifth member in December: still a team of four for the year.
+    assert min_headcount([*four_all_year, (day(340), None)], day(0), day(365)) == 4
+    # ... and a team of five for December.
+    assert min_headcount([*four_all_year, (day(340), None)], day(340), day(365)) == 5
+    # Someone who left in March: four for the year although five were there in January.
+    assert min_headcount([*four_all_year, (day(-5), day(70))], day(0), day(365)) == 4
+    # A swap on the same moment keeps the team at five.
+    swap = [*four_all_year, (day(-5), day(100)), (day(100), None)]
+    assert min_headcount(swap, day(0), day(365)) == 5
+    assert min_headcount([], day(0), day(1)) == 0
+    with pytest.raises(ValueError):
+        min_headcount([], day(1), day(1))
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(st.integers(-20, 60), st.one_of(st.none(), st.integers(-20, 80))),
+        max_size=12,
+    ),
+    st.integers(0, 30),
+    st.integers(1, 30),
+)
+def test_min_headcount_is_the_minimum_over_every_moment(
+    spans: list[tuple[int, int | None]], start: int, length: int
+) -> None:
+    intervals = [(day(a), None if b is None else day(b)) for a, b in spans]
+    end = start + length
+
+    def members(t: int) -> int:
+        return sum(1 for a, b in spans if a <= t and (b is None or t < b) and (b is None or a < b))
+
+    assert min_headcount(intervals, day(start), day(end)) == min(
+        members(t) for t in range(start, end)
+    )

@@ -1,0 +1,81 @@
+"""Publishing the statistics of closed months: a month's incident counts are copied from the
+running counts once it has ended and the delay has passed, and never change after that."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, insert, select
+
+from incidents.extensions import db
+from incidents.models import StatPublication, StatPublished, StatTally, User
+from incidents.services.base import audit, transaction
+from incidents.stats.periods import add_months, first_open_month, month_key
+
+# What describes the incidents themselves is frozen at publication; what the aftercare adds
+# later (steps done, outcomes) is read live, for the incidents that were published.
+FROZEN_MEASURES = ("team", "channel", "type", "team_channel")
+
+
+def _upsert_publication(month: str, now: datetime) -> bool:
+    """Claim the month; False when another transaction published it already."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    claimed = db.session.execute(
+        upsert(StatPublication)
+        .values(month=month, published_at=now)
+        .on_conflict_do_nothing(index_elements=["month"])
+        .returning(StatPublication.month)
+    ).first()
+    return claimed is not None
+
+
+def publish_closed_months(now: datetime) -> list[str]:
+    """Publish every closed month not yet published (in the caller's transaction); returns the
+    months published. Cheap when there is nothing to do: one query."""
+    config = current_app.config
+    first_open = first_open_month(now, config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"])
+    last = db.session.scalar(select(func.max(StatPublication.month)))
+    if last is not None and last >= month_key(add_months(first_open, -1)):
+        return []
+    if last is None:
+        first = db.session.scalar(select(func.min(StatTally.month)))
+        if first is None:
+            return []
+        month = datetime.strptime(first, "%Y-%m").date()
+    else:
+        month = add_months(datetime.strptime(last, "%Y-%m").date(), 1)
+    published = []
+    while month < first_open:
+        key = month_key(month)
+        if _upsert_publication(key, now):
+            db.session.execute(
+                insert(StatPublished).from_select(
+                    ["measure", "month", "key", "level", "count"],
+                    select(
+                        StatTally.measure,
+                        StatTally.month,
+                        StatTally.key,
+                        StatTally.level,
+                        StatTally.count,
+                    ).where(
+                        StatTally.month == key,
+                        StatTally.measure.in_(FROZEN_MEASURES),
+                        StatTally.count != 0,
+                    ),
+                )
+            )
+            published.append(key)
+        month = add_months(month, 1)
+    return published
+
+
+def record_request(actor: User, action: str, now: datetime, **details: object) -> None:
+    """One statistics request (a page, a CSV file, a report): publish what has closed and put
+    in the audit trail who asked for which figures, in one transaction."""
+    with transaction():
+        publish_closed_months(now)
+        audit(actor, action, None, **details)
