@@ -177,4 +177,5 @@ def figure_text(figure: object, k: int) -> str:
     if value is None:
         return "\u2013"  # an en dash: no data
     pattern, locale = _figure_format(str(get_locale() or "nl"))
-    return str(pattern.apply(value, locale))
+    text = str(pattern.apply(value, locale))
+    return f"\u2265 {text}" if getattr(figure, "at_least", False) else text

@@ -100,6 +100,7 @@ class Figure:
     value: int | float | None
     suppressed: bool = False
     withheld: bool = False
+    at_least: bool = False  # top-coded: the count is this value or more
 
     def csv(self, k: int) -> str:
         """The figure as CSV text: "" for no data, "<k" when suppressed, "*" when withheld,
@@ -108,6 +109,8 @@ class Figure:
             return f"<{k}"
         if self.withheld:
             return "*"
+        if self.at_least:
+            return f">={self.value}"
         if self.value is None:
             return ""
         if isinstance(self.value, int):
@@ -162,8 +165,10 @@ def rate_of(shown: Figure, denominator: int | None, per: int = 1000) -> Figure:
         raise ValueError(f"a denominator cannot be negative, got {denominator}")
     if per <= 0:
         raise ValueError(f"per must be positive, got {per}")
-    if shown.suppressed or shown.withheld or not isinstance(shown.value, int):
-        return shown if (shown.suppressed or shown.withheld) else _NO_DATA
+    if shown.suppressed or shown.withheld:
+        return shown
+    if shown.at_least or not isinstance(shown.value, int):
+        return WITHHELD if shown.at_least else _NO_DATA
     # Tenths of the rate, rounded half up with exact integer arithmetic.
     tenths = (20 * shown.value * per + denominator) // (2 * denominator)
     return Figure(tenths / 10)
@@ -303,6 +308,7 @@ class Release:
         self._raw: dict[Hashable, int] = {}
         self._partitions: dict[Hashable, list[tuple[Hashable, ...]]] = {}
         self._withheld: set[Hashable] = set()
+        self._depths: dict[Hashable, int] = {}
 
     def add(self, key: Hashable, n: int) -> None:
         """The raw count of a figure; adding the same figure again must give the same count."""
@@ -327,26 +333,93 @@ class Release:
         return list(self._raw)
 
     def resolve(self) -> dict[Hashable, Figure]:
-        """Every figure as shown (a part or total never added counts 0)."""
+        """Every figure as shown (a part or total never added counts 0).
+
+        Parts are decided before their totals. For a total, the attacker's best single
+        inference about a part j that may be below k is: total's lower bound minus the upper
+        bounds of the other parts. Let M be the smallest sum of the other parts' upper bounds
+        (over every such j and every partition); the upper bounds come from what the parts
+        show ("< k": k-1; n: its band's top; a top-coded or withheld part: the sum of its own
+        parts' upper bounds, or 0 when it has none). Then the total shows "< k" or a rounded
+        count as usual while the lowest value that count stands for is at most M, and is
+        top-coded ("≥ c", the largest such count) above that; when even k is too high it is
+        withheld. All of this depends on what the parts show, and on the total only through
+        categories whose lowest value is at most M, so no category proves a part nonzero.
+        """
+        k = self.k
         keys = set(self._raw) | set(self._partitions)
         keys |= {part for groups in self._partitions.values() for g in groups for part in g}
         shown = {
-            key: WITHHELD if key in self._withheld else count(self._raw.get(key, 0), self.k)
+            key: WITHHELD if key in self._withheld else count(self._raw.get(key, 0), k)
             for key in keys
         }
+        upper: dict[Hashable, float] = {}
 
-        def hidden(key: Hashable) -> bool:
+        def bound(key: Hashable) -> float:
+            """The largest value the attacker cannot rule out from what is shown."""
+            if key in upper:
+                return upper[key]
+            figure = shown[key]
+            if figure.suppressed:
+                result: float = k - 1
+            elif isinstance(figure.value, int) and not figure.at_least:
+                result = figure.value + (k - 1) // 2
+            else:
+                groups = self._partitions.get(key, [])
+                result = min((sum(bound(p) for p in g) for g in groups), default=0)
+            upper[key] = result
+            return result
+
+        def may_be_small(key: Hashable) -> bool:
             figure = shown[key]
             return figure.suppressed or figure.withheld
 
-        changed = True
-        while changed:  # withholding a total can make another partition all hidden
-            changed = False
-            for total, groups in self._partitions.items():
-                if not shown[total].withheld and any(all(map(hidden, g)) for g in groups):
-                    shown[total] = WITHHELD
-                    changed = True
+        for total in sorted(self._partitions, key=self._depth):
+            if shown[total].withheld:
+                continue
+            limits = [
+                sum(bound(p) for p in group) - bound(part)
+                for group in self._partitions[total]
+                for part in group
+                if may_be_small(part)
+            ]
+            if not limits:
+                continue
+            room = min(limits)
+            value = shown[total].value
+            if room < k:
+                shown[total] = WITHHELD
+            elif isinstance(value, int):
+                cap = _largest_safe(room, k)
+                if value >= cap:
+                    shown[total] = Figure(cap, at_least=True)
         return shown
+
+    def _depth(self, key: Hashable, seen: frozenset[Hashable] = frozenset()) -> int:
+        """How many partition levels lie below a figure (parts are decided first)."""
+        cached = self._depths.get(key)
+        if cached is not None:
+            return cached
+        groups = self._partitions.get(key, [])
+        depth = 1 + max(
+            (self._depth(p, seen | {key}) for g in groups for p in g if p not in seen),
+            default=-1,
+        )
+        self._depths[key] = depth
+        return depth
+
+
+def _lowest(shown: int, k: int) -> int:
+    """The lowest count a shown multiple of k (at least k) stands for."""
+    return max(k, shown - k // 2)
+
+
+def _largest_safe(room: float, k: int) -> int:
+    """The largest multiple of k whose lowest count is at most `room` (room >= k)."""
+    cap = k
+    while _lowest(cap + k, k) <= room:
+        cap += k
+    return cap
 
 
 def table(

@@ -179,13 +179,9 @@ def test_an_admin_change_and_an_export_are_recorded(app, org, frozen):
     )
     assert "nina" not in row_text(created).lower()
 
-    assert client_of(app, org["hr"]).get("/hr/statistics.csv?table=levels").status_code == 200
-    (export,) = events("stats.export")
-    assert (export.actor_id, export.address, export.details["table"]) == (
-        org["hr"].id,
-        ADDRESS,
-        "levels",
-    )
+    assert client_of(app, org["hr"]).get("/hr/statistics?by=channel").status_code == 200
+    (view,) = events("stats.view")
+    assert (view.actor_id, view.address, view.details) == (org["hr"].id, ADDRESS, {"by": "channel"})
 
 
 def sweep(app, org, incident):
@@ -205,7 +201,7 @@ def sweep(app, org, incident):
     step = db.session.scalar(select(AftercareStep).where(AftercareStep.owner_id == org["boss"].id))
     client_of(app, org["boss"]).get(f"/aftercare/steps/{step.id}")
     yield
-    client_of(app, org["hr"]).get("/hr/statistics.csv?table=levels")
+    client_of(app, org["hr"]).get("/hr/statistics?period=2025")
     yield
     admin = client_of(app, org["admin"])
     admin.post(f"/admin/users/{org['witness'].id}/active")
@@ -229,7 +225,7 @@ def test_entries_never_hold_contents(app, org, incident, frozen):
         "incident.view",
         "incident.view_edit",
         "step.view",
-        "stats.export",
+        "stats.view",
         "user.deactivate",
         "audit.view",
     }
