@@ -23,7 +23,7 @@ from incidents.models import (
     StepStatus,
     User,
 )
-from incidents.stats import disclosure, tally
+from incidents.stats import disclosure, figures, queries, tally
 from incidents.stats.figures import Shown
 from incidents.stats.periods import Period
 
@@ -88,8 +88,9 @@ def stats_requests(year: int) -> list[StatsRequests]:
 
 def build(period: Period) -> list[Shown]:
     """The overview's tables for the published quarters of a year."""
-    k = current_app.config["STATS_MIN_CELL"]
-    zone = current_app.config["ORG_TIMEZONE"]
+    config = current_app.config
+    k = config["STATS_MIN_CELL"]
+    zone = config["ORG_TIMEZONE"]
     start, end = period.bounds(zone)
     in_year = (AuditEvent.at >= start, AuditEvent.at < end)
 
@@ -111,23 +112,33 @@ def build(period: Period) -> list[Shown]:
         ).all()
     )
 
-    # Held now, by the year they happened in the organisation's time zone, over the published
-    # quarters only and counted as the HR statistics count them (reported in time).
+    # By the year they happened: the same figure as the HR statistics' year total (published,
+    # so it never moves), and how many of them are anonymised now.
     dialect = db.engine.dialect.name
     year_of = func.substr(tally.month_of(Incident.occurred_at, dialect, zone), 1, 4)
     published_end = datetime(period.end.year, period.end.month, 1, tzinfo=ZoneInfo(zone))
-    held_raw: dict[str, int] = {}
-    for held_year, anonymised, n in db.session.execute(
-        select(year_of, Incident.anonymised_at.is_not(None), func.count())
-        .where(
-            Incident.status == IncidentStatus.SUBMITTED,
-            Incident.occurred_at < published_end,
-            tally.reported_in_time(dialect, zone, current_app.config["STATS_PUBLISH_DELAY_DAYS"]),
-        )
-        .group_by(year_of, Incident.anonymised_at.is_not(None))
-    ):
-        key = f"{held_year}{' (anonymised)' if anonymised else ''}"
-        held_raw[key] = held_raw.get(key, 0) + n
+    anonymised: dict[str, int] = dict(
+        db.session.execute(
+            select(year_of, func.count())
+            .where(
+                Incident.status == IncidentStatus.SUBMITTED,
+                Incident.anonymised_at.is_not(None),
+                Incident.occurred_at < published_end,
+                tally.reported_in_time(dialect, zone, config["STATS_PUBLISH_DELAY_DAYS"]),
+            )
+            .group_by(year_of)
+        ).all()
+    )
+    held_figures: dict[str, disclosure.Figure] = {}
+    held_labels: dict[str, str] = {}
+    for year in sorted(y for y in queries.years_with_data() if y <= period.year):
+        whole = Period.of_year(year, period.end)
+        if whole is None:
+            continue
+        held_figures[str(year)] = figures.year_total(whole)
+        held_figures[f"{year}:anonymised"] = disclosure.count(int(anonymised.get(str(year), 0)), k)
+        held_labels[str(year)] = str(year)
+        held_labels[f"{year}:anonymised"] = str(_l("%(year)s, of which anonymised", year=year))
     on_hold = (
         db.session.scalar(select(func.count()).select_from(Incident).where(Incident.legal_hold))
         or 0
@@ -146,7 +157,8 @@ def build(period: Period) -> list[Shown]:
         )
     ).one()
 
-    held_keys = sorted(held_raw)
+    held_figures["on_hold"] = disclosure.count(on_hold, k)
+    held_labels["on_hold"] = str(_l("On legal hold now"))
     return [
         Shown(
             "access",
@@ -167,15 +179,11 @@ def build(period: Period) -> list[Shown]:
         Shown(
             "held",
             str(_l("Incidents held, by year they happened")),
-            disclosure.series({**held_raw, "on_hold": on_hold}, [*held_keys, "on_hold"], k),
+            disclosure.Series(tuple(held_figures), held_figures, disclosure.Figure(None)),
             str(_l("Year")),
-            {
-                **{
-                    key: key.replace(" (anonymised)", f" ({_l('anonymised')})") for key in held_keys
-                },
-                "on_hold": str(_l("On legal hold now")),
-            },
+            held_labels,
             value_label=str(_l("Incidents")),
+            note=str(_l("A year counts as in the HR statistics: its published quarters.")),
         ),
         Shown(
             "measures",

@@ -19,7 +19,9 @@ def _after_flush(session: Session, _context: Any) -> None:
     for obj in session.dirty:
         if isinstance(obj, User):
             state = inspect(obj)
-            if any(state.attrs[name].history.has_changes() for name in ("team", "team_id", "active")):
+            if any(
+                state.attrs[name].history.has_changes() for name in ("team", "team_id", "active")
+            ):
                 changed.append(obj)
     if not changed:
         return

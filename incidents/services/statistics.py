@@ -79,3 +79,9 @@ def record_request(actor: User, action: str, now: datetime, **details: object) -
     with transaction():
         publish_closed_months(now)
         audit(actor, action, None, **details)
+
+
+def publish(now: datetime) -> None:
+    """`publish_closed_months` as a transaction of its own (before reading figures)."""
+    with transaction():
+        publish_closed_months(now)

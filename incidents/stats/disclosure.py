@@ -167,11 +167,12 @@ def rate_of(shown: Figure, denominator: int | None, per: int = 1000) -> Figure:
         raise ValueError(f"per must be positive, got {per}")
     if shown.suppressed or shown.withheld:
         return shown
-    if shown.at_least or not isinstance(shown.value, int):
-        return WITHHELD if shown.at_least else _NO_DATA
-    # Tenths of the rate, rounded half up with exact integer arithmetic.
+    if not isinstance(shown.value, int):
+        return _NO_DATA
+    # Tenths of the rate, rounded half up with exact integer arithmetic; a top-coded count
+    # gives a top-coded rate ("this rate or more").
     tenths = (20 * shown.value * per + denominator) // (2 * denominator)
-    return Figure(tenths / 10)
+    return Figure(tenths / 10, at_least=shown.at_least)
 
 
 def share(part: int, whole: int, k: int) -> Figure:
@@ -340,7 +341,7 @@ class Release:
         bounds of the other parts. Let M be the smallest sum of the other parts' upper bounds
         (over every such j and every partition); the upper bounds come from what the parts
         show ("< k": k-1; n: its band's top; a top-coded or withheld part: the sum of its own
-        parts' upper bounds, or 0 when it has none). Then the total shows "< k" or a rounded
+        parts' upper bounds, unbounded when it has none). Then the total shows "< k" or a rounded
         count as usual while the lowest value that count stands for is at most M, and is
         top-coded ("≥ c", the largest such count) above that; when even k is too high it is
         withheld. All of this depends on what the parts show, and on the total only through
@@ -364,9 +365,9 @@ class Release:
                 result: float = k - 1
             elif isinstance(figure.value, int) and not figure.at_least:
                 result = figure.value + (k - 1) // 2
-            else:
+            else:  # top-coded or withheld: what its own parts allow, else unbounded
                 groups = self._partitions.get(key, [])
-                result = min((sum(bound(p) for p in g) for g in groups), default=0)
+                result = min((sum(bound(p) for p in g) for g in groups), default=math.inf)
             upper[key] = result
             return result
 
@@ -378,12 +379,12 @@ class Release:
             if shown[total].withheld:
                 continue
             limits = [
-                sum(bound(p) for p in group) - bound(part)
+                sum(bound(p) for i, p in enumerate(group) if i != j)
                 for group in self._partitions[total]
-                for part in group
+                for j, part in enumerate(group)
                 if may_be_small(part)
             ]
-            if not limits:
+            if not limits or min(limits) == math.inf:
                 continue
             room = min(limits)
             value = shown[total].value

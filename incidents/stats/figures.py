@@ -564,3 +564,10 @@ def comparison(change: date, months: int, now: datetime) -> tuple[Shown, Figure,
 
 def current_k() -> int:
     return int(current_app.config["STATS_MIN_CELL"])
+
+
+def year_total(period: Period) -> Figure:
+    """A year's incidents as the statistics show them (for the privacy officer's overview)."""
+    builder = Builder(period.months())
+    builder.period(period)
+    return builder.resolve()[(_all(period.key), None, None)]

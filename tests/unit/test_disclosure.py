@@ -355,10 +355,12 @@ def test_table_example() -> None:
     assert t.cells[("a", "y")] == Figure(40)
     assert t.cells[("b", "x")] == SUPPRESSED  # missing key counts 0, shown like 1..k-1
     assert t.cells[("b", "y")] == Figure(20)
-    assert t.row_totals == {"a": Figure(45), "b": Figure(20)}  # 43 and 22, each on its own
+    # Row a is 43: shown as 45 (43..47) beside 40 (at most 42) it would prove x >= 1, so it is
+    # top-coded at the largest count that proves nothing: "40 or more". Row b alike.
+    assert t.row_totals == {"a": Figure(40, at_least=True), "b": Figure(20, at_least=True)}
     # Column x is 3 + 0 over two cells that both show "< 5": withheld, whatever its value.
-    assert t.column_totals == {"x": WITHHELD, "y": Figure(60)}
-    assert t.total == Figure(65)  # 65, not the sum of shown cells (60)
+    assert t.column_totals == {"x": WITHHELD, "y": Figure(60)}  # 62, counted on its own
+    assert t.total == Figure(60, at_least=True)  # 65 beside y's 60 (at most 62) and x
 
 
 def test_table_rejects_bad_input() -> None:
@@ -392,30 +394,78 @@ def test_no_shown_table_figure_is_small_and_all_are_multiples_of_k(
 
 @FAST
 @given(raw_tables())
-def test_table_figures_are_counts_of_raw_sums(
+def test_table_figures_are_counts_of_raw_sums_or_coarser(
     case: tuple[dict[tuple[str, str], int], list[str], list[str], int],
 ) -> None:
+    """Cells are counts; a total is its count, or top-coded below it, or withheld (always
+    when it has two parts that both show "< k": no count of k or more is safe beside them)."""
     raw, rows, columns, k = case
     t = table(raw, rows, columns, k)
 
     def hidden(figures: list[Figure]) -> bool:
-        return len(figures) >= 2 and all(f.suppressed or f.withheld for f in figures)
+        return len(figures) == 2 and all(f.suppressed or f.withheld for f in figures)
+
+    def coarser(shown: Figure, n: int) -> bool:
+        exact = count(n, k)
+        if shown == exact or shown == WITHHELD:
+            return True
+        return (
+            shown.at_least
+            and isinstance(shown.value, int)
+            and isinstance(exact.value, int)
+            and k <= shown.value <= exact.value
+            and shown.value % k == 0
+        )
 
     for r, c in itertools.product(rows, columns):
         assert t.cells[(r, c)] == count(raw.get((r, c), 0), k)
-    assert t.row_totals is not None
+    assert t.row_totals is not None and t.total is not None
     for r in rows:
         cells = [t.cells[(r, c)] for c in columns]
-        expected = count(sum(raw.get((r, c), 0) for c in columns), k)
-        assert t.row_totals[r] == (WITHHELD if hidden(cells) else expected)
+        assert coarser(t.row_totals[r], sum(raw.get((r, c), 0) for c in columns))
+        if hidden(cells):
+            assert t.row_totals[r] == WITHHELD
     for c in columns:
         cells = [t.cells[(r, c)] for r in rows]
-        expected = count(sum(raw.get((r, c), 0) for r in rows), k)
-        assert t.column_totals[c] == (WITHHELD if hidden(cells) else expected)
-    by_rows = list(t.row_totals.values())
-    by_columns = list(t.column_totals.values())
-    expected = count(sum(raw.values()), k)
-    assert t.total == (WITHHELD if hidden(by_rows) or hidden(by_columns) else expected)
+        assert coarser(t.column_totals[c], sum(raw.get((r, c), 0) for r in rows))
+        if hidden(cells):
+            assert t.column_totals[c] == WITHHELD
+    assert coarser(t.total, sum(raw.values()))
+
+
+def _lowest(figure: Figure, k: int) -> int:
+    """The lowest count a shown figure stands for, as the attacker reads it."""
+    if figure.suppressed or figure.withheld or not isinstance(figure.value, int):
+        return 0
+    return max(k, figure.value - k // 2)
+
+
+def _highest(figure: Figure, k: int) -> float:
+    if figure.suppressed:
+        return k - 1
+    if figure.withheld or figure.at_least or not isinstance(figure.value, int):
+        return float("inf")
+    return figure.value + (k - 1) // 2
+
+
+@FAST
+@given(raw_tables())
+def test_no_total_proves_a_small_cell_nonzero(
+    case: tuple[dict[tuple[str, str], int], list[str], list[str], int],
+) -> None:
+    """The attacker's best single step: a total's lowest count minus the other parts' highest.
+    It never reaches 1 for a cell that shows "< k"."""
+    raw, rows, columns, k = case
+    t = table(raw, rows, columns, k)
+    assert t.row_totals is not None and t.total is not None
+    lines = [([t.cells[(r, c)] for c in columns], t.row_totals[r]) for r in rows]
+    lines += [([t.cells[(r, c)] for r in rows], t.column_totals[c]) for c in columns]
+    lines += [(list(t.row_totals.values()), t.total), (list(t.column_totals.values()), t.total)]
+    for parts, total in lines:
+        for j, part in enumerate(parts):
+            if part.suppressed:
+                others = sum(_highest(p, k) for i, p in enumerate(parts) if i != j)
+                assert _lowest(total, k) - others <= 0, (parts, total)
 
 
 @FAST
@@ -488,15 +538,19 @@ def test_attacker_all_versus_all_but_one_group(
 
 
 def test_attacker_example_small_group_stays_hidden() -> None:
-    # 97 others and a group of 3: "all" is 100, "all but the group" is 97, shown 100 and 95.
+    # 97 others and a group of 3: "all" is 100, "all but the group" is 97.
     everything = series({"others": 97, "group": 3}, ["others", "group"], 5)
     filtered = series({"others": 97}, ["others"], 5)
     assert everything.figures["group"] == SUPPRESSED
-    assert everything.total == Figure(100)
+    assert everything.figures["others"] == Figure(95)  # 93..97
+    # Shown as 100 (98..102), the total would prove the group at least 1 (98 - 97): it is
+    # top-coded at the largest count that proves nothing.
+    assert everything.total == Figure(95, at_least=True)
     assert filtered.total == Figure(95)
-    # The difference, 5, fits any group of 1 to 7: no exact small number comes out.
-    assert series({"others": 97, "group": 1}, ["others", "group"], 5).total == Figure(100)
-    assert series({"others": 97, "group": 5}, ["others", "group"], 5).total == Figure(100)
+    # A group of 1 or of 4 looks the same.
+    for group in (1, 4):
+        shown = series({"others": 97, "group": group}, ["others", "group"], 5)
+        assert shown.total == Figure(95, at_least=True)
 
 
 # --- CSV rows -------------------------------------------------------------------------------
@@ -507,9 +561,9 @@ def test_table_csv_rows() -> None:
     t = table(raw, ["a", "b"], ["x", "y"], 5)
     assert t.csv_rows(5, "Team", {"x": "Level X"}, {"a": "Team A"}, total_label="Totaal") == [
         ["Team", "Level X", "y", "Totaal"],
-        ["Team A", "<5", "40", "45"],
-        ["b", "<5", "20", "20"],
-        ["Totaal", "*", "60", "65"],
+        ["Team A", "<5", "40", ">=40"],
+        ["b", "<5", "20", ">=20"],
+        ["Totaal", "*", "60", ">=60"],
     ]
     assert t.csv_rows(5, "Team")[-1][0] == "Total"
 
@@ -522,7 +576,7 @@ def test_series_csv_rows() -> None:
         ["Verbal", "10"],
         ["physical", "<5"],
         ["online", "<5"],
-        ["Total", "15"],  # 14 rounded on its own
+        ["Total", ">=15"],  # 14 beside 10 (at most 12) and two "< 5": "15 or more"
     ]
 
 
@@ -554,7 +608,9 @@ def test_csv_rows_show_no_suppressed_raw_value(
     assert all(len(line) == len(columns) + 2 for line in csv)
     allowed_numbers = {str(m) for m in range(0, 60 * 36 + k + 1, k)}
     texts = [text for line in csv[1:] for text in line[1:]]
-    assert all(text in (f"<{k}", "*") or text in allowed_numbers for text in texts)
+    assert all(
+        text in (f"<{k}", "*") or text.removeprefix(">=") in allowed_numbers for text in texts
+    )
     for r, c in itertools.product(rows, columns):
         n = raw.get((r, c), 0)
         if 1 <= n < k:
@@ -705,7 +761,10 @@ def test_withholding_cascades_through_partitions() -> None:
     release.partition("year", ["h1", "h2"])
     release.partition("year", ["q1", "q2", "q3", "q4"])
     shown = release.resolve()
-    assert shown["h1"] == shown["h2"] == shown["year"] == WITHHELD
+    assert shown["h1"] == shown["h2"] == WITHHELD  # two halves of "< 5" each
+    # The year (13) over two withheld halves of at most 8 each, and over four quarters of at
+    # most 4: no count whose lowest value exceeds 8 may be shown.
+    assert shown["year"] == Figure(10, at_least=True)
 
 
 def test_a_withheld_group_is_never_shown_and_counts_as_hidden() -> None:
@@ -730,18 +789,25 @@ def test_a_figure_added_twice_must_agree() -> None:
 @FAST
 @given(st.lists(st.integers(0, 12), min_size=2, max_size=6))
 def test_withholding_depends_only_on_what_the_parts_show(parts: list[int]) -> None:
-    """Two totals whose parts show the same are shown or withheld alike, so "*" says nothing
-    about the total's own value."""
-    shown = []
-    for extra in (0, 1):
-        release = Release(5)
+    """Whether a total is withheld depends on what its parts show, never on its own value, so
+    "*" says nothing about the total; what is shown proves no small part nonzero."""
+    k = 5
+    decisions = []
+    for extra in (0, 1, 7):
+        release = Release(k)
         for i, n in enumerate(parts):
             release.add(i, n)
         release.add("total", sum(parts) + extra)  # the hidden total differs
         release.partition("total", range(len(parts)))
-        shown.append(release.resolve()["total"].withheld)
-    assert shown[0] == shown[1]
-    assert shown[0] == all(n < 5 for n in parts)
+        shown = release.resolve()
+        decisions.append(shown["total"].withheld)
+        shown_parts = [shown[i] for i in range(len(parts))]
+        for j, part in enumerate(shown_parts):
+            if part.suppressed:
+                others = sum(_highest(p, k) for i, p in enumerate(shown_parts) if i != j)
+                assert _lowest(shown["total"], k) - others <= 0
+    assert len(set(decisions)) == 1
+    assert decisions[0] == (len(parts) == 2 and all(n < k for n in parts))
 
 
 # --- unit sizes as of the period ------------------------------------------------------------
