@@ -209,6 +209,15 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
             row["active"] = True
         conn.execute(insert(Team), teams)
         conn.execute(insert(User), users)
+        # The membership history (`team_membership`, when the app keeps one): everyone since
+        # the start, so teams are as large in every period as they are today.
+        if "team_membership" in inspect_tables(conn):
+            conn.execute(
+                text(
+                    "INSERT INTO team_membership (user_id, team_id, since, until) "
+                    'SELECT id, team_id, created_at, NULL FROM "user"'
+                )
+            )
         for unit, (head, second) in leaders.items():
             conn.execute(
                 update(Team).where(Team.id == unit).values(manager_id=head, deputy_id=second)
@@ -233,6 +242,12 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
                     month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         conn.execute(insert(ConversationCount), counts)
         _fix_sequences(conn, ("team", "user", "conversation_count"))
+
+
+def inspect_tables(conn: Connection) -> set[str]:
+    from sqlalchemy import inspect as inspect_schema
+
+    return set(inspect_schema(conn).get_table_names())
 
 
 def load_organisation(conn: Connection) -> Organisation:
@@ -858,6 +873,11 @@ def rebuild_statistics(engine: Engine) -> str:
     if inspect.signature(rebuild).parameters:  # rebuild(connection): the caller commits
         with engine.begin() as conn:
             rows = rebuild(conn)
+            # Generated incidents land in months that an earlier, smaller run published:
+            # publish again from the full counts (the app does it at the next page).
+            for table in ("stat_published", "stat_publication"):
+                if table in inspect_tables(conn):
+                    conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - our names
     else:  # rebuild(): commits itself
         rows = rebuild()
     return f"{rows} rows" if isinstance(rows, int) and rows >= 0 else "done"

@@ -19,21 +19,28 @@ Counts: a band, then rounding
     each quarter exactly 1). Every other count is rounded to the nearest multiple of k, halves
     up, so a shown count is "< k" or a multiple of k: 5 means 5..7, 10 means 8..12, and so on.
 
-Totals and margins are counted, not added up, and never shown over parts that are all "< k"
+Totals and margins are counted, not added up, and never shown beside parts they give away
     Every total is computed from the records and protected on its own, so shown parts need not
-    add up to a shown total. A total whose parts are all "< k" is *withheld* (shown as "*"):
-    a total of 10 over two halves that each show "< 5" would make each half 4 (two parts of at
-    most 4 cannot reach 8 otherwise). Whether a total is withheld depends only on what its parts
-    show, never on its own hidden value, so "*" tells nothing beyond the parts. The rule holds
-    across tables and over time: a year is a total over its quarters and its months, a quarter
-    over its months, every row and column over its cells, a 12-month window over its quarters;
-    a figure withheld in one of these is withheld everywhere it appears (`Release`).
+    add up to a shown total. The attacker's sharpest single step against a total is: the lowest
+    count the total stands for, minus the highest counts the other parts stand for; if that is
+    1 or more, a part that shows "< k" is proven nonzero (a total of 10, meaning 8..12, over two
+    halves that each show "< 5" makes each half 4; 100 beside 95 makes the rest at least 1).
+    So a total is shown as usual only while the lowest count it stands for is at most the
+    smallest sum of the other parts' highest counts ("room"); above that it is *top-coded*:
+    shown as "≥ c" (c or more), c the largest multiple of k whose lowest count is within the
+    room; and when the room is below k (two parts that both show "< k") it is *withheld* ("*").
+    Room depends only on what the parts show, and every category a total can show then proves
+    nothing about a part, so neither "≥ c" nor "*" gives a part away. The rule runs over every
+    partition the pages publish, parts first (`Release`): a year is a total over its quarters
+    and its months, a quarter over its months, every row and column over its cells, a 12-month
+    window over its quarters, so a figure is shown the same way wherever it appears.
 
 Periods, windows and units (enforced by the callers, documented here because they are part of
 the design)
     Only closed months are published (ended, plus a delay), and their incident counts are frozen
-    then: a report that arrives later, or a new incident, changes no published figure, so
-    comparing the pages over time gives nothing away. Periods are whole closed quarters and
+    then: a report that arrives later, an edit, or a new incident changes no published count,
+    so comparing the pages over time gives nothing away. What the aftercare adds later (steps
+    done, referrals, police decisions) is counted as it happens, for the published incidents. Periods are whole closed quarters and
     years; a before/after comparison changes at a quarter start and compares 3 or 12 months, and
     shows no before+after total (6 = 3 + 3 windows at any month turned month-by-level counts, which
     no page shows, into differences of shown figures). A unit (team, department, the pooled
@@ -48,11 +55,13 @@ Rates, shares and medians
     the part and the rest are at least k. A median is shown only over at least k values.
 
 What this does not claim
-    The bands make every single inference and every propagated bound the test tries useless for
-    groups below k; they are not a proof against every conceivable combination (rounding never
-    is; cell-key perturbation, as the ABS and the ONS use, adds noise instead, at the price of
-    figures that contradict each other). Counts of k or more are shown, rounded: learning that
-    "about 10" incidents happened in a unit of 30 people is the purpose of the statistics.
+    Bands and top-coding make every single inference useless for groups below k, and the
+    attacker test finds nothing by propagating every bound through every figure; that is not a
+    proof against every conceivable combination (rounding never is; cell-key perturbation, as
+    the ABS and the ONS use, adds noise instead, at the price of figures that contradict each
+    other, which a council report cannot have). Counts of k or more are shown, rounded:
+    learning that "about 10" incidents happened in a unit of 30 people is the purpose of the
+    statistics.
 
 This module is pure (no web framework, no database) so that the rules can be tested thoroughly.
 """

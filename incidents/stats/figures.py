@@ -160,7 +160,9 @@ def units(period: Period) -> Units:
     units_sorted = sorted(labels, key=lambda row: labels[row].lower())
     labels[SMALL_UNITS] = str(_l("Small units together"))
     labels[NO_TEAM] = str(_l("No team"))
-    rows = [*units_sorted, *([SMALL_UNITS] if pooled else []), NO_TEAM]
+    # The pool is listed when it holds anyone (a department whose teams all report on their
+    # own, and that has no staff of its own, adds nothing to it).
+    rows = [*units_sorted, *([SMALL_UNITS] if pool else []), NO_TEAM]
     return Units(row_of, rows, labels, too_small)
 
 

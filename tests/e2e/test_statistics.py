@@ -4,43 +4,31 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from incidents import services
-from incidents.cli import seed_demo
-from incidents.extensions import db
-from incidents.models import Channel, IncidentType, User
-from incidents.services import ReportData
+from incidents.cli import seed_demo, seed_demo_history
 from tests.e2e.helpers import check_page, heading, log_in
+
+SHOTS = Path(os.environ.get("INCIDENTS_SCREENSHOTS", tempfile.gettempdir()))
 
 
 @pytest.fixture
 def data(app: Flask) -> int:
-    """The demo organisation with twelve incidents last year; returns that year."""
+    """The demo organisation with its history of past incidents; returns last year, which
+    has been published in full."""
     seed_demo()
-    employee = db.session.scalar(db.select(User).filter_by(email="employee@demo.test"))
-    assert employee is not None
-    year = datetime.now(UTC).year - 1
-    for n in range(12):
-        services.save_report(
-            employee,
-            f"e2e-stats-token-{n:04d}",
-            ReportData(
-                occurred_at=datetime(year, 1 + n, 5, 10, tzinfo=UTC),
-                channel=Channel.COUNTER if n % 3 else Channel.PHONE,
-                types=[IncidentType.VERBAL if n % 4 else IncidentType.THREAT],
-                description="Not for HR",
-                affected_ids=[employee.id],
-            ),
-            submit=True,
-        )
-    return year
+    now = datetime.now(UTC)
+    assert seed_demo_history(now) > 50
+    return now.year - 1
 
 
 def test_hr_opens_statistics_downloads_csv_and_the_yearly_report(page: Any, data: int) -> None:
@@ -54,9 +42,15 @@ def test_hr_opens_statistics_downloads_csv_and_the_yearly_report(page: Any, data
     expect(page).to_have_url(re.compile(rf"period={data}"))
     # The chart is drawn from the table beside it; the table stays for screen readers.
     expect(page.locator(".chart canvas").first).to_be_visible()
+    # A count below 5 is drawn as a hatched band, explained in the chart's legend.
+    expect(page.locator(".chart.chart-banded canvas").first).to_be_visible()
     levels = page.get_by_role("region", name="Incidenten naar niveau")
-    expect(levels.get_by_role("row", name=re.compile("Totaal"))).to_contain_text("10")
-    assert "Not for HR" not in page.content()
+    total = levels.get_by_role("row", name=re.compile("Totaal")).locator("td").inner_text()
+    assert re.fullmatch(r"(\u2265 )?\d+", total), total
+    assert "Demo: a client" not in page.content()
+    page.screenshot(
+        path=str(SHOTS / f"statistics-{page.viewport_size['width']}.png"), full_page=True
+    )
     check_page(page)
 
     with page.expect_download() as download:
@@ -64,10 +58,21 @@ def test_hr_opens_statistics_downloads_csv_and_the_yearly_report(page: Any, data
             "section", has=page.get_by_role("heading", name="Incidenten naar niveau")
         ).get_by_role("link", name="Downloaden als CSV").click()
     rows = list(csv.reader(io.StringIO(download.value.path().read_text())))
-    assert rows[0] == ["Niveau", "Incidenten"] and rows[-1] == ["Totaal", "10"]
+    assert rows[0] == ["Niveau", "Incidenten"]
+    assert rows[-1] == ["Totaal", total.replace("\u2265 ", ">=")]
+
+    # Before and after a change at a quarter start: the quarter starts are offered.
+    page.get_by_label("Verandering aan het begin van (bijvoorbeeld camera's uit)").select_option(
+        f"{data}-07"
+    )
+    page.get_by_label("Vergelijken").select_option("3")
+    page.get_by_role("button", name="Vergelijken").click()
+    expect(page.get_by_role("heading", name=f"Voor en na {data}-07")).to_be_visible()
+    check_page(page)
 
     page.get_by_role("link", name="Jaarrapportage voor de raad").click()
     expect(heading(page)).to_have_text(f"Agressie tegen medewerkers in {data}")
+    page.screenshot(path=str(SHOTS / f"report-{page.viewport_size['width']}.png"), full_page=True)
     check_page(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Downloaden als PDF").click()
