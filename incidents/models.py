@@ -488,7 +488,20 @@ class RetentionRun(Model):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class StatTally(Model):
+class _StatRow:
+    """The columns of a statistics count row: one per (measure, month, key, level).
+
+    The measure first: a period's rows of a measure are one range of the primary key, and a
+    page reads only the measures it shows."""
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class StatTally(_StatRow, Model):
     """Running counts for the statistics, one row per (measure, month, key, level).
 
     Kept up to date in the same transaction as every change to an incident, its types or its
@@ -497,14 +510,6 @@ class StatTally(Model):
     zone; `key` and `level` depend on the measure ("" and 0 where a measure has none)."""
 
     __tablename__ = "stat_tally"
-
-    # The measure first: a period's rows of a measure are one range of the primary key, and a
-    # page reads only the measures it shows.
-    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(default=0)
 
 
 class TeamMembership(Model):
@@ -531,14 +536,8 @@ class StatPublication(Model):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class StatPublished(Model):
+class StatPublished(_StatRow, Model):
     """The incident counts of a published month as they were when it was published: later edits
     and late reports never move a published figure. Same rows as `StatTally`."""
 
     __tablename__ = "stat_published"
-
-    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(default=0)

@@ -255,14 +255,7 @@ class Builder:
 
     def _coverage(self, key: str, months: Sequence[str]) -> None:
         """Incidents in the teams and months that registered client conversations, by channel."""
-        covered = dict.fromkeys(CHANNELS, 0)
-        wanted = set(months)
-        for (measure, month, team_channel, _), n in self.found.cells.items():
-            if measure != "team_channel" or month not in wanted:
-                continue
-            team, _, channel = team_channel.partition(":")
-            if (team, channel, month) in self.conversations:
-                covered[channel] = covered.get(channel, 0) + n
+        covered = _covered(self.found, self.conversations, months)
         name = (key, "covered")
         for channel in CHANNELS:
             self.release.add((name, channel, None), covered[channel])
@@ -401,7 +394,9 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         months=len({month for (_, _, month) in builder.conversations}),
         of_months=len(months),
         teams=len({team for (team, _, _) in builder.conversations}),
-        incidents=disclosure.share(_covered_raw(builder, months), raw_total, k)
+        incidents=disclosure.share(
+            sum(_covered(builder.found, builder.conversations, months).values()), raw_total, k
+        )
         if conversation_total
         else Figure(None),
     )
@@ -487,15 +482,19 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
     )
 
 
-def _covered_raw(builder: Builder, months: Sequence[str]) -> int:
+def _covered(
+    found: queries.Counts,
+    conversations: dict[tuple[str, str, str], int],
+    months: Sequence[str],
+) -> dict[str, int]:
+    """Incidents by channel in the teams and months that registered client conversations."""
+    covered = dict.fromkeys(CHANNELS, 0)
     wanted = set(months)
-    total = 0
-    for (measure, month, team_channel, _), n in builder.found.cells.items():
-        if measure == "team_channel" and month in wanted:
-            team, _, channel = team_channel.partition(":")
-            if (team, channel, month) in builder.conversations:
-                total += n
-    return total
+    for month, team_channel, _, n in found.rows("team_channel"):
+        team, _, channel = team_channel.partition(":")
+        if month in wanted and (team, channel, month) in conversations:
+            covered[channel if channel in covered else "other"] += n
+    return covered
 
 
 def _cross_note(by: str, found: Units | None) -> str:

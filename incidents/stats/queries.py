@@ -48,12 +48,23 @@ class Counts:
 
     cells: dict[Row, int]
 
+    def __post_init__(self) -> None:
+        # By measure once, so each figure reads only its measure's rows.
+        self._measures: dict[str, list[tuple[str, str, int, int]]] = {}
+        for (measure, month, key, level), n in self.cells.items():
+            self._measures.setdefault(measure, []).append((month, key, level, n))
+        self._months: dict[str, dict[str, int]] = {}
+
+    def rows(self, measure: str) -> list[tuple[str, str, int, int]]:
+        """(month, key, level, count) of one measure."""
+        return self._measures.get(measure, [])
+
     def by(self, measure: str, months: Sequence[str]) -> dict[tuple[str, int], int]:
         """(key, level) -> count over these months."""
         wanted = set(months)
         result: dict[tuple[str, int], int] = {}
-        for (m, month, key, level), n in self.cells.items():
-            if m == measure and month in wanted:
+        for month, key, level, n in self.rows(measure):
+            if month in wanted:
                 result[(key, level)] = result.get((key, level), 0) + n
         return result
 
@@ -61,11 +72,12 @@ class Counts:
         return self.by(measure, months).get((key, 0), 0)
 
     def months(self, measure: str = "channel") -> dict[str, int]:
-        result: dict[str, int] = {}
-        for (m, month, _, _), n in self.cells.items():
-            if m == measure:
+        if measure not in self._months:
+            result: dict[str, int] = {}
+            for month, _, _, n in self.rows(measure):
                 result[month] = result.get(month, 0) + n
-        return result
+            self._months[measure] = result
+        return self._months[measure]
 
     def first_contact(self, months: Sequence[str]) -> tuple[int, float | None]:
         """(contacts held, their median hours after the incident), from tenths of hours."""

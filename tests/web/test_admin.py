@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.extensions import db
-from incidents.models import AuditEvent, Role, Team, User
+from incidents.models import AuditEvent, Incident, Role, Team, User
 from tests.conftest import PASSWORD, form_errors
 
 
@@ -303,8 +303,13 @@ def test_cli_seed_demo_is_idempotent_and_refused_outside_demo_mode(app):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "employee@demo.test" in first.output and "aftercare-demo" in first.output
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    assert count(User) == 6
+    assert "Demo history:" in first.output
+    incidents = count(Incident)
+    assert incidents > 50
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0 and "Demo history:" not in second.output
+    assert count(User) == 6 + 18  # the demo accounts and their colleagues
+    assert count(Incident) == incidents
     employee = db.session.scalar(select(User).where(User.email == "employee@demo.test"))
     witness = db.session.scalar(select(User).where(User.email == "witness@demo.test"))
     assert employee.team_id != witness.team_id
