@@ -387,15 +387,18 @@ class Release:
         for total in sorted(self._partitions, key=self._depth):
             if shown[total].withheld:
                 continue
-            limits = [
-                sum(bound(p) for i, p in enumerate(group) if i != j)
-                for group in self._partitions[total]
-                for j, part in enumerate(group)
-                if may_be_small(part)
-            ]
-            if not limits or min(limits) == math.inf:
+            room = math.inf
+            for group in self._partitions[total]:
+                highs = [bound(p) for p in group]
+                unbounded = sum(1 for h in highs if h == math.inf)
+                finite = sum(h for h in highs if h != math.inf)
+                for part, high in zip(group, highs, strict=True):
+                    if not may_be_small(part):
+                        continue
+                    if unbounded - (high == math.inf) == 0:  # the other parts' highest sum
+                        room = min(room, finite - (0 if high == math.inf else high))
+            if room == math.inf:
                 continue
-            room = min(limits)
             value = shown[total].value
             if room < k:
                 shown[total] = WITHHELD
