@@ -18,8 +18,9 @@ from incidents.stats.periods import Period
 @bp.route("/privacy")
 @roles(Role.ADMIN)
 def privacy_overview() -> ResponseReturnValue:
-    """Views and exports by role, retention, legal holds, records held, measures (over the
-    year's published quarters), and each HR user's statistics requests (the year to date)."""
+    """Views and exports by role, retention, legal holds, records held, measures (once the
+    year is published, like the HR statistics), and each HR user's statistics requests (the
+    year to date, exactly)."""
     now = utcnow()
     value = request.args.get("year", "")
     this_year = now.year

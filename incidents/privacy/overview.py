@@ -1,6 +1,6 @@
 """The data protection officer's yearly overview: aggregate counts from the audit trail and the
 data held, through the same disclosure control as the HR statistics, over the same published
-quarters in the organisation's time zone; and how many statistics requests each HR user made."""
+years in the organisation's time zone; and how many statistics requests each HR user made."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def stats_requests(year: int) -> list[StatsRequests]:
 
 
 def build(period: Period) -> list[Shown]:
-    """The overview's tables for the published quarters of a year."""
+    """The overview's tables for a published year."""
     config = current_app.config
     k = config["STATS_MIN_CELL"]
     zone = config["ORG_TIMEZONE"]
@@ -183,7 +183,7 @@ def build(period: Period) -> list[Shown]:
             str(_l("Year")),
             held_labels,
             value_label=str(_l("Incidents")),
-            note=str(_l("A year counts as in the HR statistics: its published quarters.")),
+            note=str(_l("A year counts as in the HR statistics.")),
         ),
         Shown(
             "measures",

@@ -40,10 +40,11 @@ the design)
     Only closed months are published (ended, plus a delay), and their incident counts are frozen
     then: a report that arrives later, an edit, or a new incident changes no published count,
     so comparing the pages over time gives nothing away. What the aftercare adds later (steps
-    done, referrals, police decisions) is counted as it happens, for the published incidents. Periods are whole closed quarters and
-    years; a before/after comparison changes at a quarter start and compares 3 or 12 months, and
-    shows no before+after total (6 = 3 + 3 windows at any month turned month-by-level counts, which
-    no page shows, into differences of shown figures). A unit (team, department, the pooled
+    done, referrals, police decisions) is counted as it happens, for the published incidents.
+    Periods are whole closed quarters and whole closed years (no year-to-date that grows); a
+    before/after comparison changes at a quarter start and compares 3 or 12 months, and shows no
+    before+after total (6 = 3 + 3 windows at any month turned month-by-level counts, which no
+    page shows, into differences of shown figures). A unit (team, department, the pooled
     "small units", "no team") is shown only when it had at least k members throughout the
     period, taken from the membership history the app keeps, not from today's teams; smaller
     teams are merged into their parent unit, and a pooled group that stays below k shows no

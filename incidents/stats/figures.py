@@ -264,7 +264,11 @@ class Builder:
 
     def _over_quarters(self, total: str, quarters: Sequence[Period]) -> None:
         """A year or a 12-month window is the sum of its quarters, figure by figure."""
-        if len(quarters) < 2:
+        self._over_parts(total, [q.key for q in quarters])
+
+    def _over_parts(self, total: str, periods: Sequence[str]) -> None:
+        """A period is the sum of these periods, figure by figure (where both show it)."""
+        if len(periods) < 2:
             return
         known = set(self.release.names())
         for figure in known:
@@ -273,16 +277,16 @@ class Builder:
             name = figure[0]
             if not (isinstance(name, tuple) and name[0] == total):
                 continue
-            parts: list[Hashable] = [((q.key, name[1]), figure[1], figure[2]) for q in quarters]
+            parts: list[Hashable] = [((q, name[1]), figure[1], figure[2]) for q in periods]
             if all(part in known for part in parts):
                 self.release.partition(figure, parts)
 
     def period(self, p: Period) -> None:
-        """A quarter, or a year with its closed quarters (units for whole years only)."""
+        """A quarter, or a whole year with its quarters and its units."""
         for quarter in p.quarters():
             self._period(quarter, with_units=False)
         if p.is_year:
-            self._period(p, with_units=p.complete)
+            self._period(p, with_units=True)
             self._over_quarters(p.key, p.quarters())
 
     def window(self, w: Period) -> str:

@@ -3,8 +3,9 @@
 Pure (no web framework, no database). A month is *closed* once it has ended in the
 organisation's time zone and a delay (`STATS_PUBLISH_DELAY_DAYS`, default 7) has passed: late
 reports have come in, and from then on its figures are published and never move. Figures are
-shown for whole closed quarters only, and a year shows its closed quarters: a year-to-date that
-grew a month at a time would let anyone subtract one month's level counts from the next.
+shown for whole closed quarters and whole closed years only: a year-to-date that grew as the
+year went on would let anyone subtract what it showed before from what it shows now, and learn
+the last months' figures by level and team, which no page shows.
 A before/after comparison changes at the start of a quarter and compares 3 or 12 months on
 either side, all of them closed.
 """
@@ -54,7 +55,7 @@ def first_open_quarter(now: datetime, zone: str, delay_days: int) -> date:
 @dataclass(frozen=True)
 class Period:
     """A year or a quarter in the organisation's time zone ("2026", "2026-Q2"); `end` is
-    exclusive and, for a year that has not wholly closed, the end of its last closed quarter."""
+    exclusive."""
 
     key: str
     start: date
@@ -68,13 +69,6 @@ class Period:
     def year(self) -> int:
         return self.start.year
 
-    @property
-    def complete(self) -> bool:
-        """False for a year of which only some quarters have closed."""
-        if not self.is_year:
-            return True
-        return self.end == date(self.start.year + 1, 1, 1)
-
     @staticmethod
     def month(key: str) -> date | None:
         """The first day of a month given as "YYYY-MM"; None for anything else."""
@@ -85,12 +79,11 @@ class Period:
 
     @classmethod
     def of_year(cls, year: int, closed_before: date | None = None) -> Period | None:
-        """The year, cut at `closed_before` (a quarter start); None when nothing of it closed."""
+        """The year, if it has closed before `closed_before` (a quarter start); else None."""
         end = date(year + 1, 1, 1)
-        if closed_before is not None:
-            end = min(end, closed_before)
-        start = date(year, 1, 1)
-        return cls(str(year), start, end) if end > start else None
+        if closed_before is not None and end > closed_before:
+            return None
+        return cls(str(year), date(year, 1, 1), end)
 
     @classmethod
     def of_quarter(cls, year: int, quarter: int) -> Period:
@@ -111,14 +104,10 @@ class Period:
         return None
 
     def quarters(self) -> list[Period]:
-        """The closed quarters of the period (the quarter itself for a quarter)."""
+        """The quarters of the period (the quarter itself for a quarter)."""
         if not self.is_year:
             return [self]
-        return [
-            Period.of_quarter(self.year, q)
-            for q in range(1, 5)
-            if Period.of_quarter(self.year, q).end <= self.end
-        ]
+        return [Period.of_quarter(self.year, q) for q in range(1, 5)]
 
     def months(self) -> list[str]:
         """The months of the period as "YYYY-MM"."""
@@ -138,15 +127,15 @@ class Period:
 
 
 def periods(years: list[int], closed_before: date) -> list[str]:
-    """The periods offered, newest first: each year with (some) closed quarters, then its
-    closed quarters."""
+    """The periods offered, newest first: each closed year followed by its quarters, and the
+    closed quarters of a year that has not closed yet."""
     keys: list[str] = []
     for year in sorted(years, reverse=True):
-        year_period = Period.of_year(year, closed_before)
-        if year_period is None:
-            continue
-        keys.append(year_period.key)
-        keys.extend(q.key for q in year_period.quarters())
+        if Period.of_year(year, closed_before) is not None:
+            keys.append(str(year))
+        keys.extend(
+            f"{year}-Q{q}" for q in range(1, 5) if Period.of_quarter(year, q).end <= closed_before
+        )
     return keys
 
 

@@ -65,8 +65,8 @@ def test_only_whole_quarters_close(now, first_open) -> None:
     ("key", "closed_before", "expected"),
     [
         ("2025", date(2026, 1, 1), Period("2025", date(2025, 1, 1), date(2026, 1, 1))),
-        ("2026", date(2026, 7, 1), Period("2026", date(2026, 1, 1), date(2026, 7, 1))),
-        ("2026", date(2026, 1, 1), None),  # nothing of it has closed
+        ("2026", date(2026, 7, 1), None),  # a year appears once it has closed
+        ("2026", date(2027, 1, 1), Period("2026", date(2026, 1, 1), date(2027, 1, 1))),
         ("2026-Q2", date(2026, 7, 1), Period("2026-Q2", date(2026, 4, 1), date(2026, 7, 1))),
         ("2026-Q3", date(2026, 7, 1), None),  # not closed
         ("2026-Q5", date(2027, 1, 1), None),
@@ -79,18 +79,16 @@ def test_parse_period(key, closed_before, expected) -> None:
     assert Period.parse(key, closed_before) == expected
 
 
-def test_a_year_that_has_not_ended_says_so_and_lists_its_closed_quarters() -> None:
-    year = Period.parse("2026", date(2026, 10, 1))
-    assert year is not None and not year.complete
-    assert [q.key for q in year.quarters()] == ["2026-Q1", "2026-Q2", "2026-Q3"]
-    assert year.months()[-1] == "2026-09"
-    whole = Period.parse("2025", date(2026, 10, 1))
-    assert whole is not None and whole.complete and len(whole.quarters()) == 4
+def test_a_year_is_made_of_its_four_quarters() -> None:
+    year = Period.parse("2025", date(2026, 10, 1))
+    assert year is not None and year.is_year
+    assert [q.key for q in year.quarters()] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    assert year.months()[-1] == "2025-12"
 
 
 def test_periods_offered_are_years_and_their_closed_quarters_newest_first() -> None:
+    # The year that has not closed offers its closed quarters only.
     assert periods([2025, 2026], date(2026, 4, 1)) == [
-        "2026",
         "2026-Q1",
         "2025",
         "2025-Q1",
