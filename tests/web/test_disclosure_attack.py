@@ -670,3 +670,19 @@ def test_one_more_incident_changes_no_published_figure(app, seeded, attacker):
     changed = [key for key in before[0] if before[0][key] != after[0].get(key)]
     changed += [key for key in before[1] if before[1][key] != after[1].get(key)]
     assert not changed, changed[:10]
+
+
+def test_figures_pulled_over_time_never_move_and_together_give_nothing_away(app, seeded):
+    """An attacker who pulls everything in the summer and again in January: every figure shown
+    both times is the same, and everything seen, taken together, proves no small count."""
+    summer = datetime(2026, 7, 20, 9, 0, tzinfo=UTC)  # 2026 through its second quarter
+    with time_machine.travel(summer, tick=False):
+        early = pull(hr_client(app, seeded))
+    with time_machine.travel(NOW, tick=False):
+        late = pull(hr_client(app, seeded))
+        held_figures = held(login(app.test_client(), seeded.admin))
+    assert "2026-Q2" in {key[0] for key in early} and "2026" not in {key[0] for key in early}
+    moved = [key for key in early if key in late and early[key] != late[key]]
+    assert not moved, moved[:10]
+    assert set(early) <= set(late)  # nothing shown in the summer disappears
+    assert not attack(seeded, {**early, **late}, held_figures)
