@@ -33,15 +33,10 @@ def _asked() -> dict[str, str]:
     return {name: request.args[name][:20] for name in ASKED if name in request.args}
 
 
-def _periods(closed: date) -> list[str]:
-    return periods.periods(queries.years_with_data(), closed)
-
-
-def _choices(closed: date) -> tuple[Period | None, str]:
+def _choices(closed: date, offered: list[str]) -> tuple[Period | None, str]:
     """The period and breakdown asked for; anything else falls back to the latest period."""
     period = Period.parse(request.args.get("period", ""), closed)
     if period is None:
-        offered = _periods(closed)
         period = Period.parse(offered[0], closed) if offered else None
     by = request.args.get("by", "type")
     if by not in figures.DIMENSIONS or (by == "team" and not (period and period.is_year)):
@@ -65,13 +60,14 @@ def statistics() -> ResponseReturnValue:
     now = utcnow()
     record_request(current_user, "stats.view", now, **_asked())
     closed = figures.closed_before(now)
-    period, by = _choices(closed)
-    choice = _comparison_choice(closed)
     years = queries.years_with_data()
+    offered = periods.periods(years, closed)
+    period, by = _choices(closed, offered)
+    choice = _comparison_choice(closed)
     return render_template(
         "hr/statistics.html",
         stats=figures.build(period, by, now) if period else None,
-        periods=_periods(closed),
+        periods=offered,
         dimensions=figures.DIMENSIONS,
         compare_months=periods.COMPARE_MONTHS,
         change_months=periods.change_months(min(years), closed) if years else [],
@@ -89,7 +85,7 @@ def statistics_csv() -> ResponseReturnValue:
     now = utcnow()
     publish(now)
     closed = figures.closed_before(now)
-    period, by = _choices(closed)
+    period, by = _choices(closed, periods.periods(queries.years_with_data(), closed))
     name = request.args.get("table", "")
     shown: figures.Shown | None = None
     if name == "compare":

@@ -430,10 +430,7 @@ def _lowest(shown: int, k: int) -> int:
 
 def _largest_safe(room: float, k: int) -> int:
     """The largest multiple of k whose lowest count is at most `room` (room >= k)."""
-    cap = k
-    while _lowest(cap + k, k) <= room:
-        cap += k
-    return cap
+    return max(k, int((room + k // 2) // k) * k)
 
 
 def table(

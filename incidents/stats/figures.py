@@ -180,8 +180,8 @@ class Builder:
     def __init__(self, months: Sequence[str]) -> None:
         self.k: int = current_app.config["STATS_MIN_CELL"]
         self.release = disclosure.Release(self.k)
-        self.found = queries.counts(months)
         self.conversations = queries.conversations(months)
+        self.found = queries.counts(months, conversations=self.conversations)
         self.units: dict[str, Units] = {}
         self._done: set[str] = set()
 
@@ -255,7 +255,7 @@ class Builder:
 
     def _coverage(self, key: str, months: Sequence[str]) -> None:
         """Incidents in the teams and months that registered client conversations, by channel."""
-        covered = _covered(self.found, self.conversations, months)
+        covered = _covered(self.found, months)
         name = (key, "covered")
         for channel in CHANNELS:
             self.release.add((name, channel, None), covered[channel])
@@ -398,15 +398,13 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         months=len({month for (_, _, month) in builder.conversations}),
         of_months=len(months),
         teams=len({team for (team, _, _) in builder.conversations}),
-        incidents=disclosure.share(
-            sum(_covered(builder.found, builder.conversations, months).values()), raw_total, k
-        )
+        incidents=disclosure.share(sum(_covered(builder.found, months).values()), raw_total, k)
         if conversation_total
         else Figure(None),
     )
 
     in_time, due = queries.on_time(period, builder.found, now)
-    contacts, median_hours = builder.found.first_contact(months)
+    contacts, median_hours = builder.found.first_contact()
     outcome_labels = {o: str(label) for o, label in OUTCOME_LABELS.items()}
     police = (key, "police_report")
     referrals = (key, "referral_decision")
@@ -486,19 +484,13 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
     )
 
 
-def _covered(
-    found: queries.Counts,
-    conversations: dict[tuple[str, str, str], int],
-    months: Sequence[str],
-) -> dict[str, int]:
+def _covered(found: queries.Counts, months: Sequence[str]) -> dict[str, int]:
     """Incidents by channel in the teams and months that registered client conversations."""
-    covered = dict.fromkeys(CHANNELS, 0)
-    wanted = set(months)
-    for month, team_channel, _, n in found.rows("team_channel"):
-        team, _, channel = team_channel.partition(":")
-        if month in wanted and (team, channel, month) in conversations:
-            covered[channel if channel in covered else "other"] += n
-    return covered
+    total = dict.fromkeys(CHANNELS, 0)
+    for (team_channel, _), n in found.by("covered", months).items():
+        channel = team_channel.partition(":")[2]
+        total[channel if channel in total else "other"] += n
+    return total
 
 
 def _cross_note(by: str, found: Units | None) -> str:

@@ -6,12 +6,14 @@ results are raw counts: they go through `disclosure` before anyone sees them."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, case, cast, func, or_, select, type_coerce
 
 from incidents.extensions import db
 from incidents.models import (
@@ -25,8 +27,7 @@ from incidents.models import (
     Team,
     TeamMembership,
 )
-from incidents.services.statistics import FROZEN_MEASURES
-from incidents.stats.periods import Period, month_key
+from incidents.stats.periods import Period
 from incidents.stats.tally import reported_in_time
 
 Row = tuple[str, str, str, int]  # measure, month, key, level
@@ -47,6 +48,8 @@ class Counts:
     """Raw counts by (measure, month, key, level) over some months."""
 
     cells: dict[Row, int]
+    # Measures summed over all the months read (first contacts, open steps by deadline day).
+    whole: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # By measure once, so each figure reads only its measure's rows.
@@ -60,8 +63,9 @@ class Counts:
         return self._measures.get(measure, [])
 
     def by(self, measure: str, months: Sequence[str]) -> dict[tuple[str, int], int]:
-        """(key, level) -> count over these months."""
-        wanted = set(months)
+        """(key, level) -> count over these months (whole quarters: most measures are read by
+        quarter)."""
+        wanted = _wanted(tuple(months))
         result: dict[tuple[str, int], int] = {}
         for month, key, level, n in self.rows(measure):
             if month in wanted:
@@ -79,9 +83,10 @@ class Counts:
             self._months[measure] = result
         return self._months[measure]
 
-    def first_contact(self, months: Sequence[str]) -> tuple[int, float | None]:
-        """(contacts held, their median hours after the incident), from tenths of hours."""
-        tenths = sorted((int(key), n) for (key, _), n in self.by("first_contact", months).items())
+    def first_contact(self) -> tuple[int, float | None]:
+        """(contacts held, their median hours after the incident), from tenths of hours, over
+        all the months read."""
+        tenths = sorted((int(key), n) for (m, key), n in self.whole.items() if m == "first_contact")
         n = sum(count for _, count in tenths)
         if n == 0:
             return 0, None
@@ -95,30 +100,94 @@ class Counts:
         return n, sum(values) / len(values) / 10.0
 
 
-def counts(months: Sequence[str], published: bool = True) -> Counts:
-    """The published incident counts and the live aftercare counts of these (closed) months:
-    two aggregate queries, each one key range per measure. `published=False` reads every
-    measure from the running counts (for checks and tests)."""
-    cells: dict[Row, int] = {}
-    sources = (
-        ((StatPublished, FROZEN_MEASURES), (StatTally, STEP_MEASURES))
-        if published
-        else ((StatTally, (*FROZEN_MEASURES, *STEP_MEASURES)),)
+# Read summed over all the months asked for, not month by month: only the period needs them.
+WHOLE_MEASURES = ("first_contact", "open_due")
+# Read month by month (the trend by month); everything else by quarter, the finest any
+# figure but the monthly trend needs.
+MONTHLY_MEASURES = ("channel",)
+
+
+@functools.lru_cache(maxsize=256)
+def _wanted(months: tuple[str, ...]) -> frozenset[str]:
+    """The months and their quarters, as the rows are keyed."""
+    return frozenset(months) | {quarter_of(m) for m in months}
+
+
+def quarter_of(month: str) -> str:
+    """ "2025-Q2" for "2025-05"."""
+    return f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}"
+
+
+def _quarter(month: Any) -> Any:
+    """The quarter of a "YYYY-MM" column, in SQL, as `quarter_of` gives it."""
+    number = func.substr(month, 6, 2)
+    quarter = case(
+        (number <= "03", "Q1"), (number <= "06", "Q2"), (number <= "09", "Q3"), else_="Q4"
     )
-    for model, measures in sources:
+    return type_coerce(func.substr(month, 1, 5), String) + quarter
+
+
+def counts(
+    months: Sequence[str],
+    published: bool = True,
+    conversations: dict[tuple[str, str, str], int] | None = None,
+) -> Counts:
+    """The published incident counts and the live aftercare counts of these (closed) months,
+    which must be whole quarters: a few aggregate queries, each one key range per measure, by
+    month for the monthly trend and by quarter for the rest. Incidents by team and channel are
+    read only for the teams, channels and months of `conversations` (as `conversations`
+    gives them), as the measure "covered" by quarter and "team:channel". `published=False` reads every measure from the
+    running counts (for checks and tests)."""
+    incidents = StatPublished if published else StatTally
+    in_months = (incidents.month >= min(months), incidents.month <= max(months))
+    steps = [m for m in STEP_MEASURES if m not in WHOLE_MEASURES]
+    cells: dict[Row, int] = {}
+    for model, measures, monthly in (
+        (incidents, list(MONTHLY_MEASURES), True),
+        (incidents, ["team", "type"], False),
+        (StatTally, steps, False),
+    ):
+        when = model.month if monthly else _quarter(model.month)
         total = func.sum(model.count)
         for measure, month, key, level, n in db.session.execute(
-            select(model.measure, model.month, model.key, model.level, total)
+            select(model.measure, when, model.key, model.level, total)
             .where(
-                model.measure.in_(list(measures)),
+                model.measure.in_(measures),
                 model.month >= min(months),
                 model.month <= max(months),
             )
-            .group_by(model.measure, model.month, model.key, model.level)
+            .group_by(model.measure, when, model.key, model.level)
         ):
             if n:
                 cells[(measure, month, key, int(level))] = int(n)
-    return Counts(cells)
+    # Covered: team and channel cells whose team, channel and month registered conversations
+    # (read for those teams and channels only, then matched by month).
+    registered = conversations if conversations is not None else {}
+    keys = sorted({f"{team}:{channel}" for team, channel, _ in registered})
+    if keys:
+        for month, key, n in db.session.execute(
+            select(incidents.month, incidents.key, func.sum(incidents.count))
+            .where(incidents.measure == "team_channel", *in_months, incidents.key.in_(keys))
+            .group_by(incidents.month, incidents.key)
+        ):
+            team, _, channel = key.partition(":")
+            if n and (team, channel, month) in registered:
+                cell = ("covered", quarter_of(month), key, 0)
+                cells[cell] = cells.get(cell, 0) + int(n)
+    whole: dict[tuple[str, str], int] = {}
+    total = func.sum(StatTally.count)
+    for measure, key, n in db.session.execute(
+        select(StatTally.measure, StatTally.key, total)
+        .where(
+            StatTally.measure.in_(WHOLE_MEASURES),
+            StatTally.month >= min(months),
+            StatTally.month <= max(months),
+        )
+        .group_by(StatTally.measure, StatTally.key)
+    ):
+        if n:
+            whole[(measure, key)] = int(n)
+    return Counts(cells, whole)
 
 
 def open_due_today(period: Period, now: datetime) -> int:
@@ -159,11 +228,12 @@ def open_due_today(period: Period, now: datetime) -> int:
 
 
 def on_time(period: Period, found: Counts, now: datetime) -> tuple[int, int]:
-    """(steps done by their deadline, steps that are due or done): aftercare on time.
-    Open steps count as due once their deadline has passed."""
+    """(steps done by their deadline, steps that are due or done): aftercare on time, with
+    `found` read for the period's months. Open steps count as due once their deadline has
+    passed."""
     months = period.months()
     today = now.astimezone(UTC).date().isoformat()
-    overdue = sum(n for (key, _), n in found.by("open_due", months).items() if key < today)
+    overdue = sum(n for (m, key), n in found.whole.items() if m == "open_due" and key < today)
     overdue += open_due_today(period, now)
     return found.one("done_on_time", months), found.one("done", months) + overdue
 
@@ -172,21 +242,14 @@ def conversations(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
     """Client conversations in these months by (team id, channel, "YYYY-MM")."""
     first = datetime.strptime(min(months), "%Y-%m").date()
     last = datetime.strptime(max(months), "%Y-%m").date()
+    channel = type_coerce(ConversationCount.channel, String)  # the stored value, as it is
+    month = func.substr(cast(ConversationCount.month, String), 1, 7)
     rows = db.session.execute(
-        select(
-            ConversationCount.team_id,
-            ConversationCount.channel,
-            ConversationCount.month,
-            func.sum(ConversationCount.count),
-        )
+        select(ConversationCount.team_id, channel, month, func.sum(ConversationCount.count))
         .where(ConversationCount.month >= first, ConversationCount.month <= last)
-        .group_by(ConversationCount.team_id, ConversationCount.channel, ConversationCount.month)
+        .group_by(ConversationCount.team_id, channel, month)
     )
-    return {
-        (str(team), channel.value, month_key(month)): int(total or 0)
-        for team, channel, month, total in rows
-        if total
-    }
+    return {(str(team), kind, key): int(total) for team, kind, key, total in rows if total}
 
 
 def teams() -> dict[int, Team]:
@@ -211,9 +274,10 @@ def memberships(
 
 
 def years_with_data() -> list[int]:
+    """The years with published counts, newest first (published rows are never zero)."""
     first, last = db.session.execute(
         select(func.min(StatPublished.month), func.max(StatPublished.month)).where(
-            and_(StatPublished.measure == "channel", StatPublished.count > 0)
+            StatPublished.measure == "channel"
         )
     ).one()
     if first is None or last is None:

@@ -122,7 +122,7 @@ def statistics() -> dict[str, Any]:
         period = Period.of_year(year)
         assert period is not None
         found = queries.counts(period.months(), published=False)
-        figures[year] = found.cells
+        figures[year] = (found.cells, found.whole)
         figures[f"on time {year}"] = queries.on_time(period, found, NOW)
     with db.engine.connect() as connection:
         tally.rebuild(connection)

@@ -77,8 +77,7 @@ def test_months_are_counted_in_the_organisations_time_zone(victim):
 
 def test_the_median_of_first_contacts_comes_from_tenths_of_hours():
     def median(tenths: dict[int, int]) -> tuple[int, float | None]:
-        cells = {("first_contact", "2025-01", str(t), 0): n for t, n in tenths.items()}
-        return Counts(cells).first_contact(["2025-01"])
+        return Counts({}, {("first_contact", str(t)): n for t, n in tenths.items()}).first_contact()
 
     assert median({}) == (0, None)
     assert median({5: 1, 15: 2}) == (3, 1.5)  # 0.5, 1.5, 1.5 hours
@@ -198,7 +197,7 @@ def test_first_contacts_are_counted_at_the_precision_shown(victim, after, hours)
     assert step.kind == "contact"
     step.status, step.done_at, step.outcomes = StepStatus.DONE, occurred + after, ["held"]
     db.session.commit()
-    assert counts(YEAR).first_contact(YEAR.months()) == (1, hours)
+    assert counts(YEAR).first_contact() == (1, hours)
 
 
 def test_a_report_that_arrives_after_its_month_was_published_is_not_counted(victim):
