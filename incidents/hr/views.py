@@ -12,7 +12,7 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import parse_pattern
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -116,17 +116,12 @@ def _year() -> int:
 def _report_context(year: int) -> dict[str, object]:
     now = utcnow()
     period = Period.of_year(year, figures.closed_before(now)) if 2000 <= year <= 2100 else None
-    config = current_app.config
     return {
         "stats": figures.build(period, "type", now) if period else None,
         "year": year,
         "generated": now,
         "k": figures.current_k(),
-        "published_on": periods.closes_at(
-            date(min(max(year, 2000), 2100), 12, 1),
-            config["ORG_TIMEZONE"],
-            config["STATS_PUBLISH_DELAY_DAYS"],
-        ),
+        "published_on": figures.year_published_at(min(max(year, 2000), 2100)),
     }
 
 

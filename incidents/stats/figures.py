@@ -8,7 +8,7 @@ module. Unit sizes are taken as of the period from the membership history."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -26,6 +26,7 @@ from incidents.stats.periods import (
     COMPARE_MONTHS,
     Period,
     add_months,
+    closes_at,
     first_open_quarter,
 )
 
@@ -108,6 +109,12 @@ def closed_before(now: datetime) -> date:
     return first_open_quarter(now, config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"])
 
 
+def year_published_at(year: int) -> datetime:
+    """When a year's statistics are published: its last month closed."""
+    config = current_app.config
+    return closes_at(date(year, 12, 1), config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"])
+
+
 def _language() -> str:
     locale = get_locale()
     return locale.language if locale else "nl"
@@ -126,7 +133,7 @@ class Units:
 def units(period: Period) -> Units:
     """Teams with fewer than k members throughout the period are counted with their parent
     unit; what stays too small is pooled, and a pool below k shows nothing."""
-    k = current_app.config["STATS_MIN_CELL"]
+    k = current_k()
     start, end = period.bounds(current_app.config["ORG_TIMEZONE"])
     by_team, begins = queries.memberships(start, end)
     if begins is not None and start < begins < end:
@@ -178,7 +185,7 @@ class Builder:
     """Builds the release of one request: the counts of the months it needs, read once."""
 
     def __init__(self, months: Sequence[str]) -> None:
-        self.k: int = current_app.config["STATS_MIN_CELL"]
+        self.k = current_k()
         self.release = disclosure.Release(self.k)
         self.conversations = queries.conversations(months)
         self.found = queries.counts(months, conversations=self.conversations)
@@ -264,11 +271,7 @@ class Builder:
 
     def _over_quarters(self, total: str, quarters: Sequence[Period]) -> None:
         """A year or a 12-month window is the sum of its quarters, figure by figure."""
-        self._over_parts(total, [q.key for q in quarters])
-
-    def _over_parts(self, total: str, periods: Sequence[str]) -> None:
-        """A period is the sum of these periods, figure by figure (where both show it)."""
-        if len(periods) < 2:
+        if len(quarters) < 2:
             return
         known = set(self.release.names())
         for figure in known:
@@ -277,7 +280,7 @@ class Builder:
             name = figure[0]
             if not (isinstance(name, tuple) and name[0] == total):
                 continue
-            parts: list[Hashable] = [((q, name[1]), figure[1], figure[2]) for q in periods]
+            parts: list[Hashable] = [((q.key, name[1]), figure[1], figure[2]) for q in quarters]
             if all(part in known for part in parts):
                 self.release.partition(figure, parts)
 
@@ -297,9 +300,8 @@ class Builder:
             self.period(quarter)
             return quarter.key
         if w.start.month == 1:
-            year = Period(str(w.start.year), w.start, add_months(w.start, 12))
-            self.period(year)
-            return year.key
+            self.period(Period.of_year(w.start.year) or w)
+            return str(w.start.year)
         key = f"{w.start.isoformat()[:7]}+{months}"
         quarters = [
             Period.of_quarter(q.year, (q.month + 2) // 3)
@@ -349,11 +351,14 @@ def _cross_table(
 
 
 def _series(
-    shown: dict[Hashable, Figure], keys: Sequence[str], figure: object, total: Hashable
+    shown: dict[Hashable, Figure],
+    keys: Sequence[str],
+    figure: Callable[[str], Hashable],
+    total: Hashable,
 ) -> disclosure.Series:
     return disclosure.Series(
         keys=tuple(keys),
-        figures={key: shown[figure(key)] for key in keys},  # type: ignore[operator]
+        figures={key: shown[figure(key)] for key in keys},
         total=shown[total],
     )
 
@@ -497,7 +502,7 @@ def _cross_note(by: str, found: Units | None) -> str:
     if by == "type":
         return str(_l("An incident can have several types: then it counts once for each."))
     if by == "team" and found is not None and found.too_small:
-        k = current_app.config["STATS_MIN_CELL"]
+        k = current_k()
         return str(
             _l(
                 "Teams are counted with their department when they had fewer than %(k)s members"
@@ -506,7 +511,7 @@ def _cross_note(by: str, found: Units | None) -> str:
             )
         )
     if by == "team":
-        k = current_app.config["STATS_MIN_CELL"]
+        k = current_k()
         return str(
             _l(
                 "Teams are counted with their department when they had fewer than %(k)s members"

@@ -268,10 +268,10 @@ def test_bad_filters_fall_back_or_404_never_500(hr, data):
         assert hr.get(f"/hr/report?year={year}").status_code == 200
 
 
-def test_rates_count_only_the_teams_and_months_with_conversation_counts(hr, data):
-    # Conversations registered for the big team at the counter in three months only: the
-    # rate counts the counter incidents of those months, not of the whole year.
-    for month in (1, 2, 3):
+def counter_rate(hr, data, months):
+    """Register 100 counter conversations of the big team in these months of 2025; the
+    counter row of the rates as the CSV shows it then."""
+    for month in months:
         db.session.add(
             ConversationCount(
                 team_id=data["big"].id,
@@ -281,25 +281,19 @@ def test_rates_count_only_the_teams_and_months_with_conversation_counts(hr, data
             )
         )
     db.session.commit()
-    rows = csv_table(hr, "period=2025&by=type&table=rates")
-    counter = next(r for r in rows if r[0] == "Balie")
+    return next(r for r in csv_table(hr, "period=2025&by=type&table=rates") if r[0] == "Balie")
+
+
+def test_rates_count_only_the_teams_and_months_with_conversation_counts(hr, data):
+    # Conversations registered for the big team at the counter in three months only: the
+    # rate counts the counter incidents of those months, not of the whole year.
+    counter = counter_rate(hr, data, (1, 2, 3))
     # January to March: 5 counter incidents -> shown 5 -> 5 / 300 * 1,000; the whole year's
     # 14 counter incidents over those 300 conversations would have said 50.0.
     assert counter[1] == "16.7"
     page = hr.get("/hr/statistics?period=2025").text
     assert "1 teams, in 3 van de 12 maanden" in page
-    for month in range(4, 13):
-        db.session.add(
-            ConversationCount(
-                team_id=data["big"].id,
-                channel=Channel.COUNTER,
-                month=date(2025, month, 1),
-                count=100,
-            )
-        )
-    db.session.commit()
-    rows = csv_table(hr, "period=2025&by=type&table=rates")
-    counter = next(r for r in rows if r[0] == "Balie")
+    counter = counter_rate(hr, data, range(4, 13))
     # 14 at the counter: 15 / 1,200 * 1,000, top-coded like the count (three of its quarters
     # show "< 5"): "12.5 or more".
     assert counter[1] == ">=12.5"
