@@ -35,9 +35,11 @@ class Config:
     SESSION_IDLE_MINUTES = 30
     SESSION_MAX_HOURS = 12
 
-    # Forms: no request body over 4 MB (CSV uploads are limited to 2 MB on their own).
+    # Forms: no request body over 256 kB, except the CSV upload (2 MB, on its own route).
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 256 * 1024
+    # A report names at most this many colleagues (affected and witnesses together).
+    MAX_COLLEAGUES_PER_REPORT = 50
 
     # Login throttling (Flask-Limiter syntax), counted on failed attempts only.
     RATELIMIT_STORAGE_URI = "memory://"
@@ -65,6 +67,10 @@ class Config:
     MAIL_PASSWORD = ""
     MAIL_SENDER = "nazorg@localhost"
     MAIL_TIMEOUT = 10
+    # A mail refused for good (5xx) or failing this many times is marked failed, not retried.
+    MAIL_MAX_ATTEMPTS = 10
+    # A run claims mails for this long before sending them; a crashed run's claims expire.
+    MAIL_LEASE_MINUTES = 15
     # Links in mails and the calendar feed start with this address.
     BASE_URL = "http://127.0.0.1:5000"
     # Reminders: an overdue step goes to the owner's own manager after this many days.
@@ -74,6 +80,9 @@ class Config:
     # Passwords: argon2id, RFC 9106 low-memory profile (argon2-cffi's default).
     PASSWORD_MIN_LENGTH = 12
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
+
+    # A database that does not answer: 503, and the client may try again after this long.
+    RETRY_AFTER_SECONDS = 30
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (0: none).
     PROXY_FIX_X_FOR = 0

@@ -301,6 +301,8 @@ class Incident(Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # For statistics: the team of the (first) affected employee when it was submitted.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    # Raised by every change to the report: a form saved from an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     type_rows: Mapped[list[IncidentTypeRow]] = relationship(
@@ -369,6 +371,8 @@ class IncidentChange(Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(String(32))
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The incident's version this change made (None for changes from before versions).
+    version: Mapped[int | None]
 
     incident: Mapped[Incident] = relationship(back_populates="changes")
     actor: Mapped[User | None] = relationship()
@@ -456,7 +460,9 @@ class ConversationCount(Model):
 
 class Notification(Model):
     """One e-mail to send (an outbox). `key` is unique: the same reminder is never queued twice,
-    so running the reminder job again sends nothing twice. Unsent mail is retried."""
+    so running the reminder job again sends nothing twice. Unsent mail is retried until it
+    fails for good (`failed_at`); a run claims a mail (`claim`, until `claimed_until`) before
+    sending it, so concurrent runs never send one twice."""
 
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_unsent", "sent_at", "id"),)
@@ -472,10 +478,24 @@ class Notification(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(String(300), default="")
+    claim: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     recipient: Mapped[User] = relationship()
     incident: Mapped[Incident | None] = relationship()
     step: Mapped[AftercareStep | None] = relationship()
+
+
+class Setting(Model):
+    """An organisation-wide choice made by an admin, by name (for example the aftercare
+    coordinator: "aftercare_coordinator" -> a user id)."""
+
+    __tablename__ = "setting"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class RetentionRun(Model):
