@@ -70,6 +70,7 @@ def _init_database(app: Flask) -> None:
     from flask_sqlalchemy.session import Session
     from sqlalchemy import event
 
+    from incidents import locks
     from incidents.extensions import db
     from incidents.services import membership
     from incidents.stats import tally
@@ -87,6 +88,7 @@ def _init_database(app: Flask) -> None:
 
     tally.init_engine(engine, app.config["ORG_TIMEZONE"], app.config["STATS_PUBLISH_DELAY_DAYS"])
     tally.init_session(Session)
+    locks.init_session(Session)
     membership.init_session(Session)
 
 

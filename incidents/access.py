@@ -5,7 +5,8 @@
 - A colleague witness sees when, where and what, and their own part: not the description,
   the perpetrator or other people.
 - Anyone else sees nothing: the incident answers 404, as if it did not exist.
-HR has no incident pages at all (the routes refuse the role).
+The rules hold for every role: an HR employee or an admin who was threatened follows their
+own incident and aftercare like anyone else, and sees no other incident.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class View(enum.Enum):
 
 def incident_view(user: User, incident: Incident) -> View | None:
     """How much of `incident` `user` may see; None: nothing at all."""
-    if user.role == Role.HR or not user.active or incident.anonymised_at is not None:
-        return None  # HR sees statistics only; anonymised incidents are nobody's any more
+    if not user.active or incident.anonymised_at is not None:
+        return None  # anonymised incidents are nobody's any more
     if incident.reporter_id == user.id:
         return View.FULL
     if incident.status == IncidentStatus.DRAFT:
@@ -59,6 +60,8 @@ def incident_view(user: User, incident: Incident) -> View | None:
 
 def can_edit(user: User, incident: Incident) -> bool:
     """The reporter and the affected employees may complete and add to an incident."""
+    if incident.anonymised_at is not None:
+        return False
     if incident.reporter_id == user.id:
         return True
     return not incident.is_draft and any(

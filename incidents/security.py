@@ -171,8 +171,23 @@ def set_security_headers(response: Response) -> Response:
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 
 
+# Routes that take a file: their own body limit instead of MAX_CONTENT_LENGTH (the file's
+# limit plus room for the form around it, so an oversized file is refused next to its field).
+FILE_UPLOADS = frozenset({"hr.conversations_upload"})
+UPLOAD_ROOM = 64 * 1024
+
+
 class CleanRequest(Request):
-    """A request whose form fields and query arguments carry no control characters."""
+    """A request whose form fields and query arguments carry no control characters, and whose
+    body is at most MAX_CONTENT_LENGTH (more for the file uploads)."""
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        if self.endpoint in FILE_UPLOADS:
+            from incidents.services.conversations import MAX_UPLOAD_BYTES
+
+            return 2 * MAX_UPLOAD_BYTES + UPLOAD_ROOM
+        return current_app.config["MAX_CONTENT_LENGTH"]  # type: ignore[no-any-return]
 
     def _load_form_data(self) -> None:
         super()._load_form_data()

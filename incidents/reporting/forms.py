@@ -96,6 +96,7 @@ class ColleagueSelect(Select):
 
 class ReportForm(FlaskForm):
     submission_token = HiddenField()
+    version = HiddenField()  # of the stored report the form was filled in from
     occurred_at = DateTimeLocalField(
         _l("When did it happen?"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
@@ -211,6 +212,7 @@ class ReportForm(FlaskForm):
         affected = [p.user_id for p in incident.people_in(PersonRole.AFFECTED)]
         data = {
             "submission_token": incident.submission_token,
+            "version": str(incident.version),
             "occurred_at": to_local(incident.occurred_at),
             "channel": incident.channel.value if incident.channel else None,
             "location": incident.location,
@@ -229,6 +231,11 @@ class ReportForm(FlaskForm):
             "damage": incident.damage,
         }
         return cls(reporter=incident.reporter, editor=editor, data=data)
+
+    def form_version(self) -> int:
+        """The version the form was made from; 0 (never current) when it is missing."""
+        value = self.version.data or ""
+        return int(value) if value.isdigit() and len(value) < 10 else 0
 
     def report_data(self) -> ReportData:
         """What was filled in, for the service (times converted to UTC)."""

@@ -6,6 +6,7 @@ import secrets
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -38,9 +39,11 @@ from incidents.reporting import bp
 from incidents.reporting.forms import QuickLogForm, ReportForm, local_now
 from incidents.security import roles
 from incidents.services import ServiceError, audit_log
+from incidents.services.reporting import StaleEdit
 
-# HR has no incident pages at all; admins may report what happened to them.
-REPORTERS = (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN)
+# Everyone may report what happened to them and follow their own incidents, whatever their
+# role: access.incident_view decides which incidents (HR and admins see only their own).
+REPORTERS = (Role.EMPLOYEE, Role.MANAGER, Role.ADMIN, Role.HR)
 
 LABELS = {
     "channels": CHANNEL_LABELS,
@@ -150,10 +153,18 @@ def edit(incident_id: int) -> ResponseReturnValue:
                 if incident.is_draft:
                     submit = not form.save_draft.data
                     services.complete_draft(
-                        current_user, incident, form.report_data(), submit=submit
+                        current_user,
+                        incident,
+                        form.report_data(),
+                        submit=submit,
+                        version=form.form_version(),
                     )
                     return _saved(incident, submit)
-                changed = services.amend_report(current_user, incident, form.report_data())
+                changed = services.amend_report(
+                    current_user, incident, form.report_data(), form.form_version()
+                )
+            except StaleEdit as stale:
+                return _stale_page(stale, incident)
             except ServiceError as error:
                 show_service_error(form, error)
             else:
@@ -163,6 +174,26 @@ def edit(incident_id: int) -> ResponseReturnValue:
                 )
                 return redirect(url_for("reporting.detail", incident_id=incident.id))
     return _edit_page(form, incident)
+
+
+def _stale_page(stale: StaleEdit, incident: Incident) -> str:
+    """Someone saved the report while this form was open: say who changed what, and show
+    the report as it is now (nothing of this form was saved)."""
+    flash(stale.message, "error")
+    for change in stale.changes:
+        fields = ", ".join(str(FIELD_LABELS.get(name, name)) for name in change.fields)
+        flash(
+            _(
+                "%(name)s, %(time)s: %(fields)s",
+                name=change.actor.name if change.actor else _("someone"),
+                time=format_datetime(change.at, "short"),
+                fields=fields or _("no fields"),
+            ),
+            "error",
+        )
+    if not access.can_edit(current_user, incident):
+        abort(404)
+    return _edit_page(ReportForm.for_incident(incident, editor=current_user), incident)
 
 
 def _edit_page(form: ReportForm, incident: Incident) -> str:

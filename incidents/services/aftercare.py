@@ -24,7 +24,8 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services.base import InvalidInput, ServiceError, audit, transaction
+from incidents.services.ownership import owner_for
+from incidents.services.base import InvalidInput, ServiceError, audit, lock, transaction
 from incidents.stats import tally
 
 CONVERSATIONS = frozenset(
@@ -78,18 +79,6 @@ def facts_of(incident: Incident) -> rules.Facts:
         absence=incident.absence,
         hospital=incident.hospital,
     )
-
-
-def owner_for(person: User | None) -> tuple[User | None, Team | None]:
-    """Who runs this person's aftercare: their team's manager; the deputy when the manager is
-    absent or missing; else the manager above. Returns (owner, team)."""
-    team = person.team if person is not None else None
-    if team is None:
-        return None, None
-    for candidate in (team.manager, team.deputy):
-        if candidate is not None and candidate.active and not candidate.absent:
-            return candidate, team
-    return team.manager_above(), team
 
 
 def apply_protocol(incident: Incident, actor: User) -> None:
@@ -247,19 +236,20 @@ def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts
     if errors:
         raise InvalidInput(errors)
     not_reached = result.outcomes == ["not_reached"]
-    details: dict[str, Any] = dict(step.details or {})
-    for key, value in (
-        ("held_on", result.held_on.isoformat() if result.held_on else None),
-        ("reference", result.reference.strip() or None),
-        ("end_date", result.end_date.isoformat() if result.end_date else None),
-        ("citizen_heard", result.citizen_heard or None),
-        ("reason", result.reason.strip() or None),
-    ):
-        if value is not None:
-            details[key] = value
-    if not_reached:
-        details.setdefault("attempts", []).append(now.isoformat())
     with transaction():
+        incident = lock(step.incident_id)  # the closing check and the counts see every change
+        details: dict[str, Any] = dict(step.details or {})
+        for key, value in (
+            ("held_on", result.held_on.isoformat() if result.held_on else None),
+            ("reference", result.reference.strip() or None),
+            ("end_date", result.end_date.isoformat() if result.end_date else None),
+            ("citizen_heard", result.citizen_heard or None),
+            ("reason", result.reason.strip() or None),
+        ):
+            if value is not None:
+                details[key] = value
+        if not_reached:
+            details.setdefault("attempts", []).append(now.isoformat())
         tally.touch(db.session, [step.incident_id])  # a bulk UPDATE: count "before" first
         values: dict[str, Any] = {"attempts": AftercareStep.attempts + 1, "details": details}
         if not_reached:
@@ -283,13 +273,8 @@ def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed != 1:
-            raise ServiceError(
-                _(
-                    "Someone else has just recorded this step. Reload the page to see what was saved."
-                )
-            )
+            raise ServiceError(already_recorded())
         db.session.refresh(step)
-        incident = step.incident
         if "declined" in result.outcomes and step.kind in {k.value for k in CONVERSATIONS}:
             _repeat_offer(step, now)
         audit(
@@ -343,11 +328,12 @@ def _repeat_offer(step: AftercareStep, now: datetime) -> None:
 
 def hand_step(actor: User, step: AftercareStep, new_owner: User) -> None:
     """Give an open step to the deputy or another manager."""
-    if not step.is_open:
-        raise ServiceError(_("Only open steps can be handed over."))
     if new_owner.role != Role.MANAGER or not new_owner.active:
         raise ServiceError(_("Choose an active manager."), "owner")
     with transaction():
+        lock(step.incident_id)
+        if not step.is_open:
+            raise ServiceError(_("Only open steps can be handed over."))
         previous = step.owner_id
         step.owner_id = new_owner.id
         event = audit(actor, "step.hand", step, previous=previous, owner=new_owner.id)
@@ -367,6 +353,12 @@ POLICE_OUTCOME_MAX = 200
 
 def record_police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
     """Later: what came of a filed police report (for example "suspect fined")."""
+    with transaction():
+        lock(step.incident_id)
+        _police_outcome(actor, step, outcome)
+
+
+def _police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
     if step.kind != rules.StepKind.POLICE_REPORT.value or step.status != StepStatus.DONE:
         raise ServiceError(_("An outcome can only be added to a police report that was decided."))
     if not {"filed_by_employer", "filed_by_employee"} & set(step.outcomes):
@@ -379,6 +371,5 @@ def record_police_outcome(actor: User, step: AftercareStep, outcome: str) -> Non
             _("Keep the outcome under %(count)s characters.", count=POLICE_OUTCOME_MAX),
             "police_outcome",
         )
-    with transaction():
-        step.details = {**(step.details or {}), "police_outcome": text}
-        audit(actor, "step.police_outcome", step)
+    step.details = {**(step.details or {}), "police_outcome": text}
+    audit(actor, "step.police_outcome", step)

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
 
 from incidents.extensions import db
-from incidents.models import AuditEvent, User
+from incidents.locks import lock_incidents
+from incidents.models import AuditEvent, Incident, User
 
 
 class ServiceError(ValueError):
@@ -39,6 +41,20 @@ def transaction() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def lock(incident_id: int) -> Incident:
+    """Take the incident's lock for the rest of this transaction (see `incidents.locks`) and
+    read it afresh: call it first, before reading anything the change decides on."""
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("lock an incident before changing anything")
+    if lock_incidents(session, [incident_id]):
+        session.expire_all()  # what was read before the lock may be out of date
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise ServiceError(_("This incident no longer exists."))
+    return incident
 
 
 def audit(actor: User | None, action: str, obj: Any | None = None, **details: Any) -> AuditEvent:

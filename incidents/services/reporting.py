@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from incidents.services.base import (
     ServiceError,
     apply_changes,
     audit,
+    lock,
     transaction,
 )
 
@@ -86,6 +88,11 @@ def _report_errors(
     """The rules a report must keep; `complete`: also the fields required to submit
     (a quick log needs no description)."""
     errors: dict[str, str] = {}
+    limit = current_app.config["MAX_COLLEAGUES_PER_REPORT"]
+    if len(set(data.affected_ids) | set(data.witness_ids)) > limit:
+        # Checked before anything else: a list of thousands of ids never reaches the database.
+        message = _("Choose at most %(count)s colleagues in one report.", count=limit)
+        return {"witnesses" if data.witness_ids else "affected": message}
     if data.occurred_at is not None and data.occurred_at > utcnow() + FUTURE_TOLERANCE:
         errors["occurred_at"] = _("The date and time cannot be in the future.")
     if complete:
@@ -153,8 +160,37 @@ def _apply_report(incident: Incident, data: ReportData) -> list[str]:
 
 
 def _record(incident: Incident, actor: User, action: str, fields: list[str]) -> None:
-    incident.changes.append(IncidentChange(actor_id=actor.id, action=action, fields=fields))
+    incident.version = (incident.version or 1) + 1
+    incident.changes.append(
+        IncidentChange(actor_id=actor.id, action=action, fields=fields, version=incident.version)
+    )
     incident.updated_at = utcnow()
+
+
+class StaleEdit(ServiceError):
+    """The form was made from an older version of the report: someone saved in between.
+    `changes` are the saves the form did not know of, oldest first."""
+
+    def __init__(self, changes: list[IncidentChange]) -> None:
+        super().__init__(
+            _(
+                "Someone else changed this report while you were editing it. Nothing of yours "
+                "was saved: the form now shows the report as it is. Make your changes again."
+            )
+        )
+        self.changes = changes
+
+
+def _locked_current(incident: Incident, version: int | None) -> Incident:
+    """Lock the incident, read it afresh, and refuse a form made from an older version
+    (None: no form version to check, for a double submit of the new-report form)."""
+    incident = lock(incident.id)
+    if incident.anonymised_at is not None:
+        raise ServiceError(_("This incident was anonymised; it can no longer be changed."))
+    if version is not None and version != incident.version:
+        newer = [c for c in incident.changes if c.version is None or c.version > version]
+        raise StaleEdit(newer)
+    return incident
 
 
 def incident_by_token(token: str) -> Incident | None:
@@ -175,7 +211,7 @@ def save_report(
             raise ServiceError(_("This form was already used. Start a new report."))
         if not existing.is_draft:
             return existing
-        return complete_draft(reporter, existing, data, submit=submit)
+        return complete_draft(reporter, existing, data, submit=submit, version=None)
     errors = _report_errors(reporter, data, complete=submit, quick=quick)
     if errors:
         raise InvalidInput(errors)
@@ -202,13 +238,19 @@ def save_report(
 
 
 def complete_draft(
-    reporter: User, incident: Incident, data: ReportData, *, submit: bool
+    reporter: User, incident: Incident, data: ReportData, *, submit: bool, version: int | None
 ) -> Incident:
-    """Save a draft again, and submit it when asked."""
+    """Save a draft again, and submit it when asked. `version`: the one the form was made
+    from (see `amend_report`)."""
     errors = _report_errors(reporter, data, complete=submit)
     if errors:
         raise InvalidInput(errors)
     with transaction():
+        incident = _locked_current(incident, version)
+        if not incident.is_draft:
+            if version is None:
+                return incident  # the double submit of a draft that went in meanwhile
+            raise StaleEdit([c for c in incident.changes if (c.version or 0) > version])
         fields = _apply_report(incident, data)
         if submit:
             incident.status = IncidentStatus.SUBMITTED
@@ -221,15 +263,18 @@ def complete_draft(
     return incident
 
 
-def amend_report(actor: User, incident: Incident, data: ReportData) -> list[str]:
+def amend_report(actor: User, incident: Incident, data: ReportData, version: int) -> list[str]:
     """After submission: the reporter or an affected employee adds or corrects information.
 
-    Required fields stay required; every change is kept in the history (who, when, which fields).
+    Required fields stay required; every change is kept in the history (who, when, which
+    fields). `version` is the version the form was made from: when someone saved the report
+    in between, nothing is changed and `StaleEdit` says what they changed.
     """
     errors = _report_errors(incident.reporter, data, complete=True)
     if errors:
         raise InvalidInput(errors)
     with transaction():
+        incident = _locked_current(incident, version)
         fields = _apply_report(incident, data)
         if fields:
             _record(incident, actor, "updated", fields)
@@ -255,8 +300,9 @@ def quick_log(
 
 def discard_draft(reporter: User, incident: Incident) -> None:
     """Throw away an unfinished report. Submitted incidents are never deleted."""
-    if not incident.is_draft or incident.reporter_id != reporter.id:
-        raise ServiceError(_("Only your own drafts can be discarded."))
     with transaction():
+        incident = lock(incident.id)
+        if not incident.is_draft or incident.reporter_id != reporter.id:
+            raise ServiceError(_("Only your own drafts can be discarded."))
         audit(reporter, "incident.discard", incident)
         db.session.delete(incident)

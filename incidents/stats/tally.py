@@ -57,6 +57,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.elements import ColumnElement
 
+from incidents.locks import lock_incidents
 from incidents.models import (
     AftercareStep,
     Incident,
@@ -351,6 +352,7 @@ def touch(session: Session | scoped_session[Any], incident_ids: Iterable[int]) -
     if not new:
         return
     touched.update(new)
+    lock_incidents(session, new)  # a concurrent change to them waits, or is counted already
     before: Counter[Key] = session.info.setdefault(_BEFORE, Counter())
     before.update(count(session.connection(), new))
 

@@ -310,14 +310,14 @@ def test_raising_the_level_adds_steps_and_keeps_completed_ones(app, org, frozen)
         affected_ids=[org["victim"].id],
         weapon=True,
     )
-    services.amend_report(org["victim"], incident, data)
+    services.amend_report(org["victim"], incident, data, incident.version)
     steps = steps_of(incident)
     assert incident.level == 3 and incident.level_rule == "threat_with_weapon"
     assert steps[("contact", org["victim"].id)].status == StepStatus.DONE
     assert ("police_report", None) in steps and ("closing_conversation", org["victim"].id) in steps
     # Lowering the level again: open steps stay visible as no longer required, with the reason.
     data.types, data.weapon = [IncidentType.VERBAL], False
-    services.amend_report(org["victim"], incident, data)
+    services.amend_report(org["victim"], incident, data, incident.version)
     steps = steps_of(incident)
     assert incident.level == 1
     police = steps[("police_report", None)]
@@ -339,6 +339,7 @@ def test_adding_a_witness_later_adds_their_track(app, org, frozen):
             affected_ids=[org["victim"].id],
             witness_ids=[org["witness"].id],
         ),
+        incident.version,
     )
     step = steps_of(incident)[("witness_aftercare_conversation", org["witness"].id)]
     assert step.owner_id == org["boss2"].id

@@ -38,6 +38,12 @@ def token(client, url="/incidents/new"):
     ).group(1)
 
 
+def version_of(incident):
+    """The version an edit form made now would carry."""
+    db.session.refresh(incident)
+    return str(incident.version)
+
+
 def report(**overrides):
     data = {
         "occurred_at": "2026-03-10T10:15",
@@ -239,16 +245,26 @@ def test_drafts_start_nothing_until_submitted(client, employee, frozen):
     # Even a draft keeps the rules it can: no future dates.
     bad = client.post(
         f"/incidents/{incident.id}/edit",
-        data={"occurred_at": FUTURE, "save_draft": "1", "perpetrator_known": "unknown"},
+        data={
+            "occurred_at": FUTURE,
+            "save_draft": "1",
+            "perpetrator_known": "unknown",
+            "version": version_of(incident),
+        },
     )
     assert "occurred_at" in form_errors(bad.text)
     # Submitting the incomplete draft names what is missing.
     incomplete = client.post(
         f"/incidents/{incident.id}/edit",
-        data={"description": "half way", "submit": "1", "perpetrator_known": "unknown"},
+        data={
+            "description": "half way",
+            "submit": "1",
+            "perpetrator_known": "unknown",
+            "version": version_of(incident),
+        },
     )
     assert {"channel", "types", "occurred_at"} <= set(form_errors(incomplete.text))
-    done = client.post(f"/incidents/{incident.id}/edit", data=report())
+    done = client.post(f"/incidents/{incident.id}/edit", data=report(version=version_of(incident)))
     assert done.headers["Location"] == f"/incidents/{incident.id}"
     db.session.refresh(incident)
     assert incident.status == IncidentStatus.SUBMITTED
@@ -344,6 +360,7 @@ def test_reporting_on_behalf_of_a_colleague(client, app, employee, make_user, fr
             affected_self=None,
             affected=[str(colleague.id)],
             description="I add: he came back at noon.",
+            version=version_of(incident),
         ),
     )
     assert response.status_code == 302
@@ -372,13 +389,19 @@ def test_history_keeps_who_when_and_which_fields(client, employee, make_user):
         client.post(
             f"/incidents/{incident.id}/edit",
             data=report(
-                location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]
+                location="Interview room 2",
+                witnesses=[str(witness.id)],
+                aggravating=["weapon"],
+                version=version_of(incident),
             ),
         )
         client.post(
             f"/incidents/{incident.id}/edit",
             data=report(
-                location="Interview room 2", witnesses=[str(witness.id)], aggravating=["weapon"]
+                location="Interview room 2",
+                witnesses=[str(witness.id)],
+                aggravating=["weapon"],
+                version=version_of(incident),
             ),
         )
         page = client.get(f"/incidents/{incident.id}").text
@@ -401,7 +424,8 @@ def test_amending_keeps_required_fields_required(client, employee, frozen):
     client.post("/incidents/new", data=report(submission_token="req-padded-token-0001"))
     incident = db.session.scalar(select(Incident))
     response = client.post(
-        f"/incidents/{incident.id}/edit", data=report(types=None, description="")
+        f"/incidents/{incident.id}/edit",
+        data=report(types=None, description="", version=version_of(incident)),
     )
     assert {"types", "description"} <= set(form_errors(response.text))
     db.session.refresh(incident)

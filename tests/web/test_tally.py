@@ -227,6 +227,7 @@ def test_published_counts_do_not_move_when_an_incident_changes_later(app, victim
                 description="It happened, and worse.",
                 affected_ids=[user.id],
             ),
+            incident.version,
         )
     live = counts(YEAR)
     published = read_counts(YEAR.months())
