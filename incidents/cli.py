@@ -247,7 +247,8 @@ def init_app(app: Flask) -> None:
     @app.cli.command("remind")
     def remind_command() -> None:
         """Queue due, overdue, escalation and draft reminders, and send all unsent mail.
-        Run it every few minutes (cron or a systemd timer); running it twice sends nothing twice."""
+        Run it every few minutes (cron or a systemd timer); running it twice, even at the same
+        moment, sends nothing twice. "failed": mails not sent this run (see /admin/mail)."""
         from incidents import notify
         from incidents.services.statistics import publish_closed_months
 
@@ -255,6 +256,33 @@ def init_app(app: Flask) -> None:
             publish_closed_months(utcnow())
         result = notify.run()
         click.echo("queued {queued}, sent {sent}, failed {failed}".format(**result))
+
+    @app.cli.command("doctor")
+    @click.option("--repair", is_flag=True, help="Repair what was found.")
+    def doctor_command(repair: bool) -> None:
+        """Find incidents that should have closed, closed incidents with open steps, steps
+        without an owner and drifting statistics; exits 1 when something is left unrepaired.
+        Run it daily, with --repair."""
+        from incidents.services import doctor
+
+        findings = doctor.examine()
+        for line in doctor.summary(findings):
+            click.echo(line)
+        if not findings.any:
+            click.echo("doctor: nothing to repair")
+            return
+        if not repair:
+            raise SystemExit(1)
+        done = doctor.repair(findings)
+        click.echo(
+            "repaired: closed {closed}, reopened {reopened}, owners {owned}, "
+            "statistics rows {recounted}".format(**done)
+        )
+        left = doctor.examine()
+        for line in doctor.summary(left):
+            click.echo(f"left: {line}")
+        if left.any:
+            raise SystemExit(1)
 
     @app.cli.command("create-user")
     @click.argument("email")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from incidents import access
+from incidents.errors import database_unavailable
 from incidents.extensions import db
 from incidents.labels import step_labels
 from incidents.main import bp
@@ -55,13 +56,48 @@ def healthz() -> ResponseReturnValue:
 
 @bp.route("/readyz")
 def readyz() -> ResponseReturnValue:
-    """Readiness: the database answers."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return "database unavailable\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+    """Readiness: the database answers and takes a write. 503 says which of the two failed."""
+    problem = _write_problem()
+    if problem:
+        return f"database {problem}\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
     return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _write_problem() -> str | None:
+    """None when the database takes a write; otherwise what failed, in a word or two.
+
+    A SELECT answers on a read-only database too (a SQLite file opened or mounted read-only, a
+    PostgreSQL standby or `default_transaction_read_only`), and then every report would fail.
+    So write for real, and roll back: the one row of `alembic_version` set to itself, in a
+    transaction that takes the write lock first (SQLite: BEGIN IMMEDIATE). Nothing is kept, so
+    it does not prove there is room on the disk; that shows only at commit."""
+    try:
+        with db.engine.connect() as connection:
+            try:
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                else:  # a running migration holds this row: say so rather than wait for it
+                    connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+                connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            finally:
+                connection.rollback()
+    except DBAPIError as error:
+        current_app.logger.warning("readyz: %s", error.orig)
+        if database_unavailable(error):
+            return "unavailable"
+        cause = str(error.orig).lower()
+        state = getattr(error.orig, "sqlstate", None)
+        if state == "25006" or "readonly" in cause or "read-only" in cause:
+            return "read-only"
+        if state == "55P03" or "locked" in cause:
+            return "locked"
+        if state == "42P01" or "no such table" in cause:
+            return "not migrated"
+        return "not writable"
+    except SQLAlchemyError as error:
+        current_app.logger.warning("readyz: %s", error)
+        return "unavailable"
+    return None
 
 
 # The main menu, in order. Each entry is shown only to the roles its view admits.
@@ -76,6 +112,7 @@ NAVIGATION = [
     ("hr.conversations", _l("Client conversations")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
+    ("admin.aftercare_owners", _l("Aftercare owners")),
     ("admin.audit", _l("Audit trail")),
     ("admin.legal_holds", _l("Legal holds")),
     ("admin.privacy_overview", _l("Privacy")),

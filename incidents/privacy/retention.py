@@ -21,6 +21,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
+from incidents.locks import lock_incidents
 from incidents.models import (
     AftercareStep,
     Incident,
@@ -30,7 +31,7 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services.base import ServiceError, audit, transaction
+from incidents.services.base import ServiceError, audit, lock, transaction
 
 DEFAULT_YEARS = 5
 REASON_MIN, REASON_MAX = 3, 200
@@ -74,6 +75,7 @@ def _anonymise(incident: Incident, now: datetime) -> None:
         step.details = details  # a new dict: the JSON column does not track changes inside
     incident.anonymised_at = now
     incident.updated_at = now
+    incident.version = (incident.version or 1) + 1  # an edit form still open is refused
 
 
 def _measure_ended(step: AftercareStep, today: date) -> bool:
@@ -107,6 +109,11 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
     )
     today = _today(now)
     with transaction():
+        # Lock what is due, then read it again: an edit that reopened an incident or placed
+        # a hold meanwhile has committed by then, and one still to come waits for this run.
+        due_ids = db.session.scalars(select(Incident.id).where(*due)).all()
+        if lock_incidents(db.session, due_ids):
+            db.session.expire_all()
         incidents = db.session.scalars(
             select(Incident)
             .where(*due, ~Incident.legal_hold)
@@ -179,6 +186,19 @@ def set_legal_hold(actor: User, incident: Incident, hold: bool, reason: str) -> 
         raise ServiceError(
             _("Keep the reason under %(count)s characters.", count=REASON_MAX), "reason"
         )
+    with transaction():
+        incident = lock(incident.id)
+        _check_hold(incident, hold)
+        incident.legal_hold = hold
+        audit(
+            actor,
+            "incident.legal_hold" if hold else "incident.legal_hold_lifted",
+            incident,
+            reason=reason,
+        )
+
+
+def _check_hold(incident: Incident, hold: bool) -> None:
     if incident.status != IncidentStatus.SUBMITTED:
         raise ServiceError(_("There is no submitted incident with this number."), "incident")
     if hold and incident.anonymised_at is not None:
@@ -192,14 +212,6 @@ def set_legal_hold(actor: User, incident: Incident, hold: bool, reason: str) -> 
             if hold
             else _("This incident is not on legal hold."),
             "incident",
-        )
-    with transaction():
-        incident.legal_hold = hold
-        audit(
-            actor,
-            "incident.legal_hold" if hold else "incident.legal_hold_lifted",
-            incident,
-            reason=reason,
         )
 
 

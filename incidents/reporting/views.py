@@ -185,7 +185,7 @@ def _stale_page(stale: StaleEdit, incident: Incident) -> str:
         flash(
             _(
                 "%(name)s, %(time)s: %(fields)s",
-                name=change.actor.name if change.actor else _("someone"),
+                name=change.name or _("someone"),
                 time=format_datetime(change.at, "short"),
                 fields=fields or _("no fields"),
             ),

@@ -4,7 +4,7 @@ audit event in it: it commits on success and rolls back on any error.
 One module per concept; everything is importable from here (`services.create_user`, ...).
 """
 
-from incidents.services import aftercare
+from incidents.services import aftercare, ownership
 from incidents.services.accounts import (
     create_team,
     create_user,
@@ -34,6 +34,7 @@ __all__ = [
     "ReportData",
     "ServiceError",
     "aftercare",
+    "ownership",
     "amend_report",
     "audit",
     "complete_draft",

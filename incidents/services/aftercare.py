@@ -20,12 +20,11 @@ from incidents.models import (
     PersonRole,
     Role,
     StepStatus,
-    Team,
     User,
     utcnow,
 )
-from incidents.services.ownership import owner_for
 from incidents.services.base import InvalidInput, ServiceError, audit, lock, transaction
+from incidents.services.ownership import owner_for
 from incidents.stats import tally
 
 CONVERSATIONS = frozenset(

@@ -121,9 +121,7 @@ def gaps() -> Gaps:
         .order_by(Team.name_nl)
     ).all()
     unmanaged = [
-        t
-        for t in teams
-        if not any(p is not None and p.active for p in (t.manager, t.deputy))
+        t for t in teams if not any(p is not None and p.active for p in (t.manager, t.deputy))
     ]
     unowned = db.session.scalar(
         select(func.count(AftercareStep.id)).where(

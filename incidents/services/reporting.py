@@ -167,6 +167,15 @@ def _record(incident: Incident, actor: User, action: str, fields: list[str]) -> 
     incident.updated_at = utcnow()
 
 
+@dataclass(frozen=True)
+class SavedMeanwhile:
+    """A save the form did not know of: who, when, which fields."""
+
+    name: str
+    at: datetime
+    fields: list[str]
+
+
 class StaleEdit(ServiceError):
     """The form was made from an older version of the report: someone saved in between.
     `changes` are the saves the form did not know of, oldest first."""
@@ -178,7 +187,9 @@ class StaleEdit(ServiceError):
                 "was saved: the form now shows the report as it is. Make your changes again."
             )
         )
-        self.changes = changes
+        self.changes = [
+            SavedMeanwhile(c.actor.name if c.actor else "", c.at, list(c.fields)) for c in changes
+        ]
 
 
 def _locked_current(incident: Incident, version: int | None) -> Incident:

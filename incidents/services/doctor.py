@@ -1,0 +1,147 @@
+"""`flask doctor`: find what must never happen, and repair it.
+
+- incidents whose steps are all done (or no longer required) but that never closed: retention
+  only looks at closed incidents, so their personal data would be kept for ever;
+- closed incidents with an open step;
+- open steps without an owner: in nobody's inbox, no mail goes out;
+- statistics' running counts that differ from a full recount.
+
+Each repair is its own transaction and takes the incident's lock, so the doctor can run
+while people work. Run it daily (see the README); it exits 1 when it found something it did
+not repair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, select, text
+
+from incidents import notify
+from incidents.extensions import db
+from incidents.models import AftercareStep, Incident, IncidentStatus, StepStatus, utcnow
+from incidents.services.base import audit, lock, transaction
+from incidents.services.ownership import owner_for
+from incidents.stats import tally
+
+_OPEN_STEP = exists().where(
+    AftercareStep.incident_id == Incident.id, AftercareStep.status == StepStatus.OPEN
+)
+_ANY_STEP = exists().where(AftercareStep.incident_id == Incident.id)
+
+
+@dataclass
+class Findings:
+    not_closed: list[int] = field(default_factory=list)  # incident ids
+    closed_but_open: list[int] = field(default_factory=list)  # incident ids
+    unowned: list[int] = field(default_factory=list)  # step ids
+    drift: dict[Any, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.not_closed or self.closed_but_open or self.unowned or self.drift)
+
+
+def examine() -> Findings:
+    """Four queries and a recount; changes nothing."""
+    submitted = Incident.status == IncidentStatus.SUBMITTED
+    findings = Findings(
+        not_closed=list(
+            db.session.scalars(
+                select(Incident.id)
+                .where(submitted, Incident.closed_at.is_(None), _ANY_STEP, ~_OPEN_STEP)
+                .order_by(Incident.id)
+            )
+        ),
+        closed_but_open=list(
+            db.session.scalars(
+                select(Incident.id)
+                .where(submitted, Incident.closed_at.is_not(None), _OPEN_STEP)
+                .order_by(Incident.id)
+            )
+        ),
+        unowned=list(
+            db.session.scalars(
+                select(AftercareStep.id)
+                .where(AftercareStep.status == StepStatus.OPEN, AftercareStep.owner_id.is_(None))
+                .order_by(AftercareStep.id)
+            )
+        ),
+    )
+    db.session.rollback()
+    with db.engine.connect() as connection:
+        findings.drift = tally.drift(connection)
+    return findings
+
+
+def repair(findings: Findings) -> dict[str, int]:
+    """Close, reopen, give owners and recount what `examine` found (checked again under each
+    incident's lock: what was mended meanwhile is left alone). Returns what was repaired."""
+    done = {"closed": 0, "reopened": 0, "owned": 0, "recounted": 0}
+    for incident_id in findings.not_closed + findings.closed_but_open:
+        with transaction():
+            incident = lock(incident_id)
+            still_open = any(s.is_open for s in incident.steps)
+            if still_open and incident.closed_at is not None:
+                incident.closed_at = None
+                done["reopened"] += 1
+            elif not still_open and incident.closed_at is None and incident.steps:
+                moments = [s.done_at for s in incident.steps if s.done_at is not None]
+                incident.closed_at = max(moments) if moments else utcnow()
+                done["closed"] += 1
+            else:
+                continue
+            audit(None, "doctor.closing", incident, closed=incident.closed_at is not None)
+    for step_id in findings.unowned:
+        step = db.session.get(AftercareStep, step_id)
+        if step is None:
+            continue
+        with transaction():
+            lock(step.incident_id)
+            if not step.is_open or step.owner_id is not None:
+                continue
+            owner, team = owner_for(step.subject_user or _first_affected(step))
+            if owner is None:
+                continue  # no coordinator chosen: the admin pages say so
+            step.owner_id, step.team_id = owner.id, team.id if team else None
+            db.session.flush()
+            notify.queue("assigned", owner, str(step.id), step=step)
+            audit(None, "doctor.owner", step, owner=owner.id)
+            done["owned"] += 1
+    if findings.drift:
+        with transaction():
+            connection = db.session.connection()
+            if connection.dialect.name == "postgresql":
+                # Changes that are counting now wait, then add their difference to the recount.
+                connection.execute(text("LOCK TABLE stat_tally IN EXCLUSIVE MODE"))
+            done["recounted"] = tally.rebuild(connection)
+            audit(None, "doctor.recount", None, keys=len(findings.drift))
+    return done
+
+
+def _first_affected(step: AftercareStep) -> Any:
+    """The person an incident-wide step (no subject) belongs to: the first affected."""
+    from incidents.models import PersonRole
+
+    people = step.incident.people_in(PersonRole.AFFECTED)
+    return people[0].user if people else None
+
+
+def summary(findings: Findings) -> list[str]:
+    """One line per kind of problem, for the command."""
+    lines = []
+    if findings.not_closed:
+        lines.append(f"all steps done but not closed: incidents {_ids(findings.not_closed)}")
+    if findings.closed_but_open:
+        lines.append(f"closed with an open step: incidents {_ids(findings.closed_but_open)}")
+    if findings.unowned:
+        lines.append(f"open steps without an owner: {_ids(findings.unowned)}")
+    if findings.drift:
+        lines.append(f"statistics' running counts differ from a recount: {len(findings.drift)}")
+    return lines
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:20]))
+    return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
