@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, request
+from flask_babel import format_number, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
@@ -18,6 +19,29 @@ class MinPasswordLength:
         minimum = current_app.config["PASSWORD_MIN_LENGTH"]
         if field.data and len(field.data) < minimum:
             raise ValidationError(_l("Use at least %(count)s characters.", count=minimum))
+
+
+class MaxLength:
+    """At most `maximum` characters. Longer text is refused and shown back cut to the limit,
+    so a page never echoes a huge input whole; the message says so."""
+
+    def __init__(self, maximum: int) -> None:
+        self.max = maximum
+        self.field_flags = {"maxlength": maximum}
+
+    def __call__(self, form: Form, field: Field) -> None:
+        text = field.data or ""
+        if len(text) <= self.max:
+            return
+        field.data = text[: self.max]
+        raise ValidationError(
+            gettext(
+                "Keep it under %(max)s characters: yours had %(count)s. Only the first "
+                "%(max)s are shown here; shorten the text and send it again.",
+                max=format_number(self.max),
+                count=format_number(len(text)),
+            )
+        )
 
 
 def strip_filter(value: Any) -> Any:

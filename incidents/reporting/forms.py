@@ -27,7 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from incidents.extensions import db
-from incidents.forms import strip_filter
+from incidents.forms import MaxLength, strip_filter
 from incidents.labels import AGGRAVATING_LABELS, CHANNEL_LABELS, TYPE_LABELS
 from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, PersonRole, User
 from incidents.services import ReportData
@@ -121,7 +121,7 @@ class ReportForm(FlaskForm):
     )
     description = TextAreaField(
         _l("Short description"),
-        validators=[Length(max=DESCRIPTION_MAX)],
+        validators=[MaxLength(DESCRIPTION_MAX)],
         description=_l(
             "What happened, in a few sentences. Do not write medical details or diagnoses: "
             "those belong with the occupational physician."
@@ -153,7 +153,7 @@ class ReportForm(FlaskForm):
     )
     outside_witnesses = TextAreaField(
         _l("Other witnesses"),
-        validators=[Length(max=1000)],
+        validators=[MaxLength(1000)],
         description=_l("Names only, one per line, for example residents who saw it."),
         render_kw={"rows": 2},
     )
@@ -230,7 +230,8 @@ class ReportForm(FlaskForm):
             "police_report_wanted": incident.police_report_wanted,
             "damage": incident.damage,
         }
-        return cls(reporter=incident.reporter, editor=editor, data=data)
+        # formdata=None: filled in from the incident even when answering a POST.
+        return cls(reporter=incident.reporter, editor=editor, data=data, formdata=None)
 
     def form_version(self) -> int:
         """The version the form was made from; 0 (never current) when it is missing."""
