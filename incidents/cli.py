@@ -82,6 +82,8 @@ def seed_demo() -> list[tuple[str, Role]]:
                 manager=boss,
                 deputy=deputy,
             )
+        # HR and the admin have no team: their aftercare, if ever needed, is the coordinator's.
+        services.ownership.set_coordinator(users["admin@demo.test"], manager2)
     return [(email, role) for email, _, role, _ in DEMO_ACCOUNTS]
 
 
