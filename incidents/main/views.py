@@ -113,6 +113,7 @@ NAVIGATION = [
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
     ("admin.aftercare_owners", _l("Aftercare owners")),
+    ("admin.mail", _l("Outgoing mail")),
     ("admin.audit", _l("Audit trail")),
     ("admin.legal_holds", _l("Legal holds")),
     ("admin.privacy_overview", _l("Privacy")),

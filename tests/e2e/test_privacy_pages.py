@@ -18,10 +18,15 @@ PAGES = {
         ("/admin/audit?action=auth.*", "Logboek"),
         ("/admin/legal-holds", "Juridische blokkades"),
         ("/admin/privacy", "Privacyoverzicht"),
+        ("/admin/aftercare-owners", "Eigenaren van nazorg"),
+        ("/admin/mail", "Uitgaande mail"),
         ("/account/data", "Mijn gegevens"),
     ],
     "employee@demo.test": [("/account/data", "Mijn gegevens")],
-    "hr@demo.test": [("/hr/conversations", "Klantgesprekken")],
+    "hr@demo.test": [
+        ("/hr/conversations", "Klantgesprekken"),
+        ("/incidents/new", "Meld een incident"),  # HR reports what happened to them, like anyone
+    ],
     "manager@demo.test": [("/aftercare", "Nazorg-inbox")],
 }
 
