@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from incidents import notify
+from incidents import notify, outbox
 from incidents.admin import bp
 from incidents.models import Role
 from incidents.security import roles
@@ -26,8 +26,8 @@ def mail() -> ResponseReturnValue:
     """Counts of waiting and failed mail, and the newest failed mails."""
     return render_template(
         "admin/mail.html",
-        counts=notify.outbox_counts(),
-        failed=notify.failed_mails(SHOWN),
+        counts=outbox.outbox_counts(),
+        failed=outbox.failed_mails(SHOWN),
         subjects={kind: texts[0] for kind, texts in notify.TEXTS.items()},
     )
 
@@ -37,7 +37,7 @@ def mail() -> ResponseReturnValue:
 def retry_mail(notification_id: int) -> ResponseReturnValue:
     """Put a failed mail back in the outbox; the next `flask remind` sends it."""
     try:
-        note = notify.requeue(current_user, notification_id)
+        note = outbox.requeue(current_user, notification_id)
     except ServiceError as error:
         flash(error.message, "error")
     else:

@@ -256,7 +256,7 @@ def test_a_server_that_is_down_loses_nothing(app, org, smtp, caplog):
 def test_demo_mode_without_a_server_writes_mail_to_the_log(app, org, caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="incidents.notify")
+    caplog.set_level(logging.INFO, logger="incidents.outbox")
     with time_machine.travel(NOW, tick=False):
         report(org)
         result = notify.run()

@@ -20,7 +20,7 @@ import time_machine
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from incidents import notify, services
+from incidents import notify, outbox, services
 from incidents.extensions import db
 from incidents.models import AuditEvent, Channel, IncidentType, Notification, Role, User, utcnow
 from incidents.services import ReportData
@@ -144,7 +144,7 @@ def mail_warnings(caplog) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "incidents.notify" and r.levelno >= logging.WARNING
+        if r.name == "incidents.outbox" and r.levelno >= logging.WARNING
     ]
 
 
@@ -204,7 +204,7 @@ def race(app, runners: int, batch: int) -> list[tuple[int, int]]:
         try:
             with app.app_context():
                 barrier.wait()
-                results.append(notify.send_pending(batch=batch))
+                results.append(outbox.send_pending(batch=batch))
         except BaseException as error:  # re-raised in the test's thread
             errors.append(error)
 
@@ -229,7 +229,7 @@ def test_concurrent_sends_in_threads_send_each_mail_once(app, sink):
 
 
 def test_concurrent_runs_in_demo_mode_log_each_mail_once(app, caplog):
-    caplog.set_level(logging.INFO, logger="incidents.notify")
+    caplog.set_level(logging.INFO, logger="incidents.outbox")
     addresses = queue_mails(60)
     assert not app.config["MAIL_SERVER"] and app.config["DEMO"]
     results = race(app, runners=3, batch=5)
@@ -249,7 +249,7 @@ def test_concurrent_runs_in_demo_mode_log_each_mail_once(app, caplog):
 def test_a_server_that_drops_mid_run_stops_the_run_and_loses_nothing(app, sink, caplog):
     addresses = queue_mails(10)
     sink.drop_after = 4
-    first = notify.send_pending(batch=3)
+    first = outbox.send_pending(batch=3)
     # In batches of 3 the connection drops at the fifth mail (the second batch's second); one
     # reconnect fails, so the run stops: two claimed mails unsent, the last four never claimed.
     assert first == (4, 2)
@@ -263,7 +263,7 @@ def test_a_server_that_drops_mid_run_stops_the_run_and_loses_nothing(app, sink, 
         ("", None, None, 0)
     }
     sink.down = False  # the server is back
-    assert notify.send_pending() == (6, 0)
+    assert outbox.send_pending() == (6, 0)
     assert sink.connections == 3
     assert_each_sent_once(sink, addresses)
 
@@ -271,7 +271,7 @@ def test_a_server_that_drops_mid_run_stops_the_run_and_loses_nothing(app, sink, 
 def test_one_dropped_connection_is_reconnected_and_the_run_goes_on(app, sink, caplog):
     addresses = queue_mails(6)
     sink.drop_after, sink.down_after_drop = 2, False
-    assert notify.send_pending() == (6, 0)
+    assert outbox.send_pending() == (6, 0)
     assert sink.connections == 2 and not mail_warnings(caplog)
     assert_each_sent_once(sink, addresses)
 
@@ -279,7 +279,7 @@ def test_one_dropped_connection_is_reconnected_and_the_run_goes_on(app, sink, ca
 def test_a_server_that_cannot_be_reached_is_tried_twice_then_left(app, sink, caplog):
     queue_mails(5)
     sink.down = True  # answers the connection, closes it at once
-    assert notify.send_pending() == (0, 5)
+    assert outbox.send_pending() == (0, 5)
     assert sink.connections == 2 and len(mail_warnings(caplog)) == 1
     assert {(n.sent_at, n.claim, n.attempts) for n in notes()} == {(None, "", 0)}
 
@@ -315,20 +315,20 @@ def test_a_mail_refused_for_good_is_marked_failed_and_not_retried(
 ):
     addresses = queue_mails(2)
     with time_machine.travel(NOW, tick=False):
-        assert notify.send_pending() == (2, 1)
+        assert outbox.send_pending() == (2, 1)
     failed = note_to("nobody@example.test")
     assert (failed.sent_at, failed.failed_at, failed.attempts, failed.claim) == (None, NOW, 1, "")
     assert failed.last_error == REFUSED
     assert sink.rcpt["nobody@example.test"] == 1
-    assert notify.send_pending() == (0, 0)  # not tried again
+    assert outbox.send_pending() == (0, 0)  # not tried again
     assert sink.rcpt["nobody@example.test"] == 1
     assert sink.received() == Counter(addresses)
-    assert notify.outbox_counts() == {"waiting": 0, "failed": 1}
+    assert outbox.outbox_counts() == {"waiting": 0, "failed": 1}
 
 
 def test_admins_see_failed_mail_and_try_it_again(app, sink, refused_incident_mail, login_as):
     with time_machine.travel(NOW, tick=False):
-        notify.send_pending()
+        outbox.send_pending()
     note = note_to("nobody@example.test")
     client = login_as(Role.ADMIN)
     page = client.get("/admin/mail")
@@ -367,7 +367,7 @@ def test_admins_see_failed_mail_and_try_it_again(app, sink, refused_incident_mai
         == 1
     )
     del sink.refuse["nobody@example.test"]  # the address was fixed
-    assert notify.send_pending() == (1, 0)
+    assert outbox.send_pending() == (1, 0)
     assert sink.received()["nobody@example.test"] == 1
 
 
@@ -388,7 +388,7 @@ def test_the_mail_page_shows_the_newest_200_failed_mails_and_the_counts(app, log
 @pytest.mark.parametrize("role", [Role.EMPLOYEE, Role.MANAGER, Role.HR], ids=lambda r: r.value)
 def test_only_admins_see_the_mail_page(app, sink, refused_incident_mail, make_user, role):
     with time_machine.travel(NOW, tick=False):
-        notify.send_pending()
+        outbox.send_pending()
     note = note_to("nobody@example.test")
     anonymous = app.test_client()
     assert anonymous.get("/admin/mail").headers["Location"].startswith("/login")
@@ -405,18 +405,18 @@ def test_a_temporary_refusal_is_retried_on_each_run_until_the_limit(app, sink):
     limit = app.config["MAIL_MAX_ATTEMPTS"]
     assert limit == 10
     # In one run the refused mail is tried once, though later batches are claimed after it.
-    assert notify.send_pending(batch=1) == (2, 1)
+    assert outbox.send_pending(batch=1) == (2, 1)
     assert sink.rcpt[busy] == 1
     for attempt in range(2, limit + 1):
-        assert notify.send_pending(batch=1) == (0, 1)
+        assert outbox.send_pending(batch=1) == (0, 1)
         note = note_to(busy)
         assert sink.rcpt[busy] == note.attempts == attempt
         assert note.last_error == LATER and note.claim == ""
         assert (note.failed_at is not None) == (attempt == limit)
-    assert notify.send_pending() == (0, 0)
+    assert outbox.send_pending() == (0, 0)
     assert sink.rcpt[busy] == limit
     assert sink.received() == Counter(addresses[1:])
-    assert notify.outbox_counts() == {"waiting": 0, "failed": 1}
+    assert outbox.outbox_counts() == {"waiting": 0, "failed": 1}
 
 
 # 5. Claims: a crashed run's expired claim is taken over, a live run's claim is not.
@@ -432,13 +432,13 @@ def test_an_expired_claim_is_taken_and_a_live_one_is_left(app, sink):
         note = note_to(address)
         note.claim, note.claimed_until = claim, until
         db.session.commit()
-    assert notify.send_pending() == (2, 0)
+    assert outbox.send_pending() == (2, 0)
     assert sink.received() == Counter([crashed, free])
     left = note_to(live)
     assert (left.sent_at, left.claim) == (None, "other-run")  # this run released only its own
     assert left.claimed_until == now + timedelta(minutes=10)
     with time_machine.travel(now + timedelta(minutes=11), tick=False):
-        assert notify.send_pending() == (1, 0)
+        assert outbox.send_pending() == (1, 0)
     assert_each_sent_once(sink, [crashed, live, free])
 
 
@@ -458,7 +458,7 @@ def test_a_claim_is_given_up_before_its_lease_ends(app, sink):
                 return await Sink.handle_DATA(sink, server, session, envelope)
 
             sink.handle_DATA = slow
-            assert notify.send_pending(batch=4) == (4, 0)
+            assert outbox.send_pending(batch=4) == (4, 0)
     finally:
         app.config["MAIL_LEASE_MINUTES"] = 15
     # Lease 120 s: mails at 40 and 80 s; at 80 s the claim is too old for a third, so the run
@@ -484,5 +484,5 @@ def test_the_run_holds_no_claim_when_composing_fails(app, sink, monkeypatch):
 
     monkeypatch.setattr(notify, "compose", broken)
     with pytest.raises(RuntimeError):
-        notify.send_pending()
+        outbox.send_pending()
     assert {(n.sent_at, n.claim, n.claimed_until) for n in notes()} == {(None, "", None)}
