@@ -42,7 +42,19 @@ class Config:
     MAX_COLLEAGUES_PER_REPORT = 50
 
     # Login throttling (Flask-Limiter syntax), counted on failed attempts only.
+    # The counts live in RATELIMIT_STORAGE_URI. "memory://" is one process's memory: right for
+    # one worker, but every further worker or server would count on its own. More than one
+    # needs one shared store, redis://HOST:6379 (the redis client comes with flask-limiter[redis];
+    # gunicorn.conf.py refuses to start production workers without it). Servers of different
+    # apps sharing one Redis: give each its own RATELIMIT_KEY_PREFIX.
     RATELIMIT_STORAGE_URI = "memory://"
+    # Redis gone or hanging: after 2 s each worker counts in its own memory until Redis is back
+    # (Flask-Limiter checks again with growing pauses), so logging in keeps working and limited.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS: dict[str, object] = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+    }
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"

@@ -2,12 +2,16 @@
 
 Per backend: build the schema with the migrations, add the organisation and 10,000 incidents,
 serve the app with gunicorn (2 workers), run each scenario with locust, stop gunicorn; then grow
-the same database to 1,000,000 incidents (`--quick`: 100,000) and measure again. Prints a table
-and one `RATIO <backend>.<target> <value> <limit> PASS|FAIL` line per target and backend, and
-writes everything to bench/results/<timestamp>.json and bench/results/latest.json.
+the same database to 1,000,000 incidents (`--quick`: 100,000) and measure again. Then the load
+run (bench/load.py) on a fresh database: 50 clients submitting 20 reports each (`--quick`: 5)
+at once to gunicorn with 4 workers. The login limits of every gunicorn live in one throwaway
+Redis. Prints a table, one `RATIO <backend>.<target> <value> <limit> PASS|FAIL` line per target
+and backend and one `LOAD ...` line per backend, and writes everything to
+bench/results/<timestamp>.json and bench/results/latest.json.
 
 Exit status 0 when everything was measured, even when a target is missed (that is a result);
-1 when the harness broke: a server did not start, or every request of a scenario failed.
+1 when the harness broke (a server did not start, or every request of a scenario failed), or
+the load run lost or doubled rows, had HTTP errors or left the running counts drifting.
 """
 
 from __future__ import annotations
@@ -26,14 +30,22 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import generate
-from bench.servers import ROOT, Gunicorn, HarnessError, Measurement, run_locust
+from bench import generate, load
+from bench.servers import (
+    ROOT,
+    Gunicorn,
+    HarnessError,
+    Measurement,
+    database,
+    run_locust,
+    shared_limits,
+)
 
 RESULTS = Path(__file__).with_name("results")
 SMALL, LARGE, QUICK_LARGE = 10_000, 1_000_000, 100_000
@@ -93,24 +105,6 @@ def size_label(size: int) -> str:
     return f"{size // 1_000_000}M" if size % 1_000_000 == 0 else f"{size // 1000}k"
 
 
-@contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a throwaway PostgreSQL server of our own."""
-    if backend == "sqlite":
-        yield "sqlite:///" + str(workdir / "bench.db")
-        return
-    from tests.postgres_server import PostgresServer, find_bin_dir
-
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        raise HarnessError("PostgreSQL (initdb, pg_ctl) is not installed; use --backends sqlite")
-    server = PostgresServer(bin_dir).start()
-    try:
-        yield server.create_database("incidents_bench")
-    finally:
-        server.stop()
-
-
 def choose_accounts(conn: Any, org: generate.Organisation) -> dict[str, Any]:
     """Who logs in for which scenario, and which incidents the manager opens."""
     from sqlalchemy import func, or_, select
@@ -154,6 +148,7 @@ def bench_backend(
     options: argparse.Namespace,
     phases: Phases,
     on_measured: Callable[[str, int, Measurement], None],
+    limits_url: str,
 ) -> dict[str, Any]:
     """Fill, serve and measure one backend at each size; returns what it found."""
     from flask_migrate import upgrade
@@ -169,6 +164,7 @@ def bench_backend(
         "INCIDENTS_INSTANCE_PATH": str(workdir / "instance"),
         # Plain HTTP on loopback: a Secure cookie would never come back from the client.
         "INCIDENTS_SESSION_COOKIE_SECURE": "false",
+        "RATELIMIT_STORAGE_URI": limits_url,
     }
     os.environ.update(
         {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "INCIDENTS_INSTANCE_PATH")}
@@ -325,8 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=4, help="concurrent locust users")
     parser.add_argument("--large", type=int, help="the large size (default 1,000,000)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, db)")
+    parser.add_argument("--no-load", action="store_true", help="skip the load run")
+    parser.add_argument("--load-clients", type=int, default=load.CLIENTS, help="load run clients")
+    parser.add_argument("--load-reports", type=int, help="reports per client (20; quick: 5)")
     options = parser.parse_args(argv)
     options.seconds = options.seconds or (8 if options.quick else 20)
+    options.load_reports = options.load_reports or (5 if options.quick else load.REPORTS)
     large = options.large or (QUICK_LARGE if options.quick else LARGE)
     sizes = (SMALL, large)
     backends = [b.strip() for b in options.backends.split(",") if b.strip()]
@@ -365,15 +365,45 @@ def main(argv: list[str] | None = None) -> int:
         if m.requests - m.failures <= 0:
             broken.append(f"{backend} {size_label(size)} {m.endpoint}: every request failed")
 
-    for backend in backends:
+    loads: list[load.LoadResult] = []
+    with ExitStack() as stack:
         try:
-            with phases(f"{backend}.total"), database(backend, workdir) as url:
-                found[backend] = bench_backend(
-                    backend, url, workdir, sizes, options, phases, on_measured
-                )
-        except (Exception, SystemExit) as error:  # the harness broke (or the app refused to start)
-            traceback.print_exc()
-            broken.append(f"{backend}: {error}")
+            limits_url = stack.enter_context(shared_limits())
+        except HarnessError as error:
+            broken.append(str(error))
+            backends = []
+        for backend in backends:
+            try:
+                with phases(f"{backend}.total"), database(backend, workdir) as url:
+                    found[backend] = bench_backend(
+                        backend, url, workdir, sizes, options, phases, on_measured, limits_url
+                    )
+            except (Exception, SystemExit) as error:  # the harness broke (or the app refused)
+                traceback.print_exc()
+                broken.append(f"{backend}: {error}")
+            if options.no_load:
+                continue
+            loaddir = workdir / f"load-{backend}"
+            loaddir.mkdir()
+            try:
+                with phases(f"{backend}.load"), database(backend, loaddir) as url:
+                    loads.append(
+                        load.run_load(
+                            backend,
+                            url,
+                            limits_url,
+                            loaddir,
+                            clients=options.load_clients,
+                            reports=options.load_reports,
+                            say=say,
+                        )
+                    )
+            except (Exception, SystemExit) as error:
+                traceback.print_exc()
+                broken.append(f"{backend} load: {error}")
+    for result in loads:
+        for problem in result.problems():
+            broken.append(f"{result.backend} load: {problem}")
 
     results: list[dict[str, Any]] = []
     for backend in backends:
@@ -402,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         verdict = "PASS" if r["pass"] else "FAIL"
         say(f"RATIO {r['backend']}.{r['name']} {r['value']:.2f} {r['target']} {verdict}")
+    for result in loads:
+        say(result.line())
     phases.seconds["total"] = round(time.perf_counter() - began, 2)
     say("")
     say("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.seconds.items()))
@@ -424,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         "phases_seconds": phases.seconds,
         "measurements": measurements,
         "ratios": results,
+        "load": [result.as_dict() for result in loads],
         "details": found,
         "broken": broken,
     }

@@ -1,4 +1,4 @@
-"""The processes the benchmark drives: the app under gunicorn, and locust."""
+"""The processes the benchmark drives: the databases, Redis, the app under gunicorn, locust."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +30,69 @@ class HarnessError(RuntimeError):
     """The harness itself could not measure (a server did not start, locust broke)."""
 
 
-class Gunicorn:
-    """`gunicorn -w 2 "incidents:create_app('production')"` on a free loopback port."""
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a throwaway PostgreSQL server of our own."""
+    if backend == "sqlite":
+        yield "sqlite:///" + str(workdir / "bench.db")
+        return
+    from tests.postgres_server import PostgresServer, find_bin_dir
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise HarnessError("PostgreSQL (initdb, pg_ctl) is not installed; use --backends sqlite")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server.create_database("incidents_bench")
+    finally:
+        server.stop()
+
+
+@contextmanager
+def shared_limits() -> Iterator[str]:
+    """A throwaway Redis for the login limits; yields its URL. Production refuses to start more
+    than one gunicorn worker with the limits in each worker's memory (gunicorn.conf.py)."""
+    from tests.redis_server import RedisServer, find_redis_server
+
+    binary = find_redis_server()
+    if binary is None:
+        raise HarnessError(
+            "redis-server is not installed (apt-get install redis-server): gunicorn with more "
+            "than one worker keeps the login limits in Redis"
+        )
+    server = RedisServer(binary).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    """Run a `flask --app incidents` command with `env`; its output, or HarnessError."""
+    result = subprocess.run(  # noqa: S603 - our own command
+        [str(BIN / "flask"), "--app", "incidents", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise HarnessError(
+            f"flask {' '.join(args)} exited with {result.returncode}:\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+class Gunicorn:
+    """`gunicorn -w 2 "incidents:create_app('production')"` on a free loopback port, with the
+    settings of gunicorn.conf.py (which refuses more than one worker without Redis)."""
+
+    def __init__(self, env: dict[str, str], log: Path, workers: int = WORKERS) -> None:
         self.env = env
         self.log = log
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,7 +101,7 @@ class Gunicorn:
         command = [
             str(BIN / "gunicorn"),
             "--workers",
-            str(WORKERS),
+            str(self.workers),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--timeout",
@@ -60,7 +119,7 @@ class Gunicorn:
                 raise HarnessError(
                     f"gunicorn exited with {self.process.returncode}:\n{self.tail()}"
                 )
-            if self._answers() and len(self.worker_pids()) == WORKERS:
+            if self._answers() and len(self.worker_pids()) == self.workers:
                 return self
             time.sleep(0.2)
         self.stop()

@@ -28,6 +28,7 @@ from incidents.extensions import limiter
 from incidents.models import Role, Team, User
 from incidents.stats import tally
 from tests.postgres_server import PostgresServer, find_bin_dir
+from tests.redis_server import RedisServer, find_redis_server
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct horse battery"
@@ -47,6 +48,18 @@ def postgres_server() -> Iterator[PostgresServer]:
         missing("PostgreSQL (initdb, pg_ctl)")
     assert bin_dir is not None
     server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server on a free loopback port (the login limits' shared store)."""
+    binary = find_redis_server()
+    if binary is None:
+        missing("redis-server")
+    assert binary is not None
+    server = RedisServer(binary).start()
     yield server
     server.stop()
 

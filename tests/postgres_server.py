@@ -47,6 +47,7 @@ class PostgresServer:
         self.data = self.root / "data"
         self.as_root = os.geteuid() == 0
         self.user = "postgres" if self.as_root else os.environ.get("USER", "postgres")
+        self.running = False
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin_dir / args[0]), *args[1:]]
@@ -71,10 +72,21 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server as an outage would (open sessions are ended), keeping its data and
+        port: `resume()` starts it again."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.running = False
+
+    def resume(self) -> PostgresServer:
+        """Start the server (again) on the same port and wait until it listens."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
+        self.running = True
         self._run(
             "pg_ctl",
             "-D",
@@ -98,17 +110,22 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
+        self.admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def admin(self, *statements: str) -> None:
+        """Run statements as the superuser, outside a transaction (ALTER SYSTEM, CREATE ...)."""
         import psycopg
 
         with psycopg.connect(
             f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
         ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+            for statement in statements:
+                conn.execute(statement)
 
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            if self.running:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

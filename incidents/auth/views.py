@@ -33,8 +33,9 @@ def load_user(session_token: str) -> User | None:
 
 
 def _login_failed(response: Response) -> bool:
-    """Only failed attempts count toward the limits (success redirects)."""
-    return response.status_code != 302
+    """Only failed attempts count toward the limits: success redirects, and a database that
+    did not answer (503) judged no password."""
+    return response.status_code not in (302, 503)
 
 
 def _account_key() -> str:

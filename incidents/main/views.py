@@ -83,14 +83,14 @@ def _write_problem() -> str | None:
                 connection.rollback()
     except DBAPIError as error:
         current_app.logger.warning("readyz: %s", error.orig)
-        if database_unavailable(error):
-            return "unavailable"
         cause = str(error.orig).lower()
         state = getattr(error.orig, "sqlstate", None)
-        if state == "25006" or "readonly" in cause or "read-only" in cause:
-            return "read-only"
         if state == "55P03" or "locked" in cause:
             return "locked"
+        if database_unavailable(error):
+            return "unavailable"
+        if state == "25006" or "readonly" in cause or "read-only" in cause:
+            return "read-only"
         if state == "42P01" or "no such table" in cause:
             return "not migrated"
         return "not writable"
