@@ -487,6 +487,53 @@ class Notification(Model):
     step: Mapped[AftercareStep | None] = relationship()
 
 
+class UserSession(Model):
+    """A login: the cookie holds only an opaque id, whose SHA-256 is kept here. Logout, the
+    timeouts, a password change and deactivation delete the row, so a copied cookie stops
+    working at once. The user sees their sessions on their account page and can end them."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordReset(Model):
+    """A single-use, expiring link to set a password, sent by mail (an admin never sets an
+    existing user's password). Only the SHA-256 of the link's secret is kept."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class LoginThrottle(Model):
+    """Failed logins by key ("account:<e-mail>", "pair:<e-mail>|<address>", "address:<ip>"),
+    for growing delays instead of a hard lock; shared by every worker and server."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Setting(Model):
     """An organisation-wide choice made by an admin, by name (for example the aftercare
     coordinator: "aftercare_coordinator" -> a user id)."""
