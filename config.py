@@ -30,7 +30,9 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    # A session ends after 30 idle minutes, and after 12 hours whatever happens.
+    # A session ends after 30 idle minutes, and after 12 hours whatever happens (checked on
+    # the server, see incidents/services/sessions.py). The cookie itself lasts as long as the
+    # browser runs; its signature is refused after PERMANENT_SESSION_LIFETIME.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     SESSION_IDLE_MINUTES = 30
     SESSION_MAX_HOURS = 12
@@ -41,12 +43,38 @@ class Config:
     # A report names at most this many colleagues (affected and witnesses together).
     MAX_COLLEAGUES_PER_REPORT = 50
 
-    # Login throttling (Flask-Limiter syntax), counted on failed attempts only.
-    # The counts live in RATELIMIT_STORAGE_URI. "memory://" is one process's memory: right for
-    # one worker, but every further worker or server would count on its own. More than one
-    # needs one shared store, redis://HOST:6379 (the redis client comes with flask-limiter[redis];
-    # gunicorn.conf.py refuses to start production workers without it). Servers of different
-    # apps sharing one Redis: give each its own RATELIMIT_KEY_PREFIX.
+    # Failed logins get growing delays, never a lock. The counts live in the database
+    # (login_throttle), so every worker and server shares them without Redis. Three counts:
+    # - one account from one address: after LOGIN_DELAY_AFTER_FAILURES failures the next
+    #   attempt waits LOGIN_DELAY_BASE_SECONDS, doubling with every further failure, up to
+    #   LOGIN_DELAY_MAX_SECONDS_PAIR;
+    # - one account from all addresses together: the same after
+    #   LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY failures but up to LOGIN_DELAY_MAX_SECONDS_ACCOUNT
+    #   only, so an attacker elsewhere can keep the real user out for that long at most;
+    # - one address across accounts (password spraying): after
+    #   LOGIN_ADDRESS_FAILURES_BEFORE_DELAY failures, up to LOGIN_DELAY_MAX_SECONDS_ADDRESS.
+    #   Each account adds at most LOGIN_DELAY_AFTER_FAILURES to it, so one person behind an
+    #   office's proxy does not slow the whole office.
+    # While a delay runs the login answers 429 without checking the password. A successful
+    # login clears its account's counts (not the address's); a count is forgotten
+    # LOGIN_FAILURES_FORGOTTEN_AFTER_MINUTES after its last failure.
+    LOGIN_DELAY_AFTER_FAILURES = 3
+    LOGIN_DELAY_BASE_SECONDS = 1
+    LOGIN_DELAY_MAX_SECONDS_PAIR = 900
+    LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY = 10
+    LOGIN_DELAY_MAX_SECONDS_ACCOUNT = 60
+    LOGIN_ADDRESS_FAILURES_BEFORE_DELAY = 100
+    LOGIN_DELAY_MAX_SECONDS_ADDRESS = 300
+    LOGIN_FAILURES_FORGOTTEN_AFTER_MINUTES = 60
+
+    # Besides the delays, a coarse cap (Flask-Limiter syntax) on the passwords checked and
+    # found wrong per client address, against floods of argon2 work; attempts refused during
+    # a delay do not count. The counts live in RATELIMIT_STORAGE_URI. "memory://" is one
+    # process's memory: right for one worker, but every further worker or server would count
+    # on its own. More than one needs one shared store, redis://HOST:6379 (the redis client
+    # comes with flask-limiter[redis]; gunicorn.conf.py refuses to start production workers
+    # without it). Servers of different apps sharing one Redis: give each its own
+    # RATELIMIT_KEY_PREFIX.
     RATELIMIT_STORAGE_URI = "memory://"
     # Redis gone or hanging: after 2 s each worker counts in its own memory until Redis is back
     # (Flask-Limiter checks again with growing pauses), so logging in keeps working and limited.
@@ -56,8 +84,7 @@ class Config:
         "socket_timeout": 2,
     }
     RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
-    LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "300 per 15 minutes"
 
     # The aftercare protocol (severity rules, steps, deadlines); None: incidents/protocol.toml.
     PROTOCOL_FILE: str | None = None
@@ -89,6 +116,9 @@ class Config:
     ESCALATE_AFTER_DAYS = 3
     DRAFT_REMINDER_HOURS = 24
 
+    # A link to set a password (sent by an admin, or to a new account) works once, this long.
+    PASSWORD_RESET_HOURS = 48
+
     # Passwords: argon2id, RFC 9106 low-memory profile (argon2-cffi's default).
     PASSWORD_MIN_LENGTH = 12
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
@@ -115,6 +145,11 @@ class ProductionConfig(Config):
 
     DEMO = False
     SESSION_COOKIE_SECURE = True
+    # The __Host- prefix: browsers keep this cookie only when it is Secure, for Path=/ and
+    # without a Domain, so no subdomain or other site on the network can set or replace it.
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN: str | None = None
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
 

@@ -261,6 +261,7 @@ def make_accounts(url: str, clients: int) -> list[str]:
     config = ProductionConfig()
     config.SECRET_KEY = secrets.token_hex(32)
     config.SQLALCHEMY_DATABASE_URI = url
+    config.BASE_URL = "http://127.0.0.1"  # production refuses to start without one
     app = create_app(config)
     emails: list[str] = []
     with app.app_context():

@@ -161,13 +161,14 @@ def bench_backend(
         **os.environ,
         "DATABASE_URL": url,
         "SECRET_KEY": secrets.token_hex(32),
+        "BASE_URL": "http://127.0.0.1",
         "INCIDENTS_INSTANCE_PATH": str(workdir / "instance"),
         # Plain HTTP on loopback: a Secure cookie would never come back from the client.
         "INCIDENTS_SESSION_COOKIE_SECURE": "false",
         "RATELIMIT_STORAGE_URI": limits_url,
     }
     os.environ.update(
-        {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "INCIDENTS_INSTANCE_PATH")}
+        {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "INCIDENTS_INSTANCE_PATH")}
     )
     app = create_app("production")
     found: dict[str, Any] = {"generation": [], "sizes": {}}

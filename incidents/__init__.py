@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -93,7 +94,8 @@ def _init_database(app: Flask) -> None:
 
 
 def _finish_config(app: Flask) -> None:
-    """Defaults that depend on the instance folder; refuse to run without a secret key."""
+    """Defaults that depend on the instance folder; refuse to run without a secret key, a
+    database or the site's own address (BASE_URL)."""
     if not app.config.get("SECRET_KEY"):
         if not app.config["DEMO"]:
             sys.exit(
@@ -106,6 +108,16 @@ def _finish_config(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
             Path(app.instance_path) / "incidents.db"
+        )
+    # Links in mails and the calendar feed start with BASE_URL, never with a request's Host.
+    base = urlsplit(str(app.config.get("BASE_URL") or ""))
+    if not app.config["DEMO"] and (
+        app.config.get("BASE_URL") == Config.BASE_URL
+        or base.scheme not in {"http", "https"}
+        or not base.hostname
+    ):
+        sys.exit(
+            "incidents: set BASE_URL to the address users open, e.g. https://nazorg.example.org"
         )
     from incidents import rules
 

@@ -120,7 +120,7 @@ def inbox_page(
     is read in index order and limited before they are merged, so the cost is a page of
     rows whatever the manager's history holds."""
     order = _inbox_order(state)
-    cursor = db.session.get(AftercareStep, after) if after is not None else None
+    cursor = _inbox_cursor(user, state, now, after)
     ids = []
     for branch in _inbox_branches(user, state, now):
         if cursor is not None:
@@ -143,6 +143,19 @@ def inbox_page(
         )
     )
     return _one_page(steps, INBOX_PAGE)
+
+
+def _inbox_cursor(user: User, state: str, now: datetime, after: int | None) -> AftercareStep | None:
+    """The step to continue after, only when it is in this very list; any other id (another
+    manager's step, one in another state, none at all) gives the first page, so the address
+    tells nothing about steps that are not the user's."""
+    if after is None:
+        return None
+    mine = union(*(b.where(AftercareStep.id == after) for b in _inbox_branches(user, state, now)))
+    found: AftercareStep | None = db.session.scalar(
+        select(AftercareStep).where(AftercareStep.id.in_(select(mine.subquery().c.id)))
+    )
+    return found
 
 
 def _one_page(rows: list[Any], size: int) -> tuple[list[Any], int | None]:
@@ -216,9 +229,11 @@ MY_INCIDENTS_PAGE = 25
 def my_incidents_page(user: User, after: int | None = None) -> tuple[list[Incident], int | None]:
     """One page of `my_incidents_query`, the latest first, after the incident with id `after`
     (keyset pagination), and the id to continue after, or None on the last page."""
-    cursor = db.session.get(Incident, after) if after is not None else None
-    order = (Incident.occurred_at.desc(), Incident.id.desc())
     query = my_incidents_query(user)
+    # Only an incident of this very list is a cursor: any other id gives the first page, so
+    # the address tells nothing about other people's incidents (whether or when they were).
+    cursor = db.session.scalar(query.where(Incident.id == after)) if after is not None else None
+    order = (Incident.occurred_at.desc(), Incident.id.desc())
     if cursor is not None and cursor.occurred_at is not None:
         position = tuple_(Incident.occurred_at, Incident.id)
         query = query.where(position < tuple_(cursor.occurred_at, cursor.id))

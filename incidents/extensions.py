@@ -38,6 +38,10 @@ def _render_type(type_: str, obj: object, autogen_context: object) -> str | bool
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True, render_item=_render_type)
 login_manager = LoginManager()
+# Sessions are checked on the server (incidents/services/sessions.py), where each one keeps its
+# address and browser for the user to see; Flask-Login's own protection would only add a hash
+# of both to the cookie, which anyone holding the cookie can read.
+login_manager.session_protection = None
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)

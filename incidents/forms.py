@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import current_app, flash, request
 from flask_babel import format_number, gettext
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
+
+from incidents.bounds import parse_int
+from incidents.i18n import LazyText
+from incidents.i18n import lazy_gettext as _l
 
 
 class MinPasswordLength:
@@ -42,6 +47,31 @@ class MaxLength:
                 count=format_number(len(text)),
             )
         )
+
+
+class DateBetween:
+    """A date (or a date and time) from `earliest` to `latest()`, with a message next to the
+    field otherwise. `latest` is a function: "today" moves. Far-off years are refused here,
+    before any conversion between time zones could overflow."""
+
+    def __init__(
+        self,
+        earliest: date,
+        latest: Callable[[], date],
+        too_early: str | LazyText,
+        too_late: str | LazyText,
+    ) -> None:
+        self.earliest, self.latest = earliest, latest
+        self.too_early, self.too_late = too_early, too_late
+
+    def __call__(self, form: Form, field: Field) -> None:
+        value = field.data
+        if value is None:
+            return
+        if value < self.earliest:
+            raise ValidationError(str(self.too_early))
+        if value > self.latest():
+            raise ValidationError(str(self.too_late))
 
 
 def strip_filter(value: Any) -> Any:
@@ -84,6 +114,6 @@ class ConfirmForm(FlaskForm):
 
 def page_cursor() -> int | None:
     """The `after` of a keyset-paginated list: the id of the last row of the page before;
-    None for the first page, and for anything that is not an id."""
-    after = request.args.get("after", "")
-    return int(after) if after.isdigit() and len(after) < 12 else None
+    None for the first page, and for anything that is not an id. Whose row it is, is for the
+    list to check (`incidents.access`)."""
+    return parse_int(request.args.get("after", ""))

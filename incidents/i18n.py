@@ -8,7 +8,39 @@ from typing import Any
 
 from babel import dates as babel_dates
 from flask import Flask, current_app, g, has_request_context, session
+from flask_babel import gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
+
+
+class LazyText(LazyString):
+    """A translation made when it is used, whose parameters stay text.
+
+    Flask-Babel's `lazy_gettext` gives a LazyString whose `__html__` returns the whole string
+    as it is: Jinja and WTForms (labels, descriptions, attributes) take it for safe markup,
+    parameters included, so a team or person's name in it would be rendered as HTML
+    (flask-babel issues 121 and 224). As HTML this one is what `_()` gives in a template: the
+    translation, with each parameter escaped. As `str`, the plain text: use `str()` before
+    putting one in CSV or JSON."""
+
+    def __init__(self, string: str, **variables: Any) -> None:
+        super().__init__(gettext, string, **variables)
+        self.string = string
+        self.variables = variables
+
+    def __html__(self) -> str:
+        # The translation is ours (the catalogue), like a template's; the parameters are not.
+        translated = str(gettext(self.string))
+        if not self.variables:
+            return translated
+        return translated % {name: escape(value) for name, value in self.variables.items()}
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyText:
+    """Flask-Babel's `lazy_gettext` with the parameters escaped when rendered as HTML: use
+    this one (as `_l`), so nothing from a user is ever marked safe."""
+    return LazyText(string, **variables)
 
 
 def select_locale() -> str:

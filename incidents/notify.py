@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
+from incidents.i18n import lazy_gettext as _l
 from incidents.models import (
     AftercareStep,
     Incident,
@@ -78,6 +78,41 @@ TEXTS = {
             "You started an incident report more than a day ago and have not submitted it. Finish it, or discard it."
         ),
         _l("Open the draft"),
+    ),
+    # Accounts: separation of duties. Nobody's password is set by an admin, and every change
+    # of role, team, manager or deputy is told to the person and to the team's manager.
+    "welcome": (
+        _l("Your account for reporting aggression incidents"),
+        _l(
+            "An account was made for you. Set your password with the link below: it works once, and only for a limited time."
+        ),
+        _l("Set your password"),
+    ),
+    "password_reset": (
+        _l("Set a new password"),
+        _l(
+            "Your administrator sent you a link to set a new password. It works once, and only for a limited time. Did you not expect this? Tell your administrator."
+        ),
+        _l("Set a new password"),
+    ),
+    "password_changed": (
+        _l("Your password was changed"),
+        _l(
+            "The password of your account was changed and every session was ended. Was this not you? Tell your administrator at once."
+        ),
+        _l("Log in"),
+    ),
+    "account_changed": (
+        _l("Your account was changed"),
+        _l(
+            "An administrator changed your role, your team, or a team you manage or deputise for. Your data page shows what changed."
+        ),
+        _l("See what changed"),
+    ),
+    "team_changed": (
+        _l("A change in a team you manage"),
+        _l("An administrator changed who belongs to a team you manage, or its manager or deputy."),
+        _l("Open the app"),
     ),
 }
 
@@ -186,6 +221,12 @@ class Mail:
 
 
 def _link(note: Notification) -> str:
+    if note.kind in ("welcome", "password_reset"):
+        return _reset_link(note)
+    if note.kind == "password_changed":
+        return url_for("auth.login", _external=True)
+    if note.kind == "account_changed":
+        return url_for("auth.my_data", _external=True)
     if note.kind in ("submitted",):
         return url_for("aftercare.inbox", _external=True)
     if note.kind in ("behalf", "draft") and note.incident_id is not None:
@@ -200,6 +241,18 @@ def _link(note: Notification) -> str:
             _external=True,
         )
     return url_for("main.index", _external=True)
+
+
+def _reset_link(note: Notification) -> str:
+    """The link of the reset this mail is about (its id is the middle of the key); a reset
+    that was replaced or used meanwhile still gets a link, which then says so."""
+    from incidents.models import PasswordReset
+    from incidents.services.password_reset import link_secret
+
+    reset_id = note.key.split(":")[1]
+    reset = db.session.get(PasswordReset, int(reset_id)) if reset_id.isdigit() else None
+    secret = link_secret(reset) if reset is not None else "unknown"
+    return url_for("auth.reset_password", secret=secret, _external=True)
 
 
 def compose(note: Notification) -> Mail:

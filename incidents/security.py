@@ -7,7 +7,6 @@ may enter it. Object-level checks (who may see which incident) live beside the o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -17,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, Request, abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user, user_logged_in
+from flask_login import current_user
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response
@@ -34,6 +33,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "main.healthz",
         "main.readyz",
         "aftercare.calendar_feed",
+        "auth.reset_password",  # the link an administrator sent is the credential
     }
 )
 ALL_ROLES = frozenset(Role)
@@ -64,36 +64,29 @@ def guard() -> ResponseReturnValue | None:
         return None
     if endpoint in PUBLIC_ENDPOINTS:
         return None
+    # Loading the user checks the session on the server (auth.views.load_user): ended,
+    # idle or too old, and the browser is anonymous again.
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if session_expired():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.role not in allowed_roles(endpoint):
         abort(403)
     return None
 
 
-def session_expired() -> bool:
-    """End the session after SESSION_IDLE_MINUTES without a request, or SESSION_MAX_HOURS after
-    it began. Times are kept in the (signed) session itself."""
-    now = time.time()
-    config = current_app.config
-    started = session.setdefault("_started", now)
-    seen = session.get("_seen", now)
-    idle = now - seen > config["SESSION_IDLE_MINUTES"] * 60
-    too_old = now - started > config["SESSION_MAX_HOURS"] * 3600
-    if idle or too_old:
-        logout_user()
-        session.clear()
-        flash(_("Your session has ended. Please log in again."), "info")
-        return True
-    session["_seen"] = now
-    return False
+def session_ended() -> None:
+    """The cookie names a session the server no longer has (logged out, idle, too old, a
+    password change, a deactivation, ended from another browser): forget it here and say so."""
+    for key in ("_user_id", "_fresh", "_id"):
+        session.pop(key, None)
+    flash(_("Your session has ended. Please log in again."), "info")
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only same-site relative paths are followed after login."""
+    """Only same-site relative paths are followed after login. A control character (CR or LF
+    would split the Location header) makes the target unsafe: the caller goes home instead."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
         return False
     joined = urlsplit(urljoin(request.host_url, target))
     return joined.netloc == urlsplit(request.host_url).netloc and joined.scheme in {"http", "https"}
@@ -125,13 +118,23 @@ def needs_rehash(stored_hash: str) -> bool:
         return True
 
 
-# Checked once so a wrong password and an unknown user take about as long.
+# Unknown and deactivated accounts are checked against a hash of this, made once per app with
+# the configured parameters: every login attempt then costs one verification, whatever the
+# account, and the time of the answer does not tell whether it exists.
 _DUMMY_PASSWORD = "timing-equaliser-password"  # noqa: S105
+_DUMMY_HASH = "security.dummy_password_hash"  # key in app.extensions
+
+
+def _make_dummy_hash(app: Flask) -> None:
+    profile = getattr(profiles, app.config["ARGON2_PROFILE"])
+    hasher = PasswordHasher.from_parameters(profile)
+    app.extensions[_DUMMY_HASH] = hasher.hash(_DUMMY_PASSWORD)
 
 
 def burn_verification_time() -> None:
-    """Spend the time of one verification, for unknown users (no timing oracle)."""
-    verify_password(hash_password(_DUMMY_PASSWORD), _DUMMY_PASSWORD + "x")
+    """Spend the time of one verification (never a hash), for an unknown or deactivated
+    account: no timing oracle."""
+    verify_password(current_app.extensions[_DUMMY_HASH], _DUMMY_PASSWORD + "x")
 
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -204,14 +207,10 @@ def allow_file_upload() -> None:
         request.max_content_length = 2 * MAX_UPLOAD_BYTES + UPLOAD_ROOM
 
 
-def _session_started(sender: Flask, user: object) -> None:
-    session["_started"] = session["_seen"] = time.time()
-
-
 def init_app(app: Flask) -> None:
-    """Install the guard and the response headers."""
+    """Install the guard and the response headers; make the login's dummy hash."""
     app.request_class = CleanRequest
-    user_logged_in.connect(_session_started, app)
+    _make_dummy_hash(app)
     app.before_request(allow_file_upload)
     app.before_request(guard)
     app.after_request(set_security_headers)

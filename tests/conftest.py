@@ -10,7 +10,6 @@ import hashlib
 import itertools
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from config import TestConfig
 from incidents import create_app, services
 from incidents.extensions import db as _db
 from incidents.extensions import limiter
 from incidents.models import Role, Team, User
+from incidents.services import sessions
 from incidents.stats import tally
 from tests.postgres_server import PostgresServer, find_bin_dir
 from tests.redis_server import RedisServer, find_redis_server
@@ -194,11 +194,20 @@ def make_user(app: Flask) -> Callable[..., User]:
 
 
 def login(client: FlaskClient, user: User) -> FlaskClient:
-    """Log `client` in as `user` without the form (the form itself is tested in test_auth)."""
+    """Log `client` in as `user` without the form (the form itself is tested in test_auth):
+    a real session on the server, beginning now, whose opaque id goes into the cookie."""
+    user_id = getattr(user, "id", None)
+    with client.application.app_context():  # its own database session, committed at once
+        if user_id is None:  # tests/web/test_faults.py names the account by its session_token
+            user_id = _db.session.scalar(
+                select(User.id).filter_by(session_token=user.session_token)
+            )
+        account = _db.session.get(User, user_id)
+        assert account is not None, "login() needs a user that exists"
+        token = sessions.start(account, address="127.0.0.1", user_agent="test client")
     with client.session_transaction() as session:
-        session["_user_id"] = user.session_token
+        session["_user_id"] = token
         session["_fresh"] = True
-        session["_started"] = session["_seen"] = time.time()  # a session that starts now
     return client
 
 

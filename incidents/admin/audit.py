@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,7 +18,9 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from incidents.admin import bp
+from incidents.bounds import INT_MAX, parse_int
 from incidents.extensions import db
+from incidents.i18n import lazy_gettext as _l
 from incidents.models import Role, User
 from incidents.security import roles
 from incidents.services import audit_log
@@ -39,7 +40,7 @@ class AuditFilterForm(FlaskForm):
     person = SelectField(_l("Person"), validators=[Optional()])
     object_type = SelectField(_l("Object type"), validators=[Optional()])
     object_id = IntegerField(
-        _l("Object number"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)]
+        _l("Object number"), validators=[Optional(), NumberRange(min=1, max=INT_MAX)]
     )
     action = SelectField(_l("Action"), validators=[Optional()])
     since = DateField(_l("From"), validators=[Optional()])
@@ -104,8 +105,8 @@ def _start_of(day: date) -> datetime:
 
 
 def _before() -> int | None:
-    value = request.args.get("before", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+    """The page before: any entry's id (admins may see every entry); None for the newest."""
+    return parse_int(request.args.get("before", "")) or None
 
 
 @bp.route("/audit")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import EmailField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
 from incidents.extensions import db
-from incidents.forms import EmailAddress, MinPasswordLength, strip_filter
+from incidents.forms import EmailAddress, strip_filter
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import ROLE_LABELS
 from incidents.models import Role, Team, User
 
@@ -62,28 +61,14 @@ class UserForm(FlaskForm):
         validators=[DataRequired()],
     )
     team = SelectField(_l("Team"), coerce=int, validate_choice=True)
-    password = PasswordField(
-        _l("Password"),
-        validators=[Optional(), MinPasswordLength(), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
 
-    def __init__(self, *args: object, creating: bool = False, **kwargs: object) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.team.choices = _team_choices()
-        minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-        if creating:
-            self.password.validators = [DataRequired(), MinPasswordLength(), Length(max=1024)]
-            self.password.description = _l("At least %(count)s characters.", count=minimum)
-            self.password.flags.required = True
-        else:
-            self.password.description = _l(
-                "At least %(count)s characters. Leave empty to keep the current password.",
-                count=minimum,
-            )
 
     def values(self) -> dict[str, Any]:
-        """The account's details, for the service (the password is handled on its own)."""
+        """The account's details, for the service. There is no password: the person sets
+        their own through a link sent by mail (separation of duties)."""
         return {
             "email": self.email.data or "",
             "name": self.name.data or "",

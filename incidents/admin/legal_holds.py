@@ -8,14 +8,15 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from incidents.admin import bp
+from incidents.bounds import INT_MAX
 from incidents.forms import show_service_error, strip_filter
+from incidents.i18n import lazy_gettext as _l
 from incidents.models import Role
 from incidents.privacy import retention
 from incidents.security import roles
@@ -29,7 +30,7 @@ class LegalHoldForm(FlaskForm):
         _l("Incident number"),
         validators=[
             InputRequired(_l("Enter the number of the incident.")),
-            NumberRange(min=1, message=_l("Enter the number of the incident.")),
+            NumberRange(min=1, max=INT_MAX, message=_l("Enter the number of the incident.")),
         ],
         description=_l("The number the privacy officer or lawyer gave you."),
     )

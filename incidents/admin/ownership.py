@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +17,7 @@ from wtforms import SelectField
 from incidents.admin import bp
 from incidents.admin.forms import NONE, _manager_choices, _user
 from incidents.forms import show_service_error
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import ROLE_LABELS
 from incidents.models import Role
 from incidents.security import roles

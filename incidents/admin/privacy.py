@@ -24,7 +24,11 @@ def privacy_overview() -> ResponseReturnValue:
     now = utcnow()
     value = request.args.get("year", "")
     this_year = now.year
-    year = int(value) if value.isdigit() and 2000 <= int(value) <= this_year else this_year
+    year = (
+        int(value)
+        if value.isascii() and value.isdigit() and 2000 <= int(value) <= this_year
+        else this_year
+    )
     record_request(current_user, "privacy.overview", now, year=year)
     period = Period.of_year(year, closed_before(now))
     return render_template(

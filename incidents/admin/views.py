@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +13,7 @@ from incidents import services
 from incidents.admin import bp
 from incidents.admin.forms import NONE, TeamForm, UserForm
 from incidents.extensions import db
-from incidents.forms import show_service_error
+from incidents.forms import ConfirmForm, show_service_error
 from incidents.labels import ROLE_LABELS
 from incidents.models import Role, Team, User
 from incidents.security import roles
@@ -32,16 +32,21 @@ def users() -> ResponseReturnValue:
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def new_user() -> ResponseReturnValue:
-    form = UserForm(creating=True)
+    form = UserForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(
-                current_user, password=form.password.data or "", **form.values()
-            )
+            user = services.create_user(current_user, password=None, **form.values())
         except ServiceError as error:
             show_service_error(form, error)
         else:
-            flash(_("Account created for %(name)s.", name=user.name), "success")
+            flash(
+                _(
+                    "Account created for %(name)s. A link to set a password was sent to %(email)s.",
+                    name=user.name,
+                    email=user.email,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -60,15 +65,37 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     )
     if form.validate_on_submit():
         try:
-            services.update_user(
-                current_user, user, password=form.password.data or None, **form.values()
-            )
+            services.update_user(current_user, user, **form.values())
         except ServiceError as error:
             show_service_error(form, error)
         else:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template("admin/user_form.html", form=form, user=user, reset_form=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/password-link", methods=["POST"])
+@roles(Role.ADMIN)
+def send_password_link(user_id: int) -> ResponseReturnValue:
+    """Never a password set by an admin: a link, by mail, to the person only."""
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.password_reset.send_link(current_user, user)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            _(
+                "A link to set a new password was sent to %(email)s. It works once, for "
+                "%(hours)s hours.",
+                email=user.email,
+                hours=current_app.config["PASSWORD_RESET_HOURS"],
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])

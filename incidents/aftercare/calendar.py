@@ -3,15 +3,15 @@
 Calendar programs fetch the feed without a login: its address holds a secret token
 (see incidents/services/calendar.py), which the manager can renew from the inbox. A feed
 travels to other companies' servers, so it says only which kind of step is due when, with a
-link to the step: never who it is about, nor anything of the incident.
+link to the step: never who it is about, nor anything of the incident. Its links start with
+BASE_URL, never with the Host header of the request that fetched it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -22,6 +22,7 @@ from incidents import access
 from incidents.aftercare import bp
 from incidents.extensions import db
 from incidents.forms import ConfirmForm
+from incidents.links import external_url, site_host
 from incidents.models import AftercareStep, Role, User, utcnow
 from incidents.security import roles
 from incidents.services import ServiceError
@@ -33,6 +34,9 @@ EVENT_LENGTH = timedelta(minutes=15)
 # Ask calendar programs to fetch the feed again every hour (Outlook and Apple read these).
 REFRESH = timedelta(hours=1)
 
+# The inbox shows the feed's address as calendar programs will fetch it: under BASE_URL.
+bp.add_app_template_global(external_url)
+
 
 def _language(user: User) -> str:
     """The manager's own language, else the organisation's default."""
@@ -41,13 +45,8 @@ def _language(user: User) -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def _host() -> str:
-    """The host name of this site, for globally unique event UIDs."""
-    return urlsplit(request.host_url).hostname or "localhost"
-
-
 def _event(step: AftercareStep, title: str, now: datetime, host: str) -> Event:
-    link = url_for("aftercare.step", step_id=step.id, _external=True)
+    link = external_url("aftercare.step", step_id=step.id)
     event = Event()
     event.add("uid", f"step-{step.id}@{host}")
     event.add("dtstamp", now)
@@ -64,7 +63,7 @@ def build_feed(user: User, now: datetime) -> bytes:
     steps = db.session.scalars(access.inbox_query(user, "open", now)).all()
     language = _language(user)
     titles = {d.id: d.title(language) for d in protocol().steps}
-    host = _host()
+    host = site_host()
     with force_locale(language):
         calendar = Calendar()
         calendar.add("prodid", PRODID)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from datetime import date, datetime
+
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
@@ -16,23 +17,64 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
+from incidents.bounds import EARLIEST_DAY, INT_MAX, MEASURE_MAX_YEARS, latest_measure_end
 from incidents.extensions import db
-from incidents.forms import strip_filter
+from incidents.forms import DateBetween, strip_filter
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import OUTCOME_LABELS
 from incidents.models import AftercareStep, Role, User
-from incidents.services.aftercare import NOTE_MAX, OUTCOMES, StepResult
+from incidents.services.aftercare import NOTE_MAX, OUTCOMES, StepResult, rules_zone
+
+
+def _today() -> date:
+    """Today in the organisation's time zone (the one the step's dates are in)."""
+    return datetime.now(rules_zone()).date()
+
+
+EARLIEST = _l("Enter a date from 1 January 1990 on.")
 
 
 class StepForm(FlaskForm):
-    attempts = IntegerField(widget=HiddenField.widget)
+    # The number of attempts the manager saw: a stale form changes nothing. Tampered with
+    # (not a number, or one no column holds): the form says so instead of failing.
+    attempts = IntegerField(
+        widget=HiddenField.widget,
+        validators=[
+            NumberRange(
+                min=0,
+                max=INT_MAX,
+                message=_l("This form is out of date. Open the step again and record it anew."),
+            )
+        ],
+    )
     outcomes = SelectMultipleField(_l("Outcome"), validate_choice=False)
-    held_on = DateField(_l("Date"), validators=[Optional()])
+    held_on = DateField(
+        _l("Date"),
+        validators=[
+            Optional(),
+            DateBetween(EARLIEST_DAY, _today, EARLIEST, _l("The date cannot be in the future.")),
+        ],
+    )
     reference = StringField(
         _l("Reference or report number"), validators=[Length(max=100)], filters=[strip_filter]
     )
-    end_date = DateField(_l("End date of the measure"), validators=[Optional()])
+    end_date = DateField(
+        _l("End date of the measure"),
+        validators=[
+            Optional(),
+            DateBetween(
+                EARLIEST_DAY,
+                lambda: latest_measure_end(_today()),
+                EARLIEST,
+                _l(
+                    "A measure ends at most %(years)s years from today.",
+                    years=MEASURE_MAX_YEARS,
+                ),
+            ),
+        ],
+    )
     citizen_heard = BooleanField(_l("The citizen was heard before the decision"))
     reason = StringField(_l("Reason"), validators=[Length(max=200)], filters=[strip_filter])
     note = TextAreaField(

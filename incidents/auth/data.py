@@ -11,10 +11,10 @@ from datetime import datetime
 from flask import Response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from incidents.auth import bp
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -54,6 +54,24 @@ AUDIT_ACTIONS = {
     "user.calendar_renew": _l("renewed the calendar address"),
     "user.absent": _l("reported absence"),
     "user.present": _l("reported being back"),
+    "user.team_role": _l("changed whom a team has as manager or deputy"),
+    "user.password_link": _l("sent you a link to set your password"),
+    "user.password_set": _l("set the password through a link"),
+    "auth.session_end": _l("ended a session"),
+}
+
+# What an administrator changed on the account (shown beside the action).
+ACCOUNT_FIELDS = {
+    "email": _l("e-mail address"),
+    "name": _l("name"),
+    "role": _l("role"),
+    "team_id": _l("team"),
+}
+TEAM_ROLES = {
+    ("manager", "added"): _l("you became manager of %(team)s"),
+    ("manager", "removed"): _l("you are no longer manager of %(team)s"),
+    ("deputy", "added"): _l("you became deputy of %(team)s"),
+    ("deputy", "removed"): _l("you are no longer deputy of %(team)s"),
 }
 
 WHO = {
@@ -103,7 +121,10 @@ def my_data() -> ResponseReturnValue:
             "about": ABOUT,
             "mails": {kind: texts[0] for kind, texts in TEXTS.items()},
             "steps": step_labels(),
+            "account_fields": ACCOUNT_FIELDS,
+            "team_roles": TEAM_ROLES,
         },
+        language=locale.language if locale else "nl",
     )
 
 

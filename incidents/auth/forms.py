@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from incidents.forms import MinPasswordLength, strip_filter
+from incidents.i18n import lazy_gettext as _l
 
 
 class LoginForm(FlaskForm):
@@ -31,6 +31,21 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired(), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), MinPasswordLength(), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeat = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    """A password set through a link from the administrator (no current password)."""
+
     new = PasswordField(
         _l("New password"),
         validators=[DataRequired(), MinPasswordLength(), Length(max=1024)],

@@ -1,10 +1,21 @@
-"""Login, logout, language and password views."""
+"""Login, logout, sessions, language and password views."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -12,34 +23,46 @@ from werkzeug.wrappers import Response
 from incidents import services
 from incidents.auth import bp
 from incidents.auth.forms import LoginForm, PasswordForm
-from incidents.extensions import db, limiter, login_manager
+from incidents.extensions import limiter, login_manager
 from incidents.models import User
-from incidents.security import (
-    ALL_ROLES,
-    burn_verification_time,
-    is_safe_next,
-    needs_rehash,
-    roles,
-    verify_password,
-)
-from incidents.services import audit_log
+from incidents.security import ALL_ROLES, is_safe_next, roles, session_ended, verify_password
+from incidents.services import audit_log, logins, sessions
 
 
 @login_manager.user_loader
-def load_user(session_token: str) -> User | None:
-    """Sessions carry the user's session token, which changes when access must end."""
-    user = db.session.scalar(db.select(User).filter_by(session_token=session_token))
-    return user if user is not None and user.active else None
+def load_user(token: str) -> User | None:
+    """The cookie holds only the opaque id of a session kept on the server: its user, while
+    that session lives and the account is active."""
+    live = sessions.find(token)
+    if live is None or not live.user.active:
+        session_ended()
+        return None
+    g.user_session_id = live.id
+    return live.user
 
 
-def _login_failed(response: Response) -> bool:
-    """Only failed attempts count toward the limits: success redirects, and a database that
-    did not answer (503) judged no password."""
-    return response.status_code not in (302, 503)
+def _begin_session(user: User) -> None:
+    """A new session for `user` in this browser. Nothing from before survives but the language
+    (no fixation); the cookie gets only the new session's opaque id and lasts as long as the
+    browser runs (not permanent, no remember-me cookie)."""
+    token = sessions.start(
+        user, address=request.remote_addr or "", user_agent=request.user_agent.string
+    )
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user)
+    # Flask-Login stored the user's get_id() and a hash of address and browser: the cookie,
+    # which anyone holding it can read, keeps neither.
+    session["_user_id"] = token
+    session.pop("_id", None)
 
 
-def _account_key() -> str:
-    return "account:" + services.normalise_email(request.form.get("email", ""))[:254]
+def _password_refused(response: Response) -> bool:
+    """The flood cap counts only passwords checked and found wrong: not an attempt refused
+    while a delay runs, nor one a database that did not answer (503) could not judge."""
+    return bool(g.get("login_refused"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,13 +70,7 @@ def _account_key() -> str:
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
     key_func=lambda: "address:" + (get_remote_address() or ""),
     methods=["POST"],
-    deduct_when=_login_failed,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
+    deduct_when=_password_refused,
 )
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
@@ -62,24 +79,23 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = services.user_by_email(form.email.data or "")
-        password = form.password.data or ""
-        if user is None:
-            burn_verification_time()
-        elif user.active and verify_password(user.password_hash, password):
-            if needs_rehash(user.password_hash):
-                services.rehash_password(user, password)
-            # A new session: nothing from before the login survives (no fixation).
-            locale = session.get("locale")
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            login_user(user)
-            session.permanent = True
-            audit_log.record_login(user)
+        result = logins.attempt(
+            form.email.data or "", form.password.data or "", request.remote_addr or ""
+        )
+        if result.outcome is logins.Outcome.WAIT:
+            refusal = ngettext(
+                "Too many failed login attempts. Wait %(num)s second, then try again.",
+                "Too many failed login attempts. Wait %(num)s seconds, then try again.",
+                result.wait_seconds,
+            )
+            page = render_template("auth/login.html", form=form, refusal=refusal)
+            return page, 429, {"Retry-After": str(result.wait_seconds)}
+        if result.user is not None:
+            _begin_session(result.user)
+            audit_log.record_login(result.user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.index"))
-        audit_log.record_failed_login(user)
+        g.login_refused = True
         form.password.errors = [_("The e-mail address or password is incorrect.")]
     return render_template("auth/login.html", form=form)
 
@@ -88,10 +104,46 @@ def login() -> ResponseReturnValue:
 @roles(*ALL_ROLES)
 def logout() -> ResponseReturnValue:
     audit_log.record_logout(current_user._get_current_object())
+    sessions.end(session.get("_user_id", ""))
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "success")
     return redirect(url_for("auth.login"))
+
+
+def _session_id(value: str) -> int | None:
+    """A session id from a form, or None (the column is a 32-bit integer)."""
+    if value.isascii() and value.isdigit() and int(value) < 2**31:
+        return int(value)
+    return None
+
+
+@bp.route("/account/sessions", methods=["GET", "POST"], endpoint="sessions")
+@roles(*ALL_ROLES)
+def my_sessions() -> ResponseReturnValue:
+    """The user's sessions: when and where each began, last seen, and a button to end it."""
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        choice = request.form.get("end", "")
+        if choice == "others":
+            ended = sessions.end_others(user, session.get("_user_id", ""))
+            flash(
+                ngettext(
+                    "%(num)s other session has been ended.",
+                    "%(num)s other sessions have been ended.",
+                    ended,
+                ),
+                "success",
+            )
+        else:
+            session_id = _session_id(choice)
+            if session_id is None or not sessions.end_one(user, session_id):
+                abort(404)
+            flash(_("The session has been ended."), "success")
+        return redirect(url_for("auth.sessions"))
+    return render_template(
+        "auth/sessions.html", rows=sessions.of_user(user), current=g.get("user_session_id")
+    )
 
 
 @bp.route("/language", methods=["POST"])
@@ -114,9 +166,10 @@ def change_password() -> ResponseReturnValue:
         if not verify_password(current_user.password_hash, form.current.data or ""):
             form.current.errors = [_("This is not your current password.")]
         else:
-            services.set_password(current_user, current_user, form.new.data or "")
-            # The password change ended every session, this one included: start a new one.
-            login_user(current_user._get_current_object())
+            user = current_user._get_current_object()
+            services.set_password(user, user, form.new.data or "")
+            # The change ended every session of the user, this one too: begin a fresh one.
+            _begin_session(user)
             flash(
                 _("Your password has been changed. Other sessions have been logged out."), "success"
             )

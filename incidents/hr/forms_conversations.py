@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import MonthInput, NumberInput
 
 from incidents.forms import strip_filter
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS
 from incidents.models import Channel, Team
 from incidents.services import conversations as conversation_service

@@ -3,9 +3,7 @@ report for the council as a page and as a PDF. Every request is audited."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from incidents.bounds import parse_int
+from incidents.csvsafe import csv_text
 from incidents.hr import bp
 from incidents.models import Role, utcnow
 from incidents.security import roles
@@ -33,9 +33,16 @@ def _asked() -> dict[str, str]:
     return {name: request.args[name][:20] for name in ASKED if name in request.args}
 
 
+def _text_arg(name: str) -> str:
+    """A query argument naming a period or month: written in ASCII, or not at all (the
+    parsers' `isdigit` also accepts "²", which `int` refuses)."""
+    value = request.args.get(name, "")
+    return value if value.isascii() else ""
+
+
 def _choices(closed: date, offered: list[str]) -> tuple[Period | None, str]:
     """The period and breakdown asked for; anything else falls back to the latest period."""
-    period = Period.parse(request.args.get("period", ""), closed)
+    period = Period.parse(_text_arg("period"), closed)
     if period is None:
         period = Period.parse(offered[0], closed) if offered else None
     by = request.args.get("by", "type")
@@ -46,12 +53,12 @@ def _choices(closed: date, offered: list[str]) -> tuple[Period | None, str]:
 
 def _comparison_choice(closed: date) -> tuple[date, int] | None:
     """A quarter start ("YYYY-MM") and 3 or 12 months that are all published, or None."""
-    change = Period.month(request.args.get("change", ""))
-    months = request.args.get("months", "12")
-    if not months.isdigit() or periods.comparison(change, int(months), closed) is None:
+    change = Period.month(_text_arg("change"))
+    months = parse_int(request.args.get("months", "12"))
+    if months is None or periods.comparison(change, months, closed) is None:
         return None
     assert change is not None  # noqa: S101 - comparison() refused None
-    return change, int(months)
+    return change, months
 
 
 @bp.route("/statistics")
@@ -97,12 +104,10 @@ def statistics_csv() -> ResponseReturnValue:
     if shown is None:
         abort(404)
     record_request(current_user, "stats.export", now, **_asked())
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(shown.csv_rows(figures.current_k()))
     key = period.key if period else "none"
     filename = f"incidents-{shown.name}-{key}-{by}.csv"
     return Response(
-        buffer.getvalue(),
+        csv_text(shown.csv_rows(figures.current_k())),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -110,7 +115,8 @@ def statistics_csv() -> ResponseReturnValue:
 
 def _year() -> int:
     value = request.args.get("year", "")
-    return int(value) if value.isdigit() and len(value) == 4 else utcnow().year - 1
+    year = parse_int(value) if len(value) == 4 else None
+    return utcnow().year - 1 if year is None else year
 
 
 def _report_context(year: int) -> dict[str, object]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -13,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from incidents import access
 from incidents.errors import database_unavailable
 from incidents.extensions import db
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import step_labels
 from incidents.main import bp
 from incidents.models import AftercareStep, Incident, Team, utcnow

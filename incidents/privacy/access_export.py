@@ -45,6 +45,7 @@ from incidents.models import (
     Notification,
     PerpetratorKnown,
     PersonRole,
+    Team,
     User,
     utcnow,
 )
@@ -223,9 +224,25 @@ def _audit(user: User, incident_ids: list[int], step_ids: list[int]) -> list[dic
                 "by": who,
                 # The address is personal data of whoever acted: only the user's own.
                 "address": event.address if who == YOU else None,
+                "change": _account_change(event),
             }
         )
     return entries
+
+
+# What an admin changed on an account, as the person is shown it (separation of duties: every
+# change of role, team, manager or deputy is told to them).
+_ACCOUNT_DETAILS = ("fields", "role", "change", "welcome")
+
+
+def _account_change(event: AuditEvent) -> dict[str, Any] | None:
+    if event.object_type != "user" or not event.details:
+        return None
+    change = {k: event.details[k] for k in _ACCOUNT_DETAILS if k in event.details}
+    team = db.session.get(Team, event.details["team"]) if "team" in event.details else None
+    if team is not None:
+        change["team"] = {"nl": team.name("nl"), "en": team.name("en")}
+    return change or None
 
 
 def _notifications(user: User) -> list[dict[str, Any]]:

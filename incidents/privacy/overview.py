@@ -9,10 +9,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, case, cast, func, select
 
 from incidents.extensions import db
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import ROLE_LABELS
 from incidents.models import (
     AftercareStep,

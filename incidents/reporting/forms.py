@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -26,11 +25,14 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
+from incidents.bounds import EARLIEST_DAY, parse_int
 from incidents.extensions import db
-from incidents.forms import MaxLength, strip_filter
+from incidents.forms import DateBetween, MaxLength, strip_filter
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import AGGRAVATING_LABELS, CHANNEL_LABELS, TYPE_LABELS
 from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, PersonRole, User
 from incidents.services import ReportData
+from incidents.services.reporting import FUTURE_TOLERANCE
 
 DESCRIPTION_MAX = 4000
 QUICK_TYPES = (IncidentType.VERBAL, IncidentType.INTIMIDATION)
@@ -100,7 +102,15 @@ class ReportForm(FlaskForm):
     occurred_at = DateTimeLocalField(
         _l("When did it happen?"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[Optional()],
+        validators=[
+            Optional(),
+            DateBetween(
+                datetime.combine(EARLIEST_DAY, time()),
+                lambda: local_now() + FUTURE_TOLERANCE,
+                too_early=_l("Enter a date from 1 January 1990 on."),
+                too_late=_l("The date and time cannot be in the future."),
+            ),
+        ],
     )
     channel = RadioField(
         _l("Where or how?"),
@@ -188,6 +198,7 @@ class ReportForm(FlaskForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         if editor is not None and editor.id != reporter.id:
+            # incidents.i18n's `_l`: the name is escaped when the label is drawn.
             self.affected_self.label.text = _l(
                 "%(name)s (who reported it) was affected", name=reporter.name
             )
@@ -235,8 +246,7 @@ class ReportForm(FlaskForm):
 
     def form_version(self) -> int:
         """The version the form was made from; 0 (never current) when it is missing."""
-        value = self.version.data or ""
-        return int(value) if value.isdigit() and len(value) < 10 else 0
+        return parse_int(self.version.data or "") or 0
 
     def report_data(self) -> ReportData:
         """What was filled in, for the service (times converted to UTC)."""

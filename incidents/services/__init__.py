@@ -4,7 +4,7 @@ audit event in it: it commits on success and rolls back on any error.
 One module per concept; everything is importable from here (`services.create_user`, ...).
 """
 
-from incidents.services import aftercare, ownership
+from incidents.services import aftercare, ownership, password_reset
 from incidents.services.accounts import (
     create_team,
     create_user,
@@ -43,6 +43,7 @@ __all__ = [
     "incident_by_token",
     "normalise_email",
     "ownership",
+    "password_reset",
     "quick_log",
     "rehash_password",
     "save_report",

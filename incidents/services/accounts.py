@@ -7,9 +7,11 @@ import secrets
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from incidents import notify
 from incidents.extensions import db
-from incidents.models import Role, Team, User
+from incidents.models import AuditEvent, Role, Team, User
 from incidents.security import hash_password
+from incidents.services import sessions
 from incidents.services.base import ServiceError, apply_changes, audit, transaction
 
 
@@ -36,27 +38,48 @@ def create_user(
     *,
     email: str,
     name: str,
-    password: str,
+    password: str | None,
     role: Role,
     team: Team | None = None,
     locale: str | None = None,
 ) -> User:
-    """Create an account."""
+    """Create an account. Without a password (an admin creating it) the person gets a mail
+    with a link to set their own: nobody else ever knows it."""
     with transaction():
         email = normalise_email(email)
         _check_email_free(email)
         user = User(
             email=email,
             name=name.strip(),
-            password_hash=hash_password(password),
+            password_hash=hash_password(password or secrets.token_urlsafe(32)),
             role=role,
             team=team,
             locale=locale,
         )
         db.session.add(user)
         db.session.flush()
-        audit(actor, "user.create", user, role=role.value)
+        event = audit(actor, "user.create", user, role=role.value)
+        if password is None:
+            from incidents.services import password_reset
+
+            password_reset.issue(actor, user, welcome=True)
+        _tell(event, None, team)
     return user
+
+
+def _tell(event: AuditEvent, person: User | None, *teams: Team | None) -> None:
+    """Mail the person a change concerns, and the managers of these teams (one mail each,
+    whatever the number of teams they manage). Changes an administrator made, that is: not
+    those of the command line or the demo data."""
+    if event.actor_id is None:
+        return
+    db.session.flush()
+    if person is not None:
+        notify.queue("account_changed", person, str(event.id))
+    for team in teams:
+        manager = team.manager if team is not None else None
+        if manager is not None and (person is None or manager.id != person.id):
+            notify.queue("team_changed", manager, str(event.id))
 
 
 def update_user(
@@ -67,12 +90,16 @@ def update_user(
     name: str,
     role: Role,
     team: Team | None,
-    password: str | None = None,
 ) -> list[str]:
-    """Change a user's details and optionally the password; returns the fields that changed."""
+    """Change a user's details; returns the fields that changed. An admin never sets an
+    existing user's password (see `password_reset`), nor changes their own role. A change of
+    role or team is told to the person and to the managers of the old and the new team."""
+    if actor is not None and actor.id == user.id and role != user.role:
+        raise ServiceError(_("Another administrator must change your own role."), "role")
     with transaction():
         email = normalise_email(email)
         _check_email_free(email, user)
+        old_team = user.team
         changed = apply_changes(
             user,
             {
@@ -82,21 +109,23 @@ def update_user(
                 "team_id": team.id if team else None,
             },
         )
-        if password:
-            _replace_password(user, password)
-            changed.append("password")
         if changed:
-            audit(actor, "user.update", user, fields=changed)
+            event = audit(actor, "user.update", user, fields=changed)
+            if {"role", "team_id"} & set(changed):
+                db.session.flush()
+                db.session.refresh(user)
+                _tell(event, user, old_team, user.team)
     return changed
 
 
 def _replace_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.session_token = secrets.token_urlsafe(32)
+    sessions.end_all(user)  # in this transaction: a copied cookie stops working with it
 
 
 def set_password(actor: User, user: User, password: str) -> None:
-    """Set a new password and end every session of that user."""
+    """Set a new password and end every session of that user (the user changing their own
+    then begins a fresh one)."""
     with transaction():
         _replace_password(user, password)
         audit(actor, "user.password", user)
@@ -115,7 +144,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
     with transaction():
         user.active = active
         if not active:
-            user.session_token = secrets.token_urlsafe(32)
+            sessions.end_all(user)
         audit(actor, "user.activate" if active else "user.deactivate", user)
 
 
@@ -151,6 +180,7 @@ def create_team(
     deputy: User | None = None,
 ) -> Team:
     """Create a team or department."""
+    _check_not_oneself(actor, None, manager, deputy)
     with transaction():
         _check_team_people(parent, None, manager, deputy)
         team = Team(
@@ -163,6 +193,7 @@ def create_team(
         db.session.add(team)
         db.session.flush()
         audit(actor, "team.create", team)
+        _tell_team_roles(actor, team, {"manager": None, "deputy": None})
     return team
 
 
@@ -176,9 +207,12 @@ def update_team(
     manager: User | None,
     deputy: User | None,
 ) -> list[str]:
-    """Change a team's names, place and managers; returns the fields that changed."""
+    """Change a team's names, place and managers; returns the fields that changed. A new or
+    former manager or deputy is told, and so is the team's manager."""
+    _check_not_oneself(actor, team, manager, deputy)
     with transaction():
         _check_team_people(parent, team, manager, deputy)
+        before = {"manager": team.manager, "deputy": team.deputy}
         changed = apply_changes(
             team,
             {
@@ -191,7 +225,42 @@ def update_team(
         )
         if changed:
             audit(actor, "team.update", team, fields=changed)
+            db.session.flush()
+            db.session.refresh(team)
+            _tell_team_roles(actor, team, before)
     return changed
+
+
+def _check_not_oneself(
+    actor: User | None, team: Team | None, manager: User | None, deputy: User | None
+) -> None:
+    """Separation of duties: an admin who became a team's manager or deputy would read its
+    incidents. Making oneself either takes a second admin."""
+    if actor is None:
+        return
+    current = {
+        "manager": team.manager_id if team else None,
+        "deputy": team.deputy_id if team else None,
+    }
+    for name, person in (("manager", manager), ("deputy", deputy)):
+        if person is not None and person.id == actor.id and current[name] != actor.id:
+            raise ServiceError(
+                _("Another administrator must make you manager or deputy of a team."), name
+            )
+
+
+def _tell_team_roles(actor: User | None, team: Team, before: dict[str, User | None]) -> None:
+    """For each person who became or stopped being the team's manager or deputy: an event on
+    their account (shown on their data page) and a mail to them and the team's manager."""
+    for name in ("manager", "deputy"):
+        old, new = before[name], getattr(team, name)
+        if (old.id if old else None) == (new.id if new else None):
+            continue
+        for person, change in ((old, "removed"), (new, "added")):
+            if person is None:
+                continue
+            event = audit(actor, "user.team_role", person, team=team.id, role=name, change=change)
+            _tell(event, person, team)
 
 
 def set_team_active(actor: User, team: Team, active: bool) -> None:

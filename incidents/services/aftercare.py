@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from incidents import notify, rules
+from incidents import bounds, notify, rules
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
@@ -204,8 +204,15 @@ def result_errors(step: AftercareStep, result: StepResult, today: date) -> dict[
         errors["outcomes"] = _("This outcome cannot be combined with another.")
     if len(result.note) > NOTE_MAX:
         errors["note"] = _("Keep the note under %(count)s characters.", count=NOTE_MAX)
+    for name, day in (("held_on", result.held_on), ("end_date", result.end_date)):
+        if day is not None and day < bounds.EARLIEST_DAY:
+            errors[name] = _("Enter a date from 1 January 1990 on.")
     if result.held_on is not None and result.held_on > today:
         errors["held_on"] = _("The date cannot be in the future.")
+    if result.end_date is not None and result.end_date > bounds.latest_measure_end(today):
+        errors["end_date"] = _(
+            "A measure ends at most %(years)s years from today.", years=bounds.MEASURE_MAX_YEARS
+        )
     needs_reason = {"not_filed", "none", "not_required"} & set(chosen)
     if needs_reason and not result.reason.strip():
         errors["reason"] = _("Give the reason.")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from incidents.bounds import EARLIEST_MOMENT
 from incidents.extensions import db
 from incidents.models import (
     Channel,
@@ -95,6 +96,8 @@ def _report_errors(
         return {"witnesses" if data.witness_ids else "affected": message}
     if data.occurred_at is not None and data.occurred_at > utcnow() + FUTURE_TOLERANCE:
         errors["occurred_at"] = _("The date and time cannot be in the future.")
+    elif data.occurred_at is not None and data.occurred_at < EARLIEST_MOMENT:
+        errors["occurred_at"] = _("Enter a date from 1 January 1990 on.")
     if complete:
         if data.occurred_at is None:
             errors["occurred_at"] = _("Enter when it happened.")

@@ -14,8 +14,8 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
+from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS, OUTCOME_LABELS, TYPE_LABELS
 from incidents.models import Channel, IncidentType
 from incidents.rules import StepKind

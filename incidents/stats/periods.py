@@ -72,7 +72,12 @@ class Period:
     @staticmethod
     def month(key: str) -> date | None:
         """The first day of a month given as "YYYY-MM"; None for anything else."""
-        if len(key) != 7 or key[4] != "-" or not (key[:4] + key[5:]).isdigit():
+        if (
+            len(key) != 7
+            or key[4] != "-"
+            or not (key[:4] + key[5:]).isascii()
+            or not (key[:4] + key[5:]).isdigit()
+        ):
             return None
         year, month = int(key[:4]), int(key[5:])
         return date(year, month, 1) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
@@ -93,9 +98,15 @@ class Period:
     @classmethod
     def parse(cls, key: str, closed_before: date) -> Period | None:
         """ "2026" or "2026-Q1".."2026-Q4", if (some of) it has closed; None otherwise."""
-        if len(key) == 4 and key.isdigit() and 2000 <= int(key) <= 2100:
+        if len(key) == 4 and key.isascii() and key.isdigit() and 2000 <= int(key) <= 2100:
             return cls.of_year(int(key), closed_before)
-        if len(key) == 7 and key[4:6] == "-Q" and key[:4].isdigit() and key[6] in "1234":
+        if (
+            len(key) == 7
+            and key[4:6] == "-Q"
+            and key[:4].isascii()
+            and key[:4].isdigit()
+            and key[6] in "1234"
+        ):
             year, quarter = int(key[:4]), int(key[6])
             if not 2000 <= year <= 2100:
                 return None

@@ -147,3 +147,50 @@ def test_form_fields_have_no_aria_attributes_set_to_none(page: Any) -> None:
               .map(a => (el.id || el.tagName.toLowerCase()) + '[' + a.name + ']'))"""
     )
     assert bad == []
+
+
+def test_a_password_link_sent_by_the_admin_sets_the_password(
+    page: Any, app: Flask, demo: dict[str, str]
+) -> None:
+    """Separation of duties in the browser: the admin sends a link, never a password; the
+    person opens it from the mail, sets a password and logs in with it."""
+    from sqlalchemy import select
+
+    from incidents import notify
+    from incidents.models import Notification, User
+    from tests.e2e.helpers import fresh
+
+    log_in(page, "admin@demo.test")
+    page.goto("/admin/users")
+    page.get_by_role("link", name=demo["witness@demo.test"]).click()
+    expect(page.locator("input[type=password]")).to_have_count(0)
+    page.get_by_role("button", name="Stuur een link om een nieuw wachtwoord in te stellen").click()
+    expect(page.locator("main").get_by_role("status")).to_contain_text("witness@demo.test")
+    check_page(page)
+    log_out(page)
+
+    fresh()
+    wim = app.extensions["sqlalchemy"].session.scalar(
+        select(User).where(User.email == "witness@demo.test")
+    )
+    note = app.extensions["sqlalchemy"].session.scalar(
+        select(Notification).where(
+            Notification.kind == "password_reset", Notification.recipient_id == wim.id
+        )
+    )
+    with app.test_request_context(base_url=app.config["BASE_URL"]):
+        link = re.search(r"/account/reset/\S+", notify.compose(note).text)
+    assert link is not None
+    page.goto(link[0])
+    expect(heading(page)).to_have_text("Stel uw wachtwoord in")
+    check_page(page)
+    page.get_by_label("Nieuw wachtwoord", exact=True).fill("a fresh passphrase here")
+    page.get_by_label("Herhaal het nieuwe wachtwoord").fill("a fresh passphrase here")
+    page.get_by_role("button", name="Wachtwoord instellen").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.get_by_label("E-mailadres").fill("witness@demo.test")
+    page.get_by_label("Wachtwoord").fill("a fresh passphrase here")
+    page.get_by_role("button", name="Inloggen").click()
+    expect(heading(page)).to_have_text(f"Welkom, {demo['witness@demo.test']}")
+    page.goto(link[0])  # used: says so
+    expect(page.locator("main")).to_contain_text("niet meer geldig")

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from incidents.models import Role
 from tests.conftest import PASSWORD, ROOT, make_app
 
@@ -34,7 +36,11 @@ def run_production(
     env_overrides,
     code="from incidents import create_app; create_app('production'); print('started')",
 ):
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DATABASE_URL", "BASE_URL"} and not k.startswith("INCIDENTS_")
+    }
     env.update(env_overrides)
     env["INCIDENTS_INSTANCE_PATH"] = "/nonexistent/instance"
     return subprocess.run(
@@ -62,19 +68,39 @@ def test_production_refuses_to_start_without_a_database_url():
     assert "DATABASE_URL" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "base_url", [None, "", "http://127.0.0.1:5000", "nazorg.example.org", "ftp://example.org"]
+)
+def test_production_refuses_to_start_without_its_own_base_url(base_url):
+    env = {"SECRET_KEY": "x" * 64, "DATABASE_URL": "postgresql://u@localhost/db"}
+    if base_url is not None:
+        env["BASE_URL"] = base_url  # missing, empty, the development default, no address
+    result = run_production(env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "incidents: set BASE_URL to the address users open, e.g. https://nazorg.example.org"
+    ]
+
+
 def test_production_reads_database_url_and_uses_psycopg3():
     code = (
         "from incidents import create_app; app = create_app('production'); "
-        "print(app.config['SQLALCHEMY_DATABASE_URI'], app.config['SESSION_COOKIE_SECURE'], app.config['DEMO'])"
+        "print(app.config['SQLALCHEMY_DATABASE_URI'], app.config['SESSION_COOKIE_SECURE'], app.config['DEMO'], app.config['BASE_URL'])"
     )
     result = run_production(
-        {"SECRET_KEY": "x" * 64, "DATABASE_URL": "postgres://u:p@db.internal/incidents"}, code
+        {
+            "SECRET_KEY": "x" * 64,
+            "DATABASE_URL": "postgres://u:p@db.internal/incidents",
+            "BASE_URL": "https://nazorg.example.org",
+        },
+        code,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "postgresql+psycopg://u:p@db.internal/incidents",
         "True",
         "False",
+        "https://nazorg.example.org",
     ]
 
 

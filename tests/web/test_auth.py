@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from incidents.extensions import db
@@ -100,28 +101,40 @@ def test_anonymous_user_is_sent_to_login_with_next(client):
     assert response.headers["Location"] == "/login?next=/admin/users"
 
 
-def test_login_is_rate_limited_per_account(client, make_user):
+def test_wrong_passwords_slow_an_account_down_instead_of_locking_it(client, make_user):
     make_user(email="target@example.test")
-    for _ in range(5):
-        assert post_login(client, "target@example.test", "wrong password!!").status_code == 200
-    blocked = post_login(client, "target@example.test", PASSWORD)
-    assert blocked.status_code == 429
-    assert "Te veel inlogpogingen" in blocked.text
-    # Another account from the same address is not blocked by this account's limit.
-    make_user(email="other@example.test")
-    assert post_login(client, "other@example.test", PASSWORD).status_code == 302
+    with time_machine.travel(datetime(2026, 3, 10, 9, 0, tzinfo=UTC), tick=False) as clock:
+        for _ in range(3):
+            assert post_login(client, "target@example.test", "wrong password!!").status_code == 200
+        delayed = post_login(client, "target@example.test", PASSWORD)
+        assert delayed.status_code == 429 and delayed.headers["Retry-After"] == "1"
+        # Another account from the same address is not slowed by this account's failures.
+        make_user(email="other@example.test")
+        assert post_login(client, "other@example.test", PASSWORD).status_code == 302
+        client.post("/logout")
+        clock.shift(1)  # the delay is over: the right password works
+        assert post_login(client, "target@example.test", PASSWORD).status_code == 302
 
 
-def test_login_is_rate_limited_per_address(client, app):
-    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "3 per 15 minutes"
-    try:
-        for n in range(3):
-            assert (
-                post_login(client, f"guess{n}@example.test", "wrong password!!").status_code == 200
-            )
-        assert post_login(client, "guess9@example.test", "wrong password!!").status_code == 429
-    finally:
-        app.config["LOGIN_LIMIT_PER_ADDRESS"] = "30 per 15 minutes"
+def test_checked_passwords_are_capped_per_address(client, app, monkeypatch):
+    """Besides the delays, a coarse cap per address (Flask-Limiter) on passwords found wrong."""
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", "3 per 15 minutes")
+    for n in range(3):
+        assert post_login(client, f"guess{n}@example.test", "wrong password!!").status_code == 200
+    capped = post_login(client, "guess9@example.test", "wrong password!!")
+    assert capped.status_code == 429
+    assert "Te veel inlogpogingen" in capped.text
+
+
+def test_attempts_refused_during_a_delay_do_not_count_toward_the_cap(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_ADDRESS", "4 per 15 minutes")
+    with time_machine.travel(datetime(2026, 3, 10, 9, 0, tzinfo=UTC), tick=False):
+        for _ in range(3):
+            assert post_login(client, "slow@example.test", "wrong password!!").status_code == 200
+        for _ in range(10):
+            delayed = post_login(client, "slow@example.test", "wrong password!!")
+            assert delayed.status_code == 429 and "Retry-After" in delayed.headers
+        assert post_login(client, "other@example.test", "wrong password!!").status_code == 200
 
 
 def test_successful_logins_do_not_count_toward_the_limit(client, make_user):
@@ -217,8 +230,6 @@ def test_login_is_audited(client, make_user):
 
 
 def test_a_session_ends_after_30_idle_minutes(client, make_user):
-    import time_machine
-
     start = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     make_user(email="idle@example.test")
     with time_machine.travel(start, tick=False) as clock:
@@ -233,8 +244,6 @@ def test_a_session_ends_after_30_idle_minutes(client, make_user):
 
 
 def test_a_session_ends_after_12_hours_even_when_active(client, make_user):
-    import time_machine
-
     start = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
     make_user(email="long@example.test")
     with time_machine.travel(start, tick=False) as clock:

@@ -42,6 +42,8 @@ SENSITIVE = [
     "Bart Baasman",  # the owning manager
     OCCURRED.strftime("%Y%m%dT%H%M"),  # when it happened
 ]
+# Links and UIDs come from BASE_URL (TestConfig's), never from the request's host.
+BASE_URL, HOST = "http://127.0.0.1:5000", "127.0.0.1"
 EVENT_PROPERTIES = {"UID", "DTSTAMP", "DTSTART", "DURATION", "SUMMARY", "URL", "DESCRIPTION"}
 
 
@@ -147,15 +149,15 @@ def test_the_feed_holds_exactly_the_open_steps_owned_or_deputised(app, org, froz
     }
     # Owned (the witness's track in Mira's own team) and deputised (Bart's Income steps).
     assert {s.owner_id for s in expected} == {mira.id, org["bart"].id}
-    assert set(found) == {f"step-{s.id}@localhost" for s in expected}
-    assert f"step-{done.id}@localhost" not in found
+    assert set(found) == {f"step-{s.id}@{HOST}" for s in expected}
+    assert f"step-{done.id}@{HOST}" not in found
     titles = {d.id: d.title_nl for d in protocol().steps}
     for step in expected:
-        event = found[f"step-{step.id}@localhost"]
+        event = found[f"step-{step.id}@{HOST}"]
         assert set(event) == EVENT_PROPERTIES  # nothing else
         assert event["DTSTART"].dt == step.due_at
         assert event["DURATION"].dt == timedelta(minutes=15)
-        link = f"http://localhost/aftercare/steps/{step.id}"
+        link = f"{BASE_URL}/aftercare/steps/{step.id}"
         assert str(event["URL"]) == link and str(event["DESCRIPTION"]) == link
         assert str(event["SUMMARY"]) == titles[step.definition_id]  # Dutch, none overdue yet
     unfolded = response.data.replace(b"\r\n ", b"")
@@ -176,11 +178,9 @@ def test_the_feed_in_english_with_overdue_marked(app, org, make_user, make_team,
     contact = step_of(incident, "contact")  # due at 17:00 yesterday
     later = step_of(incident, "closing_conversation")
     titles = {d.id: d.title_en for d in protocol().steps}
-    assert str(found[f"step-{contact.id}@localhost"]["SUMMARY"]) == (
-        f"Overdue: {titles['contact']}"
-    )
-    assert str(found[f"step-{later.id}@localhost"]["SUMMARY"]) == titles["closing_conversation"]
-    assert str(found[f"step-{later.id}@localhost"]["DTSTAMP"].dt) == str(NOW + timedelta(days=1))
+    assert str(found[f"step-{contact.id}@{HOST}"]["SUMMARY"]) == (f"Overdue: {titles['contact']}")
+    assert str(found[f"step-{later.id}@{HOST}"]["SUMMARY"]) == titles["closing_conversation"]
+    assert str(found[f"step-{later.id}@{HOST}"]["DTSTAMP"].dt) == str(NOW + timedelta(days=1))
 
 
 def test_the_feed_runs_a_constant_number_of_queries(app, org, frozen, count_queries):
@@ -203,7 +203,7 @@ def test_renewing_makes_the_old_address_404_at_once(app, org, frozen):
     assert first and len(first) == 43
     assert fetch(app, first).status_code == 200
     page = mira.get("/aftercare").text
-    assert f'value="http://localhost{feed_url(first)}"' in page and "readonly" in page
+    assert f'value="{BASE_URL}{feed_url(first)}"' in page and "readonly" in page
 
     mira.post("/aftercare/calendar/renew")
     db.session.refresh(org["mira"])

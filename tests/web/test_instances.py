@@ -1,6 +1,7 @@
-"""More than one server: the login limits held in Redis across two gunicorn instances of two
-workers each, gunicorn refusing several workers whose limits would live in memory, and a small
-load run (bench/load.py) through the real forms on both databases."""
+"""More than one server: the login delays held in the database across two gunicorn instances
+(with and without Redis), the flood cap falling back to memory when Redis is gone, gunicorn
+refusing several workers whose cap would live in memory, and a small load run (bench/load.py)
+through the real forms on both databases."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+import sqlalchemy
 
 from bench import load
 from bench.servers import BIN, Gunicorn, flask
@@ -74,16 +76,33 @@ def database_with_eva(
     return url
 
 
-def test_the_login_limit_holds_across_two_servers_of_two_workers(
-    database_with_eva: str, redis_server: RedisServer, tmp_path: Path
+def forget_failed_logins(database_url: str) -> None:
+    """Empty the login delays' table (the database is shared by this module's tests)."""
+    engine = sqlalchemy.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("DELETE FROM login_throttle"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("redis_for_limits", [True, False], ids=["redis", "without-redis"])
+def test_the_login_delays_hold_across_two_servers(
+    database_with_eva: str, request: pytest.FixtureRequest, tmp_path: Path, redis_for_limits: bool
 ) -> None:
-    redis.Redis.from_url(redis_server.url).flushall()
-    env = production_env(database_with_eva, tmp_path, limits=redis_server.url)
-    servers = [Gunicorn(env, tmp_path / f"gunicorn-{n}.log", workers=2) for n in (1, 2)]
+    """The delays live in the database: two servers share them, with Redis (two workers each,
+    Redis keeping the flood cap) or without (one worker each, the cap in each one's memory)."""
+    limits, workers = None, 1
+    if redis_for_limits:
+        redis_server: RedisServer = request.getfixturevalue("redis_server")
+        redis.Redis.from_url(redis_server.url).flushall()
+        limits, workers = redis_server.url, 2
+    forget_failed_logins(database_with_eva)
+    env = production_env(database_with_eva, tmp_path, limits=limits)
+    env["INCIDENTS_LOGIN_DELAY_BASE_SECONDS"] = "600"  # a first delay no slow machine outlasts
+    servers = [Gunicorn(env, tmp_path / f"gunicorn-{n}.log", workers=workers) for n in (1, 2)]
     try:
         for server in servers:
             server.start()
-        # One SECRET_KEY: a session begun on one server is good on the other.
+        # One SECRET_KEY and one database: a session begun on one server is good on the other.
         browser = load.Browser(servers[0].url)
         form = browser.request("/login")
         token = load.hidden_value(form.text, "csrf_token") or ""
@@ -91,17 +110,18 @@ def test_the_login_limit_holds_across_two_servers_of_two_workers(
         assert browser.request("/login", {**data, "next": ""}).status == 302
         browser.base_url = servers[1].url
         assert "Welkom, Eva" in browser.request("/").text
-        # "5 per 15 minutes" per account: five wrong passwords, alternating between the
-        # servers (and so between their four workers), then every server refuses the sixth.
-        statuses = [failed_login(servers[n % 2], "eva@example.test") for n in range(5)]
-        assert statuses == [200] * 5
-        assert failed_login(servers[1], "eva@example.test") == 429
+        # Three wrong passwords, alternating between the servers (and their workers): then
+        # every server makes the next attempt wait, even with the right password.
+        statuses = [failed_login(servers[n % 2], "eva@example.test") for n in range(3)]
+        assert statuses == [200] * 3
+        assert login(servers[1], "eva@example.test", PASSWORD) == 429
         assert failed_login(servers[0], "eva@example.test") == 429
-        # Another account still has all of its attempts.
+        # Another account is not slowed by Eva's failures.
         assert failed_login(servers[0], "other@example.test") == 200
     finally:
         for server in servers:
             server.stop()
+        forget_failed_logins(database_with_eva)
 
 
 def test_without_redis_logins_still_work_and_are_limited_per_worker(
@@ -111,8 +131,10 @@ def test_without_redis_logins_still_work_and_are_limited_per_worker(
     if binary is None:
         missing("redis-server")
     assert binary is not None
+    forget_failed_logins(database_with_eva)
     own_redis = RedisServer(binary).start()  # this test stops it
     env = production_env(database_with_eva, tmp_path, limits=own_redis.url)
+    env["INCIDENTS_LOGIN_LIMIT_PER_ADDRESS"] = "5 per 15 minutes"  # the flood cap, made small
     server = Gunicorn(env, tmp_path / "gunicorn.log", workers=1)
     try:
         server.start()
@@ -125,13 +147,16 @@ def test_without_redis_logins_still_work_and_are_limited_per_worker(
         assert login(server, "eva@example.test", PASSWORD) == 302
         assert time.monotonic() - began < 10
         own_redis.process.kill()  # a stopped process ignores SIGTERM
-        statuses = [login(server, "eva@example.test", "wrong password") for _ in range(6)]
+        # Wrong passwords for other accounts each (no delay): the worker's own memory counts
+        # them toward the flood cap.
+        statuses = [login(server, f"guess{n}@example.test", "wrong password") for n in range(6)]
         assert statuses == [200] * 5 + [429]
     finally:
         server.stop()
         if own_redis.process is not None and own_redis.process.poll() is None:
             own_redis.process.send_signal(signal.SIGCONT)
         own_redis.stop()
+        forget_failed_logins(database_with_eva)
 
 
 def gunicorn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
