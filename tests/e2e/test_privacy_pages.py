@@ -22,7 +22,10 @@ PAGES = {
         ("/admin/mail", "Uitgaande mail"),
         ("/account/data", "Mijn gegevens"),
     ],
-    "employee@demo.test": [("/account/data", "Mijn gegevens")],
+    "employee@demo.test": [
+        ("/account/data", "Mijn gegevens"),
+        ("/account/sessions", "Mijn sessies"),
+    ],
     "hr@demo.test": [
         ("/hr/conversations", "Klantgesprekken"),
         ("/incidents/new", "Meld een incident"),  # HR reports what happened to them, like anyone
