@@ -248,7 +248,8 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("remind")
     def remind_command() -> None:
-        """Queue due, overdue, escalation and draft reminders, and send all unsent mail.
+        """Queue due, overdue, escalation and draft reminders, send all unsent mail, and
+        delete the sessions that timed out.
         Run it every few minutes (cron or a systemd timer); running it twice, even at the same
         moment, sends nothing twice. "failed": mails not sent this run (see /admin/mail)."""
         from incidents import notify
@@ -257,6 +258,9 @@ def init_app(app: Flask) -> None:
         with services.transaction():
             publish_closed_months(utcnow())
         result = notify.run()
+        from incidents.services import sessions
+
+        sessions.purge_expired()  # sessions that timed out without a request since
         click.echo("queued {queued}, sent {sent}, failed {failed}".format(**result))
 
     @app.cli.command("doctor")

@@ -251,6 +251,13 @@ def _claim(token: str, batch: int) -> tuple[Sequence[Notification], datetime] | 
     return notes, lease_end
 
 
+def _composed(note: Notification) -> notify.Mail | Exception:
+    try:
+        return notify.compose(note)
+    except Exception as error:  # any bug in one mail: that mail fails, not the run
+        return error
+
+
 def _send_claimed(
     notes: Sequence[Notification],
     token: str,
@@ -260,12 +267,25 @@ def _send_claimed(
 ) -> tuple[int, int, ServerUnreachable | None]:
     """Send the claimed mails, recording each at once; (sent, not sent, why the run must stop).
     Without a connection (demo mode) the mails are written to the log."""
-    # Composed first: a commit expires the loaded rows, and each would be read again.
-    mails = [(note.id, note.attempts, notify.compose(note)) for note in notes]
+    # Composed first: a commit expires the loaded rows, and each would be read again. A mail
+    # that cannot be composed (a template error) is marked failed, so it never blocks the rest.
+    composed = [(note.id, note.attempts, _composed(note)) for note in notes]
+    for note_id, _attempts, mail in composed:
+        if isinstance(mail, Exception):
+            log.error("mail %s could not be composed: %r", note_id, mail)
+            _record(
+                note_id,
+                token,
+                failed_at=now,
+                last_error=f"could not be composed: {mail!r}"[:300],
+                claim="",
+                claimed_until=None,
+            )
+    mails = [(i, a, m) for i, a, m in composed if not isinstance(m, Exception)]
     # A mail is sent only well within the lease, so no other run can have taken it meanwhile.
     timeout = timedelta(seconds=6 * current_app.config["MAIL_TIMEOUT"])
     stop_at = lease_end - min(timeout, (lease_end - utcnow()) / 2)
-    sent = not_sent = 0
+    sent, not_sent = 0, len(composed) - len(mails)
     for index, (note_id, attempts, mail) in enumerate(mails):
         if index and utcnow() >= stop_at:
             _release(token, [i for i, _attempts, _mail in mails[index:]])

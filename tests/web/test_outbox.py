@@ -476,13 +476,22 @@ def test_the_message_id_stays_the_same_for_one_mail(app):
         assert re.fullmatch(r"<[0-9a-f]{32}@localhost>", notify.compose(first).message_id)
 
 
-def test_the_run_holds_no_claim_when_composing_fails(app, sink, monkeypatch):
-    queue_mails(2)
+def test_a_mail_that_cannot_be_composed_fails_alone(app, sink, monkeypatch):
+    queue_mails(3)
+    first = notes()[0].id
+    real = notify.compose
 
-    def broken(note):
-        raise RuntimeError("template error")
+    def broken_for_the_first(note):
+        if note.id == first:
+            raise RuntimeError("template error")
+        return real(note)
 
-    monkeypatch.setattr(notify, "compose", broken)
-    with pytest.raises(RuntimeError):
-        outbox.send_pending()
-    assert {(n.sent_at, n.claim, n.claimed_until) for n in notes()} == {(None, "", None)}
+    monkeypatch.setattr(notify, "compose", broken_for_the_first)
+    assert outbox.send_pending() == (2, 1)
+    by_id = {n.id: n for n in notes()}
+    assert by_id[first].failed_at is not None and by_id[first].sent_at is None
+    assert "could not be composed" in by_id[first].last_error
+    assert by_id[first].claim == "" and by_id[first].claimed_until is None
+    assert all(n.sent_at is not None for i, n in by_id.items() if i != first)
+    # Not tried again by itself: it waits for an admin's "try again".
+    assert outbox.send_pending() == (0, 0)

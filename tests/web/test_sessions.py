@@ -522,3 +522,16 @@ def test_failures_at_the_same_moment_all_count(app, make_user, racing_clients, r
         row = throttle(key)
         assert row is not None and row.failures == len(racing_clients), key
     assert db.session.scalar(select(func.count()).select_from(LoginThrottle)) == 3
+
+
+def test_flask_remind_deletes_the_sessions_that_timed_out(app, make_user):
+    from incidents.models import utcnow
+    from incidents.services import sessions
+
+    user = make_user()
+    with app.app_context():
+        sessions.start(user, address="127.0.0.1", user_agent="test")
+    with time_machine.travel(utcnow() + timedelta(hours=13)):
+        result = app.test_cli_runner().invoke(args=["remind"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
