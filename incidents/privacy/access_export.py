@@ -22,6 +22,8 @@ What is in it, and what is deliberately left out because it is about another per
   their account: when, what, and who as a role ("manager", "employee", ...) or "you";
   never another person's name. The role is the actor's current role.
 - the e-mails queued for the user: kind and dates.
+- the user's sessions: when they began and were last seen, from which address and browser
+  (never the session's secret).
 
 The number of queries is constant: one per section, whatever the number of incidents.
 """
@@ -47,6 +49,7 @@ from incidents.models import (
     PersonRole,
     Team,
     User,
+    UserSession,
     utcnow,
 )
 from incidents.services.base import audit, transaction
@@ -270,7 +273,23 @@ def collect(user: User, locale: str | None = None) -> dict[str, Any]:
         "history": _history(user, incident_ids),
         "audit": _audit(user, incident_ids, [s.id for s in steps]),
         "notifications": _notifications(user),
+        "sessions": _sessions(user),
     }
+
+
+def _sessions(user: User) -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.created_at)
+    )
+    return [
+        {
+            "created_at": iso(row.created_at),
+            "last_seen_at": iso(row.last_seen_at),
+            "address": row.address,
+            "browser": row.user_agent,
+        }
+        for row in rows
+    ]
 
 
 def export(user: User, fmt: str, locale: str | None = None) -> dict[str, Any]:

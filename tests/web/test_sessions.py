@@ -535,3 +535,22 @@ def test_flask_remind_deletes_the_sessions_that_timed_out(app, make_user):
         result = app.test_cli_runner().invoke(args=["remind"])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
+
+
+def test_the_access_export_lists_the_sessions_but_never_their_secret(app, make_user):
+    import json
+
+    from incidents.privacy import access_export
+
+    user = make_user()
+    client = login(app.test_client(), user)
+    token = client.get_cookie("session")
+    data = access_export.collect(db.session.get(User, user.id))
+    assert [(s["address"], s["browser"]) for s in data["sessions"]] == [
+        ("127.0.0.1", "test client")
+    ]
+    dumped = json.dumps(data)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    assert row.token_hash not in dumped and token is not None
+    page = client.get("/account/data").text
+    assert "test client" in page
