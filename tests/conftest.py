@@ -41,8 +41,8 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is not installed")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def started_postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the fixture that yields from this (stopped after)."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         missing("PostgreSQL (initdb, pg_ctl)")
@@ -50,6 +50,11 @@ def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer(bin_dir).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    yield from started_postgres()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,6 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
-from incidents.locks import lock_incidents
 from incidents.models import (
     AftercareStep,
     Incident,
@@ -31,7 +30,7 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services.base import ServiceError, audit, lock, transaction
+from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
 
 DEFAULT_YEARS = 5
 REASON_MIN, REASON_MAX = 3, 200
@@ -111,9 +110,7 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
     with transaction():
         # Lock what is due, then read it again: an edit that reopened an incident or placed
         # a hold meanwhile has committed by then, and one still to come waits for this run.
-        due_ids = db.session.scalars(select(Incident.id).where(*due)).all()
-        if lock_incidents(db.session, due_ids):
-            db.session.expire_all()
+        lock_all(db.session.scalars(select(Incident.id).where(*due)).all())
         incidents = db.session.scalars(
             select(Incident)
             .where(*due, ~Incident.legal_hold)

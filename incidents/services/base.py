@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -43,15 +43,21 @@ def transaction() -> Iterator[None]:
         raise
 
 
-def lock(incident_id: int) -> Incident:
-    """Take the incident's lock for the rest of this transaction (see `incidents.locks`) and
-    read it afresh: call it first, before reading anything the change decides on."""
+def lock_all(incident_ids: Iterable[int]) -> None:
+    """Take these incidents' locks for the rest of this transaction (see `incidents.locks`),
+    so what is read next is fresh: call it first, before reading anything the change decides
+    on."""
     session = db.session
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("lock an incident before changing anything")
-    if lock_incidents(session, [incident_id]):
+    if lock_incidents(session, incident_ids):
         session.expire_all()  # what was read before the lock may be out of date
-    incident = session.get(Incident, incident_id)
+
+
+def lock(incident_id: int) -> Incident:
+    """`lock_all` for one incident, read afresh."""
+    lock_all([incident_id])
+    incident = db.session.get(Incident, incident_id)
     if incident is None:
         raise ServiceError(_("This incident no longer exists."))
     return incident

@@ -18,11 +18,10 @@ from typing import Any
 
 from sqlalchemy import exists, select, text
 
-from incidents import notify
 from incidents.extensions import db
 from incidents.models import AftercareStep, Incident, IncidentStatus, StepStatus, utcnow
-from incidents.services.base import audit, lock, transaction
-from incidents.services.ownership import owner_for
+from incidents.services.base import audit, lock, lock_all, transaction
+from incidents.services.ownership import give_waiting_steps
 from incidents.stats import tally
 
 _OPEN_STEP = exists().where(
@@ -93,22 +92,14 @@ def repair(findings: Findings) -> dict[str, int]:
             else:
                 continue
             audit(None, "doctor.closing", incident, closed=incident.closed_at is not None)
-    for step_id in findings.unowned:
-        step = db.session.get(AftercareStep, step_id)
-        if step is None:
-            continue
+    if findings.unowned:
         with transaction():
-            lock(step.incident_id)
-            if not step.is_open or step.owner_id is not None:
-                continue
-            owner, team = owner_for(step.subject_user or _first_affected(step))
-            if owner is None:
-                continue  # no coordinator chosen: the admin pages say so
-            step.owner_id, step.team_id = owner.id, team.id if team else None
-            db.session.flush()
-            notify.queue("assigned", owner, str(step.id), step=step)
-            audit(None, "doctor.owner", step, owner=owner.id)
-            done["owned"] += 1
+            lock_all(
+                db.session.scalars(
+                    select(AftercareStep.incident_id).where(AftercareStep.id.in_(findings.unowned))
+                ).all()
+            )
+            done["owned"] = give_waiting_steps(None)
     if findings.drift:
         with transaction():
             connection = db.session.connection()
@@ -118,14 +109,6 @@ def repair(findings: Findings) -> dict[str, int]:
             done["recounted"] = tally.rebuild(connection)
             audit(None, "doctor.recount", None, keys=len(findings.drift))
     return done
-
-
-def _first_affected(step: AftercareStep) -> Any:
-    """The person an incident-wide step (no subject) belongs to: the first affected."""
-    from incidents.models import PersonRole
-
-    people = step.incident.people_in(PersonRole.AFFECTED)
-    return people[0].user if people else None
 
 
 def summary(findings: Findings) -> list[str]:

@@ -17,9 +17,17 @@ from sqlalchemy.orm import selectinload
 
 from incidents import notify
 from incidents.extensions import db
-from incidents.locks import lock_incidents
-from incidents.models import AftercareStep, Role, Setting, StepStatus, Team, User, utcnow
-from incidents.services.base import ServiceError, audit, transaction
+from incidents.models import (
+    AftercareStep,
+    PersonRole,
+    Role,
+    Setting,
+    StepStatus,
+    Team,
+    User,
+    utcnow,
+)
+from incidents.services.base import ServiceError, audit, lock_all, transaction
 
 COORDINATOR = "aftercare_coordinator"
 
@@ -57,17 +65,11 @@ def owner_for(person: User | None) -> tuple[User | None, Team | None]:
 
 def set_coordinator(actor: User, user: User | None) -> int:
     """Choose the aftercare coordinator (an active manager); every open step without an owner
-    becomes theirs and they are told. Returns the number of steps given to them."""
+    then gets one, mostly the coordinator, who is told. Returns how many steps got one."""
     if user is not None and (user.role != Role.MANAGER or not user.active):
         raise ServiceError(_("Choose an active manager."), "coordinator")
     with transaction():
-        waiting = db.session.scalars(
-            select(AftercareStep.incident_id).where(
-                AftercareStep.status == StepStatus.OPEN, AftercareStep.owner_id.is_(None)
-            )
-        ).all()
-        if lock_incidents(db.session, waiting):
-            db.session.expire_all()
+        lock_all(_waiting_incidents())
         setting = db.session.get(Setting, COORDINATOR)
         previous = setting.value if setting is not None else None
         if setting is None:
@@ -76,21 +78,48 @@ def set_coordinator(actor: User, user: User | None) -> int:
         setting.value = user.id if user is not None else None
         setting.updated_at = utcnow()
         audit(actor, "settings.coordinator", user, previous=previous)
-        given = 0
-        if user is not None:
-            steps = db.session.scalars(
-                select(AftercareStep)
-                .where(AftercareStep.status == StepStatus.OPEN, AftercareStep.owner_id.is_(None))
-                .order_by(AftercareStep.id)
-            ).all()
-            for step in steps:
-                if step.subject_user_id == user.id:
-                    continue  # never one's own aftercare
-                step.owner_id = user.id
-                notify.queue("assigned", user, str(step.id), step=step)
-                given += 1
-            if given:
-                audit(actor, "step.assign_coordinator", user, steps=given)
+        db.session.flush()  # `owner_for` reads the coordinator back
+        return give_waiting_steps(actor)
+
+
+def _waiting_incidents() -> list[int]:
+    return list(
+        db.session.scalars(
+            select(AftercareStep.incident_id).where(
+                AftercareStep.status == StepStatus.OPEN, AftercareStep.owner_id.is_(None)
+            )
+        )
+    )
+
+
+def person_of(step: AftercareStep) -> User | None:
+    """Whose aftercare a step is: its subject, or, for a step about the incident as a whole,
+    the first affected employee (as `aftercare.apply_protocol` plans it)."""
+    if step.subject_user is not None:
+        return step.subject_user
+    affected = step.incident.people_in(PersonRole.AFFECTED)
+    return affected[0].user if affected else None
+
+
+def give_waiting_steps(actor: User | None) -> int:
+    """Inside the caller's transaction, which holds the incidents' locks (`lock_all`): give
+    every open step without an owner the owner `owner_for` finds now, and tell them. Returns
+    how many got one; the others still have nobody (no coordinator chosen)."""
+    steps = db.session.scalars(
+        select(AftercareStep)
+        .where(AftercareStep.status == StepStatus.OPEN, AftercareStep.owner_id.is_(None))
+        .order_by(AftercareStep.id)
+    ).all()
+    given = 0
+    for step in steps:
+        owner, team = owner_for(person_of(step))
+        if owner is None:
+            continue
+        step.owner_id, step.team_id = owner.id, team.id if team else None
+        db.session.flush()
+        notify.queue("assigned", owner, str(step.id), step=step)
+        audit(actor, "step.owner", step, owner=owner.id)
+        given += 1
     return given
 
 

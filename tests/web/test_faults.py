@@ -27,8 +27,8 @@ from incidents import services
 from incidents.errors import database_unavailable
 from incidents.extensions import db
 from incidents.models import AuditEvent, Incident, Role
-from tests.conftest import PASSWORD, Client, login, make_app, missing
-from tests.postgres_server import PostgresServer, find_bin_dir
+from tests.conftest import PASSWORD, Client, login, make_app, started_postgres
+from tests.postgres_server import PostgresServer
 
 DUTCH = "De dienst is even niet beschikbaar. Er is niets opgeslagen; probeer het zo opnieuw."
 ENGLISH = "The service is briefly unavailable. Nothing was saved; please try again in a moment."
@@ -37,13 +37,8 @@ EMAIL = "eva@example.test"
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[PostgresServer]:
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        missing("PostgreSQL (initdb, pg_ctl)")
-    assert bin_dir is not None
-    server = PostgresServer(bin_dir).start()
-    yield server
-    server.stop()
+    """A server of this module's own: the tests stop and start it."""
+    yield from started_postgres()
 
 
 def migrated_app(url: str) -> tuple[Flask, str]:
