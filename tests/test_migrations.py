@@ -3,11 +3,17 @@ models match what the migrations build."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import column, insert, inspect, text
+from sqlalchemy import table as sql_table
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from incidents.extensions import db
 from tests.conftest import database_url, make_app
@@ -30,3 +36,100 @@ def test_upgrade_from_empty_to_head_matches_the_models_and_downgrades(empty_app)
     assert {"user", "team", "audit_event"} <= set(inspect(db.engine).get_table_names())
     downgrade(revision="base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def steps_app(request, tmp_path_factory):
+    app = make_app(database_url(request, tmp_path_factory, "incidents_step_records"))
+    with app.app_context():
+        yield app
+        db.engine.dispose()
+
+
+BEFORE_TYPED_STEPS = "2668b6f7cca5"
+# Step details as the code before typed step records wrote them, one per shape.
+DETAILS = [
+    {},
+    {"held_on": "2026-03-02", "reference": "NLA-2026-17"},
+    {"end_date": "2027-01-31", "citizen_heard": True, "expired": True},
+    {"reason": "Geen aangifte gewenst", "police_outcome": ""},
+    {"attempts": ["2026-03-01T09:00:00+00:00", "2026-03-02T10:30:00+00:00"]},
+    {"police_outcome": "Boete voor de verdachte", "held_on": "2026-02-27"},
+]
+
+
+def _insert(connection: Connection, table: str, **values: object) -> None:
+    """A row as the schema of the moment wants it: `values`, and a plain value of the right
+    type for every other required column without a default."""
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    plain: dict[type, object] = {int: 1, str: "x", bool: False, datetime: now, dict: "{}"}
+    for found in inspect(connection).get_columns(table):
+        if found["name"] in values or found["nullable"] or found.get("default"):
+            continue
+        values[found["name"]] = plain.get(found["type"].python_type, "x")
+    connection.execute(insert(sql_table(table, *map(column, values))).values(values))
+
+
+def _insert_steps(connection: Connection) -> None:
+    _insert(connection, "user", id=1, role="manager", email="m@example.org")
+    _insert(
+        connection, "incident", id=1, reporter_id=1, status="submitted", perpetrator_known="unknown"
+    )
+    for number, details in enumerate(DETAILS, start=1):
+        _insert(
+            connection,
+            "aftercare_step",
+            id=number,
+            incident_id=1,
+            kind="police_report",
+            subject="incident",
+            status="done",
+            outcomes='["not_filed"]',
+            details=json.dumps(details),
+        )
+
+
+def test_typed_step_records_carry_the_details_over_and_back(steps_app):
+    upgrade(revision=BEFORE_TYPED_STEPS)
+    with db.engine.begin() as connection:
+        _insert_steps(connection)
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT held_on, reference, end_date, citizen_heard, reason, police_outcome,"
+                " attempt_times, measure_expired FROM aftercare_step ORDER BY id"
+            )
+        ).all()
+    typed = [
+        (
+            str(row.held_on) if row.held_on else None,
+            row.reference,
+            str(row.end_date) if row.end_date else None,
+            bool(row.citizen_heard),
+            row.reason,
+            row.police_outcome,
+            row.attempt_times
+            if isinstance(row.attempt_times, list)
+            else json.loads(row.attempt_times),
+            bool(row.measure_expired),
+        )
+        for row in rows
+    ]
+    assert typed == [
+        (None, "", None, False, "", None, [], False),
+        ("2026-03-02", "NLA-2026-17", None, False, "", None, [], False),
+        (None, "", "2027-01-31", True, "", None, [], True),
+        (None, "", None, False, "Geen aangifte gewenst", "", [], False),
+        (None, "", None, False, "", None, DETAILS[4]["attempts"], False),
+        ("2026-02-27", "", None, False, "", "Boete voor de verdachte", [], False),
+    ]
+    # A kind outside the enum is refused now.
+    with db.engine.connect() as connection, pytest.raises(IntegrityError):
+        connection.execute(text("UPDATE aftercare_step SET kind = 'phone_call' WHERE id = 1"))
+    downgrade(revision=BEFORE_TYPED_STEPS)
+    with db.engine.connect() as connection:
+        back = connection.execute(text("SELECT details FROM aftercare_step ORDER BY id")).scalars()
+        assert [
+            value if isinstance(value, dict) else json.loads(value) for value in back
+        ] == DETAILS

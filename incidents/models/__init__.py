@@ -1,0 +1,63 @@
+"""Typed SQLAlchemy 2 models, one module per part of the domain; import them from here."""
+
+from incidents.models.aftercare import AftercareStep, StepStatus
+from incidents.models.base import Model, UTCDateTime, utcnow
+from incidents.models.incident import (
+    Channel,
+    Incident,
+    IncidentChange,
+    IncidentPerson,
+    IncidentStatus,
+    IncidentType,
+    IncidentTypeRow,
+    PerpetratorKnown,
+    PersonRole,
+)
+from incidents.models.people import (
+    LoginThrottle,
+    PasswordReset,
+    Role,
+    Team,
+    TeamMembership,
+    User,
+    UserSession,
+)
+from incidents.models.records import AuditEvent, Notification, RetentionRun, Setting
+from incidents.models.statistics import (
+    ConversationCount,
+    StatPublication,
+    StatPublished,
+    StatTally,
+)
+
+__all__ = [
+    "AftercareStep",
+    "AuditEvent",
+    "Channel",
+    "ConversationCount",
+    "Incident",
+    "IncidentChange",
+    "IncidentPerson",
+    "IncidentStatus",
+    "IncidentType",
+    "IncidentTypeRow",
+    "LoginThrottle",
+    "Model",
+    "Notification",
+    "PasswordReset",
+    "PerpetratorKnown",
+    "PersonRole",
+    "RetentionRun",
+    "Role",
+    "Setting",
+    "StatPublication",
+    "StatPublished",
+    "StatTally",
+    "StepStatus",
+    "Team",
+    "TeamMembership",
+    "UTCDateTime",
+    "User",
+    "UserSession",
+    "utcnow",
+]

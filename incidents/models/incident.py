@@ -1,0 +1,203 @@
+"""Incidents with their types, the colleagues involved, and the history of edits."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.models.base import Model, UTCDateTime, _enum, utcnow
+
+if TYPE_CHECKING:
+    from incidents.models.aftercare import AftercareStep
+    from incidents.models.people import User
+
+
+class Channel(enum.StrEnum):
+    """Where or through which channel the incident happened (VPT registration guidance)."""
+
+    COUNTER = "counter"
+    INTERVIEW_ROOM = "interview_room"
+    HOME_VISIT = "home_visit"
+    PHONE = "phone"
+    LETTER_EMAIL = "letter_email"
+    SOCIAL_MEDIA = "social_media"
+    PUBLIC_SPACE = "public_space"
+    OTHER = "other"
+
+
+class IncidentType(enum.StrEnum):
+    """What happened (A+O fonds categories, VPT monitor); an incident has one or more."""
+
+    VERBAL = "verbal"
+    INTIMIDATION = "intimidation"
+    THREAT = "threat"
+    DISCRIMINATION = "discrimination"
+    SEXUAL = "sexual"
+    PHYSICAL = "physical"
+    DAMAGE = "damage"
+    ONLINE = "online"
+
+
+class IncidentStatus(enum.StrEnum):
+    """A draft starts nothing; a submitted incident is never deleted."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class PersonRole(enum.StrEnum):
+    """How a colleague is involved in an incident."""
+
+    AFFECTED = "affected"
+    WITNESS = "witness"
+
+
+class PerpetratorKnown(enum.StrEnum):
+    UNKNOWN = "unknown"
+    KNOWN = "known"
+
+
+class Incident(Model):
+    """One aggression incident, as reported. Fields may be empty while it is a draft."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_status_occurred", "status", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique per form shown: a double submit finds the incident the first submit made.
+    submission_token: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), default=IncidentStatus.DRAFT
+    )
+    quick: Mapped[bool] = mapped_column(default=False)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel: Mapped[Channel | None] = mapped_column(_enum(Channel, "channel"))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    weapon: Mapped[bool] = mapped_column(default=False)
+    threat_home: Mapped[bool] = mapped_column(default=False)
+    injury: Mapped[bool] = mapped_column(default=False)
+    absence: Mapped[bool] = mapped_column(default=False)
+    hospital: Mapped[bool] = mapped_column(default=False)
+
+    outside_witnesses: Mapped[str] = mapped_column(Text, default="")
+    perpetrator_known: Mapped[PerpetratorKnown] = mapped_column(
+        _enum(PerpetratorKnown, "perpetrator_known"), default=PerpetratorKnown.UNKNOWN
+    )
+    perpetrator_name: Mapped[str] = mapped_column(String(200), default="")
+    perpetrator_reference: Mapped[str] = mapped_column(String(100), default="")
+
+    police_called: Mapped[bool] = mapped_column(default=False)
+    police_report_wanted: Mapped[bool] = mapped_column(default=False)
+    damage: Mapped[bool] = mapped_column(default=False)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Set by the protocol when submitted (and raised by later edits): why these steps were asked.
+    level: Mapped[int | None]
+    level_rule: Mapped[str] = mapped_column(String(64), default="")
+    level_reason: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    protocol_version: Mapped[str] = mapped_column(String(64), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Privacy: a legal hold stops retention; anonymised_at is set when personal data was removed.
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # For statistics: the team of the (first) affected employee when it was submitted.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    # Raised by every change to the report: a form saved from an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    type_rows: Mapped[list[IncidentTypeRow]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="IncidentTypeRow.type",
+    )
+    people: Mapped[list[IncidentPerson]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="IncidentPerson.id",
+    )
+    changes: Mapped[list[IncidentChange]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="IncidentChange.id",
+    )
+    steps: Mapped[list[AftercareStep]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="(AftercareStep.due_at, AftercareStep.id)",
+    )
+
+    @property
+    def types(self) -> list[IncidentType]:
+        return [row.type for row in self.type_rows]
+
+    def people_in(self, role: PersonRole) -> list[IncidentPerson]:
+        return [p for p in self.people if p.role == role]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == IncidentStatus.DRAFT
+
+
+class IncidentTypeRow(Model):
+    """One type of an incident; a table of its own so statistics count types in SQL."""
+
+    __tablename__ = "incident_type"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), primary_key=True)
+    type: Mapped[IncidentType] = mapped_column(
+        _enum(IncidentType, "incident_type"), primary_key=True
+    )
+
+    incident: Mapped[Incident] = relationship(back_populates="type_rows")
+
+
+class IncidentPerson(Model):
+    """A colleague involved in an incident: affected, or a witness."""
+
+    __tablename__ = "incident_person"
+    __table_args__ = (UniqueConstraint("incident_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    role: Mapped[PersonRole] = mapped_column(_enum(PersonRole, "person_role"))
+
+    incident: Mapped[Incident] = relationship(back_populates="people")
+    user: Mapped[User] = relationship()
+
+
+class IncidentChange(Model):
+    """The history of an incident: who changed which fields, and when (not the values)."""
+
+    __tablename__ = "incident_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The incident's version this change made (None for changes from before versions).
+    version: Mapped[int | None]
+
+    incident: Mapped[Incident] = relationship(back_populates="changes")
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,90 @@
+"""The audit trail, the mail outbox, settings, and the record of retention runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from incidents.models.aftercare import AftercareStep
+    from incidents.models.incident import Incident
+    from incidents.models.people import User
+
+
+class AuditEvent(Model):
+    """One line in the audit trail: who did what to which object, and when."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The client address the action came from (empty for command-line runs).
+    address: Mapped[str] = mapped_column(String(45), default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Notification(Model):
+    """One e-mail to send (an outbox). `key` is unique: the same reminder is never queued twice,
+    so running the reminder job again sends nothing twice. Unsent mail is retried until it
+    fails for good (`failed_at`); a run claims a mail (`claim`, until `claimed_until`) before
+    sending it, so concurrent runs never send one twice."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # What the mail is about: ids only, never contents.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("aftercare_step.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    claim: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    recipient: Mapped[User] = relationship()
+    incident: Mapped[Incident | None] = relationship()
+    step: Mapped[AftercareStep | None] = relationship()
+
+
+class Setting(Model):
+    """An organisation-wide choice made by an admin, by name (for example the aftercare
+    coordinator: "aftercare_coordinator" -> a user id)."""
+
+    __tablename__ = "setting"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class RetentionRun(Model):
+    """One run of the retention job and what it did (kept as its report)."""
+
+    __tablename__ = "retention_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
