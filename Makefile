@@ -41,6 +41,8 @@ test: $(VENV)/.installed-test translations
 bench: $(VENV)/.installed-bench translations
 	$(BIN)/python -m bench.run $(if $(filter-out 0,$(QUICK)),--quick)
 
+## lint: ruff (lint and format), mypy over incidents/ and tests/ (pyproject.toml), bandit.
+## The same ruff and mypy run before each commit after `pre-commit install` (.pre-commit-config.yaml).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check incidents tests config.py

@@ -22,7 +22,9 @@ class Config:
     # Languages and time: Dutch by default, dates shown in the organisation's time zone.
     LANGUAGES = ("nl", "en")
     BABEL_DEFAULT_LOCALE = "nl"
-    ORG_TIMEZONE = "Europe/Amsterdam"
+    # The time zone of dates, deadlines and statistics. None: the protocol's [calendar]
+    # timezone, which is the one source; a value that differs from it stops the start.
+    ORG_TIMEZONE: str | None = None
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True

@@ -154,7 +154,7 @@ def bench_backend(
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from incidents import create_app, security
+    from incidents import create_app, passwords
     from incidents.extensions import db
 
     env = {
@@ -182,7 +182,7 @@ def bench_backend(
             if backend == "sqlite":
                 with db.engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-            generate.setup_organisation(db.engine, security.hash_password(generate.PASSWORD))
+            generate.setup_organisation(db.engine, passwords.hash_password(generate.PASSWORD))
         protocol = app.extensions["protocol"]
         previous = 0
         for size in sizes:

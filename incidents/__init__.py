@@ -31,13 +31,14 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     app.config.from_prefixed_env("INCIDENTS")
     _finish_config(app)
 
-    from incidents import i18n, security
+    from incidents import i18n, passwords, security
     from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     _init_database(app)
     migrate.init_app(app, db, directory=str(root / "migrations"))
     security.init_app(app)  # first: the access guard runs before any other request hook
+    passwords.init_app(app)  # the login's dummy hash, with the configured parameters
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -126,6 +127,14 @@ def _finish_config(app: Flask) -> None:
         app.extensions["protocol"] = rules.load_protocol(path)
     except rules.ProtocolError as error:
         sys.exit(f"incidents: the protocol in {path} is not valid: {error}")
+    zone = app.extensions["protocol"].calendar.timezone
+    if app.config.get("ORG_TIMEZONE") not in (None, "", zone):
+        sys.exit(
+            f"incidents: ORG_TIMEZONE is {app.config['ORG_TIMEZONE']} but the protocol in {path} "
+            f"counts deadlines in {zone}: remove ORG_TIMEZONE (the protocol's [calendar] "
+            "timezone is used) or change one of the two so they agree"
+        )
+    app.config["ORG_TIMEZONE"] = zone
     x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
     if x_for or x_proto:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)  # type: ignore[method-assign]

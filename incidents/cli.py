@@ -1,4 +1,5 @@
-"""Flask commands: `flask create-user`, `flask seed-demo`, `flask remind`, `flask stats`."""
+"""Flask commands: `flask create-user`, `flask seed-demo`, `flask remind`, `flask stats`,
+`flask retention`."""
 
 from __future__ import annotations
 
@@ -156,7 +157,7 @@ def _date_back(incident: Incident, occurred: datetime, now: datetime, rng: rando
     """A demo incident as if reported an hour after it happened, and its aftercare done on
     time when it is older than six weeks."""
     from incidents import rules
-    from incidents.services.aftercare import OUTCOMES, protocol
+    from incidents.extensions import current_protocol
 
     reported = occurred + timedelta(hours=1)
     incident.submitted_at = incident.created_at = reported
@@ -167,7 +168,7 @@ def _date_back(incident: Incident, occurred: datetime, now: datetime, rng: rando
         [],
         occurred,
         reported,
-        protocol(),
+        current_protocol(),
     )
     due = {(s.definition.id, s.subject_id): s.due_at for s in planned}
     for step in incident.steps:
@@ -180,9 +181,9 @@ def _date_back(incident: Incident, occurred: datetime, now: datetime, rng: rando
             late = rng.random() < 0.12  # some steps are done a day late
             step.status = StepStatus.DONE
             step.done_at = step.due_at + (timedelta(days=1) if late else -timedelta(hours=2))
-            step.outcomes = [rng.choice(OUTCOMES[step.kind][:2])]
-            if "not_filed" in step.outcomes:
-                step.details = {"reason": "Demo"}
+            step.outcomes = [rng.choice(current_protocol().outcomes_of(step.kind).choose[:2])]
+            if rules.Outcome.NOT_FILED in step.outcomes:
+                step.reason = "Demo"
         incident.closed_at = max(s.done_at for s in incident.steps if s.done_at)
     db.session.execute(
         update(Notification)
@@ -194,9 +195,28 @@ def _date_back(incident: Incident, occurred: datetime, now: datetime, rng: rando
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    from incidents.privacy import retention
+    from incidents.services import retention
 
-    retention.register(app)
+    # Run it daily from cron; running it twice does nothing twice.
+    @app.cli.command("retention")
+    @click.option(
+        "--years",
+        type=click.IntRange(min=1),
+        default=None,
+        help=(
+            f"Retention period in years (default: RETENTION_YEARS, else {retention.DEFAULT_YEARS})."
+        ),
+    )
+    def retention_command(years: int | None) -> None:
+        """Anonymise incidents whose aftercare closed more than the retention period ago
+        (unless on legal hold), expire ended perpetrator measures, and keep the report."""
+        if years is None:
+            years = int(current_app.config.get("RETENTION_YEARS", retention.DEFAULT_YEARS))
+        try:
+            report = retention.run_retention(utcnow(), years)
+        except services.ServiceError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(retention.format_report(report))
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +14,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from incidents import rules
 
 
 class Base(DeclarativeBase):
@@ -45,3 +50,14 @@ login_manager.session_protection = None
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def current_protocol() -> rules.Protocol:
+    """The organisation's protocol, loaded and validated when the app was created."""
+    loaded: rules.Protocol = current_app.extensions["protocol"]
+    return loaded
+
+
+def org_zone() -> ZoneInfo:
+    """The organisation's time zone: the protocol's calendar, where deadlines are counted."""
+    return ZoneInfo(current_protocol().calendar.timezone)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from incidents.extensions import current_protocol
 from incidents.i18n import lazy_gettext as _l
-from incidents.models import Channel, IncidentType, PersonRole, Role
+from incidents.models import AuditAction, Channel, IncidentType, PersonRole, Role
+
+# Who did something, as the access export writes it (its keys) and "My data" shows it.
+YOU = "you"
+SYSTEM = "system"
 
 ROLE_LABELS = {
     Role.EMPLOYEE: _l("Employee"),
@@ -73,6 +78,73 @@ HISTORY_ACTIONS = {
     "updated": _l("added information"),
 }
 
+# The right of access (`incidents.privacy.access_export`) as the "My data" page names it.
+# Audit actions; an unknown action is shown as recorded.
+AUDIT_ACTION_LABELS = {
+    AuditAction.PRIVACY_ACCESS_EXPORT: _l("downloaded or viewed this overview"),
+    AuditAction.INCIDENT_VIEW: _l("viewed the incident"),
+    AuditAction.INCIDENT_VIEW_EDIT: _l("opened the incident to add information"),
+    AuditAction.STEP_VIEW: _l("viewed an aftercare step"),
+    AuditAction.AUTH_LOGIN: _l("logged in"),
+    AuditAction.AUTH_LOGOUT: _l("logged out"),
+    AuditAction.AUTH_LOGIN_FAILED: _l("a failed login attempt"),
+    AuditAction.INCIDENT_DRAFT: HISTORY_ACTIONS["draft"],
+    AuditAction.INCIDENT_SUBMIT: HISTORY_ACTIONS["submitted"],
+    AuditAction.INCIDENT_UPDATE: HISTORY_ACTIONS["updated"],
+    AuditAction.INCIDENT_LEVEL: _l("changed the level"),
+    AuditAction.STEP_COMPLETE: _l("recorded an aftercare step"),
+    AuditAction.STEP_ATTEMPT: _l("recorded an attempt to reach you"),
+    AuditAction.STEP_HAND: _l("handed an aftercare step to another manager"),
+    AuditAction.USER_CREATE: _l("created the account"),
+    AuditAction.USER_UPDATE: _l("changed the account"),
+    AuditAction.USER_PASSWORD: _l("changed the password"),
+    AuditAction.USER_ACTIVATE: _l("activated the account"),
+    AuditAction.USER_DEACTIVATE: _l("deactivated the account"),
+    AuditAction.USER_CALENDAR_RENEW: _l("renewed the calendar address"),
+    AuditAction.USER_ABSENT: _l("reported absence"),
+    AuditAction.USER_PRESENT: _l("reported being back"),
+    AuditAction.USER_TEAM_ROLE: _l("changed whom a team has as manager or deputy"),
+    AuditAction.USER_PASSWORD_LINK: _l("sent you a link to set your password"),
+    AuditAction.USER_PASSWORD_SET: _l("set the password through a link"),
+    AuditAction.AUTH_SESSION_END: _l("ended a session"),
+}
+
+# What an administrator changed on the account (shown beside the action).
+ACCOUNT_FIELD_LABELS = {
+    "email": _l("e-mail address"),
+    "name": _l("name"),
+    "role": _l("role"),
+    "team_id": _l("team"),
+}
+
+# A change of whom a team has as manager or deputy: (team role, change) -> what it means to you.
+TEAM_ROLE_CHANGE_LABELS = {
+    ("manager", "added"): _l("you became manager of %(team)s"),
+    ("manager", "removed"): _l("you are no longer manager of %(team)s"),
+    ("deputy", "added"): _l("you became deputy of %(team)s"),
+    ("deputy", "removed"): _l("you are no longer deputy of %(team)s"),
+}
+
+# Who acted: you, the system, or someone else by their role only.
+ACTOR_LABELS = {
+    YOU: _l("You"),
+    SYSTEM: _l("The system"),
+    **{role.value: label for role, label in ROLE_LABELS.items()},
+}
+
+# What an audit entry is about.
+AUDIT_OBJECT_LABELS = {
+    "incident": _l("Incident"),
+    "aftercare_step": _l("Aftercare step"),
+    "account": _l("Your account"),
+}
+
+# Your part in an incident.
+YOUR_ROLE_LABELS = {
+    "reporter": _l("Reporter"),
+    **{role.value: label for role, label in PERSON_ROLE_LABELS.items()},
+}
+
 OUTCOME_LABELS = {
     "held": _l("Held"),
     "declined": _l("Declined by the employee"),
@@ -108,11 +180,10 @@ SUBJECT_LABELS = {
 
 def step_labels() -> dict[str, object]:
     """Everything the step lists show, including each step's title from the protocol."""
-    from incidents.services.aftercare import protocol
 
     return {  # translated here, once, rather than once a row of a list
         "outcomes": {key: str(label) for key, label in OUTCOME_LABELS.items()},
         "statuses": {key: str(label) for key, label in STEP_STATUS_LABELS.items()},
         "subjects": {key: str(label) for key, label in SUBJECT_LABELS.items()},
-        "titles": {d.id: {"nl": d.title_nl, "en": d.title_en} for d in protocol().steps},
+        "titles": {d.id: {"nl": d.title_nl, "en": d.title_en} for d in current_protocol().steps},
     }

@@ -270,7 +270,8 @@ def compose(note: Notification) -> Mail:
             "incident": incident,
             "step": note.step,
             "language": language,
-            "recipient": recipient,
+            # Only managers are told the level: it says how serious the incident was.
+            "show_level": recipient.role == Role.MANAGER,
         }
         return Mail(
             to=recipient.email,

@@ -32,6 +32,7 @@ from incidents import notify
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     Notification,
     User,
     utcnow,
@@ -402,5 +403,5 @@ def requeue(actor: User, notification_id: int) -> Notification:
         note = db.session.get(Notification, notification_id)
         if cast("CursorResult[Any]", result).rowcount != 1 or note is None:
             raise ServiceError(_("This mail has not failed, or was tried again already."))
-        audit(actor, "mail.retry", note, kind=note.kind)
+        audit(actor, AuditAction.MAIL_RETRY, note, kind=note.kind)
     return note

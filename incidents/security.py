@@ -1,4 +1,4 @@
-"""Access control, password hashing and response headers.
+"""Access control, request hygiene and response headers.
 
 Deny by default: `guard` runs before every request. Public endpoints are listed in
 `PUBLIC_ENDPOINTS`; every other view must declare its roles with `@roles(...)`, or nobody
@@ -11,8 +11,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from argon2 import PasswordHasher, profiles
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, Request, abort, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -92,51 +90,6 @@ def is_safe_next(target: str | None) -> bool:
     return joined.netloc == urlsplit(request.host_url).netloc and joined.scheme in {"http", "https"}
 
 
-def _hasher() -> PasswordHasher:
-    profile = getattr(profiles, current_app.config["ARGON2_PROFILE"])
-    return PasswordHasher.from_parameters(profile)
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of `password`."""
-    return _hasher().hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    """True when `password` matches; never raises for a wrong or malformed hash."""
-    try:
-        return _hasher().verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    """True when the hash was made with other parameters than the current ones."""
-    try:
-        return _hasher().check_needs_rehash(stored_hash)
-    except InvalidHashError:
-        return True
-
-
-# Unknown and deactivated accounts are checked against a hash of this, made once per app with
-# the configured parameters: every login attempt then costs one verification, whatever the
-# account, and the time of the answer does not tell whether it exists.
-_DUMMY_PASSWORD = "timing-equaliser-password"  # noqa: S105
-_DUMMY_HASH = "security.dummy_password_hash"  # key in app.extensions
-
-
-def _make_dummy_hash(app: Flask) -> None:
-    profile = getattr(profiles, app.config["ARGON2_PROFILE"])
-    hasher = PasswordHasher.from_parameters(profile)
-    app.extensions[_DUMMY_HASH] = hasher.hash(_DUMMY_PASSWORD)
-
-
-def burn_verification_time() -> None:
-    """Spend the time of one verification (never a hash), for an unknown or deactivated
-    account: no timing oracle."""
-    verify_password(current_app.extensions[_DUMMY_HASH], _DUMMY_PASSWORD + "x")
-
-
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -174,12 +127,6 @@ def set_security_headers(response: Response) -> Response:
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 
 
-# Routes that take a file: their own body limit instead of MAX_CONTENT_LENGTH (the file's
-# limit plus room for the form around it, so an oversized file is refused next to its field).
-FILE_UPLOADS = frozenset({"hr.conversations_upload"})
-UPLOAD_ROOM = 64 * 1024
-
-
 class CleanRequest(Request):
     """A request whose form fields and query arguments carry no control characters."""
 
@@ -197,20 +144,34 @@ class CleanRequest(Request):
         )
 
 
-def allow_file_upload() -> None:
-    """Before every request, ahead of the CSRF check that reads the body: the file uploads
-    may send more than MAX_CONTENT_LENGTH (up to twice the file's limit, so a file just over
-    it is refused next to its field rather than by a bare 413)."""
-    if request.endpoint in FILE_UPLOADS:
-        from incidents.services.conversations import MAX_UPLOAD_BYTES
+# Room for the form around an uploaded file (the CSRF token, the boundaries).
+UPLOAD_ROOM = 64 * 1024
 
-        request.max_content_length = 2 * MAX_UPLOAD_BYTES + UPLOAD_ROOM
+
+def accepts_file(max_bytes: int) -> Callable[[F], F]:
+    """Declare that a view takes a file of at most `max_bytes`: its request body may then be
+    larger than MAX_CONTENT_LENGTH (see `allow_file_upload`)."""
+
+    def decorate(view: F) -> F:
+        view.max_file_bytes = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def allow_file_upload() -> None:
+    """Before every request, ahead of the CSRF check that reads the body: a view that accepts
+    a file may be sent more than MAX_CONTENT_LENGTH (up to twice the file's limit plus room for
+    the form, so a file just over it is refused next to its field rather than by a bare 413)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    max_bytes = getattr(view, "max_file_bytes", None)
+    if max_bytes is not None:
+        request.max_content_length = 2 * max_bytes + UPLOAD_ROOM
 
 
 def init_app(app: Flask) -> None:
-    """Install the guard and the response headers; make the login's dummy hash."""
+    """Install the guard and the response headers."""
     app.request_class = CleanRequest
-    _make_dummy_hash(app)
     app.before_request(allow_file_upload)
     app.before_request(guard)
     app.after_request(set_security_headers)

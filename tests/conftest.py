@@ -139,7 +139,9 @@ class Client(FlaskClient):
             if "csrf_token" not in session:
                 session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
             raw = session["csrf_token"]
-        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
+        secret_key = self.application.secret_key
+        assert secret_key is not None  # the test config sets one
+        serializer = URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token")
         return str(serializer.dumps(raw))
 
     def open(self, *args: Any, **kwargs: Any) -> Any:

@@ -48,7 +48,7 @@ def steps_app(request, tmp_path_factory):
 
 BEFORE_TYPED_STEPS = "2668b6f7cca5"
 # Step details as the code before typed step records wrote them, one per shape.
-DETAILS = [
+DETAILS: list[dict[str, object]] = [
     {},
     {"held_on": "2026-03-02", "reference": "NLA-2026-17"},
     {"end_date": "2027-01-31", "citizen_heard": True, "expired": True},

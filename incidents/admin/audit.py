@@ -21,7 +21,7 @@ from incidents.admin import bp
 from incidents.bounds import INT_MAX, parse_int
 from incidents.extensions import db
 from incidents.i18n import lazy_gettext as _l
-from incidents.models import Role, User
+from incidents.models import AuditAction, Role, User
 from incidents.security import roles
 from incidents.services import audit_log
 from incidents.services.audit_log import AuditFilter
@@ -131,5 +131,5 @@ def audit() -> ResponseReturnValue:
         details_text=audit_log.details_text,
     )
     # Reading the trail shows who looked at which incident: that reading is recorded too.
-    audit_log.record_view(current_user, "audit.view", None)
+    audit_log.record_view(current_user, AuditAction.AUDIT_VIEW, None)
     return page

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from incidents import queries
 from incidents.extensions import db
 from incidents.forms import EmailAddress, strip_filter
 from incidents.i18n import lazy_gettext as _l
@@ -29,20 +29,18 @@ def _user(user_id: int | None) -> User | None:
 
 def _team_choices(exclude: Team | None = None) -> list[SelectChoice]:
     language = str(get_locale() or "nl")
-    teams = db.session.scalars(select(Team).where(Team.active)).all()
     choices = [
-        SelectChoice(t.id, t.name(language)) for t in teams if exclude is None or t.id != exclude.id
+        SelectChoice(t.id, t.name(language))
+        for t in queries.active_teams()
+        if exclude is None or t.id != exclude.id
     ]
     return [SelectChoice(NONE, str(_l("None"))), *sorted(choices, key=lambda c: c.label.lower())]
 
 
 def _manager_choices() -> list[SelectChoice]:
-    managers = db.session.scalars(
-        select(User).where(User.active, User.role == Role.MANAGER).order_by(User.name)
-    ).all()
     return [
         SelectChoice(NONE, str(_l("Nobody"))),
-        *[SelectChoice(u.id, f"{u.name} ({u.email})") for u in managers],
+        *[SelectChoice(u.id, f"{u.name} ({u.email})") for u in queries.active_managers()],
     ]
 
 

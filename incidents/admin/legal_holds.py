@@ -18,9 +18,8 @@ from incidents.bounds import INT_MAX
 from incidents.forms import show_service_error, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.models import Role
-from incidents.privacy import retention
 from incidents.security import roles
-from incidents.services import ServiceError
+from incidents.services import ServiceError, retention
 
 HOLD, LIFT = "hold", "lift"
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from incidents.admin import bp
-from incidents.models import Role, utcnow
+from incidents.models import AuditAction, Role, utcnow
 from incidents.privacy import overview
 from incidents.security import roles
 from incidents.services.statistics import record_request
@@ -29,7 +29,7 @@ def privacy_overview() -> ResponseReturnValue:
         if value.isascii() and value.isdigit() and 2000 <= int(value) <= this_year
         else this_year
     )
-    record_request(current_user, "privacy.overview", now, year=year)
+    record_request(current_user, AuditAction.PRIVACY_OVERVIEW, now, year=year)
     period = Period.of_year(year, closed_before(now))
     return render_template(
         "admin/privacy.html",

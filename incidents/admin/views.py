@@ -6,10 +6,8 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from incidents import services
+from incidents import queries, services
 from incidents.admin import bp
 from incidents.admin.forms import NONE, TeamForm, UserForm
 from incidents.extensions import db
@@ -23,10 +21,7 @@ from incidents.services import ServiceError
 @bp.route("/users")
 @roles(Role.ADMIN)
 def users() -> ResponseReturnValue:
-    people = db.session.scalars(
-        select(User).options(selectinload(User.team)).order_by(User.active.desc(), User.name)
-    ).all()
-    return render_template("admin/users.html", users=people, role_labels=ROLE_LABELS)
+    return render_template("admin/users.html", users=queries.user_list(), role_labels=ROLE_LABELS)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -118,12 +113,7 @@ def set_user_active(user_id: int) -> ResponseReturnValue:
 @bp.route("/teams")
 @roles(Role.ADMIN)
 def teams() -> ResponseReturnValue:
-    units = db.session.scalars(
-        select(Team)
-        .options(selectinload(Team.manager), selectinload(Team.deputy), selectinload(Team.parent))
-        .order_by(Team.active.desc(), Team.name_nl)
-    ).all()
-    return render_template("admin/teams.html", teams=units)
+    return render_template("admin/teams.html", teams=queries.team_list())
 
 
 @bp.route("/teams/new", methods=["GET", "POST"])

@@ -18,15 +18,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from icalendar import Calendar, Event, vDuration
 
-from incidents import access
+from incidents import queries
 from incidents.aftercare import bp
-from incidents.extensions import db
+from incidents.extensions import current_protocol
 from incidents.forms import ConfirmForm
 from incidents.links import external_url, site_host
 from incidents.models import AftercareStep, Role, User, utcnow
 from incidents.security import roles
 from incidents.services import ServiceError
-from incidents.services.aftercare import protocol
 from incidents.services.calendar import renew_calendar_token, user_by_calendar_token
 
 PRODID = "-//incidents//Aftercare deadlines//EN"
@@ -60,9 +59,9 @@ def _event(step: AftercareStep, title: str, now: datetime, host: str) -> Event:
 
 def build_feed(user: User, now: datetime) -> bytes:
     """The iCalendar text of `user`'s open steps (owned or deputised), in their language."""
-    steps = db.session.scalars(access.inbox_query(user, "open", now)).all()
+    steps = queries.open_steps(user, now)
     language = _language(user)
-    titles = {d.id: d.title(language) for d in protocol().steps}
+    titles = {d.id: d.title(language) for d in current_protocol().steps}
     host = site_host()
     with force_locale(language):
         calendar = Calendar()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,18 +18,19 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, Optional
 
+from incidents import queries
 from incidents.bounds import EARLIEST_DAY, INT_MAX, MEASURE_MAX_YEARS, latest_measure_end
-from incidents.extensions import db
+from incidents.extensions import org_zone
 from incidents.forms import DateBetween, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import OUTCOME_LABELS
-from incidents.models import AftercareStep, Role, User
-from incidents.services.aftercare import NOTE_MAX, OUTCOMES, StepResult, rules_zone
+from incidents.models import AftercareStep
+from incidents.services.aftercare import NOTE_MAX, StepResult, outcome_rules
 
 
 def _today() -> date:
     """Today in the organisation's time zone (the one the step's dates are in)."""
-    return datetime.now(rules_zone()).date()
+    return datetime.now(org_zone()).date()
 
 
 EARLIEST = _l("Enter a date from 1 January 1990 on.")
@@ -88,7 +88,8 @@ class StepForm(FlaskForm):
 
     def __init__(self, *args: object, step: AftercareStep, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.outcomes.choices = [SelectChoice(o, OUTCOME_LABELS[o]) for o in OUTCOMES[step.kind]]
+        self.rules = outcome_rules(step.kind)
+        self.outcomes.choices = [SelectChoice(o, OUTCOME_LABELS[o]) for o in self.rules.choose]
         if self.attempts.data is None:
             self.attempts.data = step.attempts
 
@@ -109,10 +110,9 @@ class HandForm(FlaskForm):
 
     def __init__(self, *args: object, exclude_id: int | None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        managers = db.session.scalars(
-            select(User).where(User.active, User.role == Role.MANAGER).order_by(User.name)
-        ).all()
-        self.owner.choices = [SelectChoice(u.id, u.name) for u in managers if u.id != exclude_id]
+        self.owner.choices = [
+            SelectChoice(u.id, u.name) for u in queries.active_managers() if u.id != exclude_id
+        ]
 
 
 class PoliceOutcomeForm(FlaskForm):

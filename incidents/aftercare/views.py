@@ -7,13 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from incidents import access
+from incidents import access, queries
 from incidents.aftercare import bp
 from incidents.aftercare.forms import HandForm, PoliceOutcomeForm, StepForm
 from incidents.extensions import db
 from incidents.forms import ConfirmForm, page_cursor, show_service_error
 from incidents.labels import step_labels
-from incidents.models import AftercareStep, Role, User, utcnow
+from incidents.models import AftercareStep, AuditAction, Role, User, utcnow
 from incidents.security import roles
 from incidents.services import ServiceError, aftercare, audit_log
 
@@ -36,13 +36,13 @@ def inbox() -> ResponseReturnValue:
         state = "open"
     now = utcnow()
     after = page_cursor()
-    steps, more = access.inbox_page(current_user, state, now, after)
+    steps, more = queries.inbox_page(current_user, state, now, after)
     return render_template(
         "aftercare/inbox.html",
         steps=steps,
         more=more,
         paged=after is not None,
-        page_size=access.INBOX_PAGE,
+        page_size=queries.INBOX_PAGE,
         state=state,
         states=STATES,
         now=now,
@@ -74,15 +74,14 @@ def step(step_id: int) -> ResponseReturnValue:
         incident=item.incident,
         form=form,
         hand=HandForm(exclude_id=item.owner_id),
-        police=PoliceOutcomeForm(
-            data={"police_outcome": (item.details or {}).get("police_outcome", "")}
-        ),
+        police=PoliceOutcomeForm(data={"police_outcome": item.police_outcome or ""}),
+        police_outcome_allowed=aftercare.police_outcome_allowed(item),
         labels=step_labels(),
         now=utcnow(),
     )
     if request.method == "GET":
         # Recorded after rendering: the commit would expire what the page still needs.
-        audit_log.record_view(current_user, "step.view", item, incident=item.incident_id)
+        audit_log.record_view(current_user, AuditAction.STEP_VIEW, item, incident=item.incident_id)
     return page
 
 

@@ -25,7 +25,8 @@ from incidents.auth import bp
 from incidents.auth.forms import LoginForm, PasswordForm
 from incidents.extensions import limiter, login_manager
 from incidents.models import User
-from incidents.security import ALL_ROLES, is_safe_next, roles, session_ended, verify_password
+from incidents.passwords import verify_password
+from incidents.security import ALL_ROLES, is_safe_next, roles, session_ended
 from incidents.services import audit_log, logins, sessions
 
 

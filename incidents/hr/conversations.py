@@ -21,7 +21,7 @@ from incidents.hr import bp
 from incidents.hr.forms_conversations import CountsForm, MonthForm, UploadForm, counts_form
 from incidents.labels import CHANNEL_LABELS
 from incidents.models import Role, Team
-from incidents.security import roles
+from incidents.security import accepts_file, roles
 from incidents.services import conversations as conversation_service
 from incidents.services.base import ServiceError
 from incidents.services.conversations import ImportReport, format_month
@@ -97,6 +97,7 @@ def conversations() -> ResponseReturnValue:
 
 @bp.route("/conversations/upload", methods=["POST"])
 @roles(Role.HR, Role.ADMIN)
+@accepts_file(conversation_service.MAX_UPLOAD_BYTES)
 def conversations_upload() -> ResponseReturnValue:
     upload = UploadForm()
     report = None

@@ -19,7 +19,7 @@ from flask_login import current_user
 from incidents.bounds import parse_int
 from incidents.csvsafe import csv_text
 from incidents.hr import bp
-from incidents.models import Role, utcnow
+from incidents.models import AuditAction, Role, utcnow
 from incidents.security import roles
 from incidents.services.statistics import publish, record_request
 from incidents.stats import figures, periods, queries
@@ -65,7 +65,7 @@ def _comparison_choice(closed: date) -> tuple[date, int] | None:
 @roles(Role.HR)
 def statistics() -> ResponseReturnValue:
     now = utcnow()
-    record_request(current_user, "stats.view", now, **_asked())
+    record_request(current_user, AuditAction.STATS_VIEW, now, **_asked())
     closed = figures.closed_before(now)
     years = queries.years_with_data()
     offered = periods.periods(years, closed)
@@ -103,7 +103,7 @@ def statistics_csv() -> ResponseReturnValue:
         shown = figures.build(period, by, now).table(name)
     if shown is None:
         abort(404)
-    record_request(current_user, "stats.export", now, **_asked())
+    record_request(current_user, AuditAction.STATS_EXPORT, now, **_asked())
     key = period.key if period else "none"
     filename = f"incidents-{shown.name}-{key}-{by}.csv"
     return Response(
@@ -136,7 +136,7 @@ def _report_context(year: int) -> dict[str, object]:
 def report() -> ResponseReturnValue:
     """The yearly report for the council: a printable page."""
     year = _year()
-    record_request(current_user, "stats.report", utcnow(), year=year)
+    record_request(current_user, AuditAction.STATS_REPORT, utcnow(), year=year)
     return render_template("hr/report.html", printable=True, **_report_context(year))
 
 
@@ -151,7 +151,7 @@ def report_pdf() -> ResponseReturnValue:
     from weasyprint import CSS, HTML
 
     year = _year()
-    record_request(current_user, "stats.report_pdf", utcnow(), year=year)
+    record_request(current_user, AuditAction.STATS_REPORT_PDF, utcnow(), year=year)
     html = render_template("hr/report.html", printable=False, pdf=True, **_report_context(year))
     # Everything the PDF needs is on disk: WeasyPrint fetches nothing over the network.
     stylesheet = CSS(filename=str(Path(bp.root_path).parent / "static" / "css" / "report.css"))

@@ -7,42 +7,31 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import selectinload
 
-from incidents import access
+from incidents import queries
 from incidents.errors import database_unavailable
 from incidents.extensions import db
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import step_labels
 from incidents.main import bp
-from incidents.models import AftercareStep, Incident, Team, utcnow
+from incidents.models import Role, utcnow
 from incidents.security import ALL_ROLES, allowed_roles, roles
 
 
 @bp.route("/")
 @roles(*ALL_ROLES)
 def index() -> ResponseReturnValue:
-    managed = db.session.scalars(
-        db.select(Team)
-        .where((Team.manager_id == current_user.id) | (Team.deputy_id == current_user.id))
-        .where(Team.active)
-        .order_by(Team.name_nl)
-    ).all()
-    drafts = db.session.scalars(
-        access.my_drafts_query(current_user).order_by(Incident.updated_at.desc())
-    ).all()
-    my_steps = db.session.scalars(
-        access.my_steps_query(current_user).options(
-            selectinload(AftercareStep.owner),
-            selectinload(AftercareStep.done_by),
-            selectinload(AftercareStep.incident),
-        )
-    ).all()
+    role = current_user.role
     return render_template(
         "main/index.html",
-        managed_teams=managed,
-        drafts=drafts,
-        my_steps=my_steps,
+        managed_teams=queries.managed_teams(current_user),
+        drafts=queries.my_drafts(current_user),
+        my_steps=queries.my_steps(current_user),
+        is_employee=role == Role.EMPLOYEE,
+        is_manager=role == Role.MANAGER,
+        is_hr=role == Role.HR,
+        is_admin=role == Role.ADMIN,
+        can_report=role in allowed_roles("reporting.new"),
         step_labels=step_labels(),
         now=utcnow(),
     )
@@ -129,7 +118,7 @@ def navigation() -> dict[str, object]:
             (
                 endpoint,
                 str(label),
-                access.open_step_count(current_user, utcnow())
+                queries.open_step_count(current_user, utcnow())
                 if endpoint == "aftercare.inbox"
                 else None,
             )

@@ -22,7 +22,7 @@ from incidents.models.people import (
     User,
     UserSession,
 )
-from incidents.models.records import AuditEvent, Notification, RetentionRun, Setting
+from incidents.models.records import AuditAction, AuditEvent, Notification, RetentionRun, Setting
 from incidents.models.statistics import (
     ConversationCount,
     StatPublication,
@@ -32,6 +32,7 @@ from incidents.models.statistics import (
 
 __all__ = [
     "AftercareStep",
+    "AuditAction",
     "AuditEvent",
     "Channel",
     "ConversationCount",

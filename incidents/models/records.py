@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,72 @@ if TYPE_CHECKING:
     from incidents.models.aftercare import AftercareStep
     from incidents.models.incident import Incident
     from incidents.models.people import User
+
+
+class AuditAction(enum.StrEnum):
+    """What an audit event records; stored by its value ("object.verb")."""
+
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOGOUT = "auth.logout"
+    AUTH_SESSION_END = "auth.session_end"
+
+    AUDIT_VIEW = "audit.view"
+
+    CONVERSATIONS_SET = "conversations.set"
+
+    DOCTOR_CLOSING = "doctor.closing"
+    DOCTOR_RECOUNT = "doctor.recount"
+
+    INCIDENT_DISCARD = "incident.discard"
+    INCIDENT_DRAFT = "incident.draft"
+    INCIDENT_LEGAL_HOLD = "incident.legal_hold"
+    INCIDENT_LEGAL_HOLD_LIFTED = "incident.legal_hold_lifted"
+    INCIDENT_LEVEL = "incident.level"
+    INCIDENT_SUBMIT = "incident.submit"
+    INCIDENT_UPDATE = "incident.update"
+    INCIDENT_VIEW = "incident.view"
+    INCIDENT_VIEW_EDIT = "incident.view_edit"
+
+    MAIL_RETRY = "mail.retry"
+
+    PRIVACY_ACCESS_EXPORT = "privacy.access_export"
+    PRIVACY_OVERVIEW = "privacy.overview"
+
+    RETENTION_ANONYMISE = "retention.anonymise"
+    RETENTION_EXPIRE_MEASURE = "retention.expire_measure"
+    RETENTION_RUN = "retention.run"
+
+    SETTINGS_COORDINATOR = "settings.coordinator"
+
+    STATS_EXPORT = "stats.export"
+    STATS_REPORT = "stats.report"
+    STATS_REPORT_PDF = "stats.report_pdf"
+    STATS_VIEW = "stats.view"
+
+    STEP_ATTEMPT = "step.attempt"
+    STEP_COMPLETE = "step.complete"
+    STEP_HAND = "step.hand"
+    STEP_OWNER = "step.owner"
+    STEP_POLICE_OUTCOME = "step.police_outcome"
+    STEP_VIEW = "step.view"
+
+    TEAM_ACTIVATE = "team.activate"
+    TEAM_CREATE = "team.create"
+    TEAM_DEACTIVATE = "team.deactivate"
+    TEAM_UPDATE = "team.update"
+
+    USER_ABSENT = "user.absent"
+    USER_ACTIVATE = "user.activate"
+    USER_CALENDAR_RENEW = "user.calendar_renew"
+    USER_CREATE = "user.create"
+    USER_DEACTIVATE = "user.deactivate"
+    USER_PASSWORD = "user.password"  # noqa: S105 (an action, no secret)
+    USER_PASSWORD_LINK = "user.password_link"  # noqa: S105
+    USER_PASSWORD_SET = "user.password_set"  # noqa: S105
+    USER_PRESENT = "user.present"
+    USER_TEAM_ROLE = "user.team_role"
+    USER_UPDATE = "user.update"
 
 
 class AuditEvent(Model):

@@ -1,7 +1,8 @@
 """The right of access (GDPR art. 15): everything the app holds about one user.
 
-`collect(user)` gathers it as plain, JSON-serialisable data (moments as ISO 8601 in UTC);
-`export(user, fmt)` does the same and writes the audit event, in one transaction.
+`collect(user)` gathers it as plain, JSON-serialisable data (moments as ISO 8601 in UTC).
+It only reads: the caller records that the export was made through
+`incidents.services.audit_log.record_export`.
 
 What is in it, and what is deliberately left out because it is about another person:
 
@@ -37,6 +38,7 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from incidents.extensions import db
+from incidents.labels import SYSTEM, YOU
 from incidents.models import (
     AftercareStep,
     AuditEvent,
@@ -52,17 +54,11 @@ from incidents.models import (
     UserSession,
     utcnow,
 )
-from incidents.services.base import audit, transaction
 
-ACTION = "privacy.access_export"
 # Written into the export where data is held but belongs to another person.
 NOT_INCLUDED = "held, not included: it is about another person"
-YOU = "you"
 A_COLLEAGUE = "a colleague"
-SYSTEM = "system"
 AGGRAVATING_FACTS = ("weapon", "threat_home", "injury", "absence", "hospital")
-# What a completed step records beside its outcomes; other details are not about the user.
-STEP_DETAILS = ("held_on", "reason", "attempts")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -159,8 +155,18 @@ def _who(user: User, actor: User | None) -> str:
     return YOU if actor.id == user.id else actor.role.value
 
 
+def _step_details(step: AftercareStep) -> dict[str, Any]:
+    """What a completed step records beside its outcomes that is about the user (the
+    reference, the end date of a measure and the police outcome are not)."""
+    details = {
+        "held_on": step.held_on.isoformat() if step.held_on else None,
+        "reason": step.reason or None,
+        "attempts": list(step.attempt_times) or None,
+    }
+    return {key: value for key, value in details.items() if value is not None}
+
+
 def _step(user: User, step: AftercareStep) -> dict[str, Any]:
-    details = step.details or {}
     return {
         "id": step.id,
         "incident_id": step.incident_id,
@@ -171,7 +177,7 @@ def _step(user: User, step: AftercareStep) -> dict[str, Any]:
         "status": step.status.value,
         "outcomes": list(step.outcomes or []),
         "note": step.note,
-        "details": {k: details[k] for k in STEP_DETAILS if k in details},
+        "details": _step_details(step),
         "not_required_reason": step.not_required_reason,
         "done_at": iso(step.done_at),
         "done_by": _who(user, step.done_by) if step.done_by_id else None,
@@ -290,11 +296,3 @@ def _sessions(user: User) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
-
-
-def export(user: User, fmt: str, locale: str | None = None) -> dict[str, Any]:
-    """Collect the export and record that it was made, in one transaction."""
-    with transaction():
-        data = collect(user, locale)
-        audit(user, ACTION, user, format=fmt)
-    return data

@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import String, case, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from incidents.extensions import db
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import ROLE_LABELS
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     AuditEvent,
     Incident,
     IncidentStatus,
@@ -23,29 +25,30 @@ from incidents.models import (
     StepStatus,
     User,
 )
+from incidents.rules import Outcome, StepKind
 from incidents.stats import disclosure, figures, queries, tally
 from incidents.stats.figures import Shown
 from incidents.stats.periods import Period
 
 STATS_ACTIONS = {
-    "stats.view": _l("Statistics pages viewed"),
-    "stats.export": _l("Statistics exported (CSV)"),
-    "stats.report": _l("Yearly reports viewed"),
-    "stats.report_pdf": _l("Yearly reports downloaded (PDF)"),
+    AuditAction.STATS_VIEW: _l("Statistics pages viewed"),
+    AuditAction.STATS_EXPORT: _l("Statistics exported (CSV)"),
+    AuditAction.STATS_REPORT: _l("Yearly reports viewed"),
+    AuditAction.STATS_REPORT_PDF: _l("Yearly reports downloaded (PDF)"),
 }
 ACCESS_ACTIONS = {
-    "incident.view": _l("Incident pages viewed"),
-    "incident.view_edit": _l("Incident forms opened"),
-    "step.view": _l("Aftercare steps viewed"),
+    AuditAction.INCIDENT_VIEW: _l("Incident pages viewed"),
+    AuditAction.INCIDENT_VIEW_EDIT: _l("Incident forms opened"),
+    AuditAction.STEP_VIEW: _l("Aftercare steps viewed"),
     **STATS_ACTIONS,
-    "privacy.access_export": _l("Own data downloaded (right of access)"),
+    AuditAction.PRIVACY_ACCESS_EXPORT: _l("Own data downloaded (right of access)"),
 }
 EVENTS = {
-    "retention.anonymise": _l("Incidents anonymised (retention)"),
-    "retention.expire_measure": _l("Perpetrator measures expired"),
-    "incident.legal_hold": _l("Legal holds placed"),
-    "incident.legal_hold_lifted": _l("Legal holds lifted"),
-    "auth.login_failed": _l("Failed logins"),
+    AuditAction.RETENTION_ANONYMISE: _l("Incidents anonymised (retention)"),
+    AuditAction.RETENTION_EXPIRE_MEASURE: _l("Perpetrator measures expired"),
+    AuditAction.INCIDENT_LEGAL_HOLD: _l("Legal holds placed"),
+    AuditAction.INCIDENT_LEGAL_HOLD_LIFTED: _l("Legal holds lifted"),
+    AuditAction.AUTH_LOGIN_FAILED: _l("Failed logins"),
 }
 
 
@@ -88,12 +91,24 @@ def stats_requests(year: int) -> list[StatsRequests]:
 
 def build(period: Period) -> list[Shown]:
     """The overview's tables for a published year."""
-    config = current_app.config
-    k = config["STATS_MIN_CELL"]
-    zone = config["ORG_TIMEZONE"]
-    start, end = period.bounds(zone)
-    in_year = (AuditEvent.at >= start, AuditEvent.at < end)
+    k = current_app.config["STATS_MIN_CELL"]
+    in_year = _in_year(period)
+    return [
+        _access_table(in_year, k),
+        _events_table(in_year, k),
+        _held_table(period, k),
+        _measures_table(k),
+    ]
 
+
+def _in_year(period: Period) -> tuple[ColumnElement[bool], ...]:
+    """Audit events within the year, in the organisation's time zone."""
+    start, end = period.bounds(current_app.config["ORG_TIMEZONE"])
+    return (AuditEvent.at >= start, AuditEvent.at < end)
+
+
+def _access_table(in_year: tuple[ColumnElement[bool], ...], k: int) -> Shown:
+    """Views and exports in the year, by the role of who made them."""
     access_raw: dict[tuple[str, str], int] = {}
     for action, role, n in db.session.execute(
         select(AuditEvent.action, User.role, func.count())
@@ -103,7 +118,18 @@ def build(period: Period) -> list[Shown]:
     ):
         access_raw[(action, role.value)] = n
     roles = [r.value for r in Role]
+    return Shown(
+        "access",
+        str(_l("Views and exports by role")),
+        disclosure.table(access_raw, list(ACCESS_ACTIONS), roles, k),
+        str(_l("What")),
+        {a: str(label) for a, label in ACCESS_ACTIONS.items()},
+        column_labels={r.value: str(label) for r, label in ROLE_LABELS.items()},
+    )
 
+
+def _events_table(in_year: tuple[ColumnElement[bool], ...], k: int) -> Shown:
+    """Retention, legal holds and failed logins in the year."""
     events_raw = dict(
         db.session.execute(
             select(AuditEvent.action, func.count())
@@ -111,13 +137,53 @@ def build(period: Period) -> list[Shown]:
             .group_by(AuditEvent.action)
         ).all()
     )
+    return Shown(
+        "events",
+        str(_l("Retention, legal holds and failed logins")),
+        disclosure.series(events_raw, list(EVENTS), k),
+        str(_l("Event")),
+        {a: str(label) for a, label in EVENTS.items()},
+        value_label=str(_l("Number")),
+    )
 
-    # By the year they happened: the same figure as the HR statistics' year total (published,
-    # so it never moves), and how many of them are anonymised now.
+
+def _held_table(period: Period, k: int) -> Shown:
+    """Incidents held, by the year they happened: the same figure as the HR statistics' year
+    total (published, so it never moves), how many of them are anonymised now, and how many
+    incidents are on legal hold now."""
+    anonymised = _anonymised_by_year(period)
+    held_figures: dict[str, disclosure.Figure] = {}
+    held_labels: dict[str, str] = {}
+    for year in sorted(y for y in queries.years_with_data() if y <= period.year):
+        whole = Period.of_year(year, period.end)
+        if whole is None:
+            continue
+        held_figures[str(year)] = figures.year_total(whole)
+        held_figures[f"{year}:anonymised"] = disclosure.count(int(anonymised.get(str(year), 0)), k)
+        held_labels[str(year)] = str(year)
+        held_labels[f"{year}:anonymised"] = str(_l("%(year)s, of which anonymised", year=year))
+    held_figures["on_hold"] = disclosure.count(_on_legal_hold(), k)
+    held_labels["on_hold"] = str(_l("On legal hold now"))
+    return Shown(
+        "held",
+        str(_l("Incidents held, by year they happened")),
+        disclosure.Series(tuple(held_figures), held_figures, disclosure.Figure(None)),
+        str(_l("Year")),
+        held_labels,
+        value_label=str(_l("Incidents")),
+        note=str(_l("A year counts as in the HR statistics.")),
+    )
+
+
+def _anonymised_by_year(period: Period) -> dict[str, int]:
+    """Anonymised incidents by the year they happened, counted as the HR statistics count
+    incidents (reported in time, before the end of the published period)."""
+    config = current_app.config
+    zone = config["ORG_TIMEZONE"]
     dialect = db.engine.dialect.name
     year_of = func.substr(tally.month_of(Incident.occurred_at, dialect, zone), 1, 4)
     published_end = datetime(period.end.year, period.end.month, 1, tzinfo=ZoneInfo(zone))
-    anonymised: dict[str, int] = dict(
+    return dict(
         db.session.execute(
             select(year_of, func.count())
             .where(
@@ -129,72 +195,48 @@ def build(period: Period) -> list[Shown]:
             .group_by(year_of)
         ).all()
     )
-    held_figures: dict[str, disclosure.Figure] = {}
-    held_labels: dict[str, str] = {}
-    for year in sorted(y for y in queries.years_with_data() if y <= period.year):
-        whole = Period.of_year(year, period.end)
-        if whole is None:
-            continue
-        held_figures[str(year)] = figures.year_total(whole)
-        held_figures[f"{year}:anonymised"] = disclosure.count(int(anonymised.get(str(year), 0)), k)
-        held_labels[str(year)] = str(year)
-        held_labels[f"{year}:anonymised"] = str(_l("%(year)s, of which anonymised", year=year))
-    on_hold = (
+
+
+def _on_legal_hold() -> int:
+    """Incidents on legal hold now."""
+    return (
         db.session.scalar(select(func.count()).select_from(Incident).where(Incident.legal_hold))
         or 0
     )
 
-    ban = cast(AftercareStep.outcomes, String).like('%"building_ban"%')
-    expired = cast(AftercareStep.details, String).like('%"expired": true%') | cast(
-        AftercareStep.details, String
-    ).like('%"expired":true%')
+
+def _measures_table(k: int) -> Shown:
+    """Building bans now, active and expired (not limited to the year)."""
+    ban = _is_building_ban()
+    expired = _is_expired()
     measures = db.session.execute(
         select(
             func.sum(case((ban & ~expired, 1), else_=0)),
             func.sum(case((ban & expired, 1), else_=0)),
         ).where(
-            AftercareStep.kind == "perpetrator_response", AftercareStep.status == StepStatus.DONE
+            AftercareStep.kind == StepKind.PERPETRATOR_RESPONSE,
+            AftercareStep.status == StepStatus.DONE,
         )
     ).one()
+    return Shown(
+        "measures",
+        str(_l("Building bans")),
+        disclosure.series(
+            {"active": int(measures[0] or 0), "expired": int(measures[1] or 0)},
+            ["active", "expired"],
+            k,
+        ),
+        str(_l("Measure")),
+        {"active": str(_l("Active")), "expired": str(_l("Expired"))},
+        value_label=str(_l("Number")),
+    )
 
-    held_figures["on_hold"] = disclosure.count(on_hold, k)
-    held_labels["on_hold"] = str(_l("On legal hold now"))
-    return [
-        Shown(
-            "access",
-            str(_l("Views and exports by role")),
-            disclosure.table(access_raw, list(ACCESS_ACTIONS), roles, k),
-            str(_l("What")),
-            {a: str(label) for a, label in ACCESS_ACTIONS.items()},
-            column_labels={r.value: str(label) for r, label in ROLE_LABELS.items()},
-        ),
-        Shown(
-            "events",
-            str(_l("Retention, legal holds and failed logins")),
-            disclosure.series(events_raw, list(EVENTS), k),
-            str(_l("Event")),
-            {a: str(label) for a, label in EVENTS.items()},
-            value_label=str(_l("Number")),
-        ),
-        Shown(
-            "held",
-            str(_l("Incidents held, by year they happened")),
-            disclosure.Series(tuple(held_figures), held_figures, disclosure.Figure(None)),
-            str(_l("Year")),
-            held_labels,
-            value_label=str(_l("Incidents")),
-            note=str(_l("A year counts as in the HR statistics.")),
-        ),
-        Shown(
-            "measures",
-            str(_l("Building bans")),
-            disclosure.series(
-                {"active": int(measures[0] or 0), "expired": int(measures[1] or 0)},
-                ["active", "expired"],
-                k,
-            ),
-            str(_l("Measure")),
-            {"active": str(_l("Active")), "expired": str(_l("Expired"))},
-            value_label=str(_l("Number")),
-        ),
-    ]
+
+def _is_building_ban() -> ColumnElement[bool]:
+    """In SQL: the step's outcomes include a building ban."""
+    return cast(AftercareStep.outcomes, String).like(f'%"{Outcome.BUILDING_BAN}"%')
+
+
+def _is_expired() -> ColumnElement[bool]:
+    """In SQL: the retention run marked the measure as expired."""
+    return AftercareStep.measure_expired.is_(True)

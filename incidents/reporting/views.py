@@ -9,10 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
-from incidents import access, services
-from incidents.extensions import db
+from incidents import access, queries, services
 from incidents.forms import ConfirmForm, page_cursor, show_service_error
 from incidents.labels import (
     AGGRAVATING_LABELS,
@@ -25,10 +23,9 @@ from incidents.labels import (
 )
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     Channel,
     Incident,
-    IncidentChange,
-    IncidentPerson,
     IncidentType,
     PersonRole,
     Role,
@@ -57,21 +54,7 @@ LABELS = {
 
 def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
     """The incident, if the current user may see it; otherwise 404 (no hint it exists)."""
-    incident = db.session.scalar(
-        db.select(Incident)
-        .where(Incident.id == incident_id)
-        .options(
-            selectinload(Incident.type_rows),
-            selectinload(Incident.people).selectinload(IncidentPerson.user).selectinload(User.team),
-            selectinload(Incident.changes).selectinload(IncidentChange.actor),
-            selectinload(Incident.steps).options(
-                selectinload(AftercareStep.owner),
-                selectinload(AftercareStep.subject_user),
-                selectinload(AftercareStep.done_by),
-                selectinload(AftercareStep.team),
-            ),
-        )
-    )
+    incident = queries.incident_with_details(incident_id)
     view = access.incident_view(current_user, incident) if incident is not None else None
     if incident is None or view is None:
         abort(404)
@@ -144,7 +127,9 @@ def edit(incident_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         page = _edit_page(ReportForm.for_incident(incident, editor=current_user), incident)
         # Recorded after rendering: the commit would expire what the page still needs.
-        audit_log.record_view(current_user, "incident.view_edit", incident, view=view.value)
+        audit_log.record_view(
+            current_user, AuditAction.INCIDENT_VIEW_EDIT, incident, view=view.value
+        )
         return page
     else:
         form = ReportForm(reporter=incident.reporter, editor=current_user)
@@ -206,7 +191,7 @@ def _edit_page(form: ReportForm, incident: Incident) -> str:
 @roles(*REPORTERS)
 def discard(incident_id: int) -> ResponseReturnValue:
     incident, _view = _incident_or_404(incident_id)
-    if not incident.is_draft or incident.reporter_id != current_user.id:
+    if not access.can_discard(current_user, incident):
         abort(404)
     services.discard_draft(current_user, incident)
     flash(_("The draft has been discarded."), "success")
@@ -244,21 +229,34 @@ def quick() -> ResponseReturnValue:
 @roles(*REPORTERS)
 def mine() -> ResponseReturnValue:
     """The incidents I reported, that affect me, or that I witnessed; and my drafts."""
-    options = (selectinload(Incident.type_rows), selectinload(Incident.people))
     after = page_cursor()
-    incidents, more = access.my_incidents_page(current_user, after)
-    drafts = db.session.scalars(
-        access.my_drafts_query(current_user).options(*options).order_by(Incident.updated_at.desc())
-    ).all()
+    incidents, more = queries.my_incidents_page(current_user, after)
+    drafts = queries.my_drafts(current_user, with_details=True)
     return render_template(
         "reporting/list.html",
         incidents=incidents,
         drafts=drafts,
+        parts={i.id: _my_part(i) for i in (*drafts, *incidents)},
         more=more,
         paged=after is not None,
-        page_size=access.MY_INCIDENTS_PAGE,
+        page_size=queries.MY_INCIDENTS_PAGE,
         labels=LABELS,
     )
+
+
+def _my_part(incident: Incident) -> list[tuple[PersonRole, bool]]:
+    """The current user's roles in an incident, each with whether someone else reported it
+    for them (they are affected, and not the reporter)."""
+    reported_by_me = incident.reporter_id == current_user.id
+    return [
+        (p.role, p.role == PersonRole.AFFECTED and not reported_by_me)
+        for p in incident.people
+        if p.user_id == current_user.id
+    ]
+
+
+def _people(incident: Incident, role: PersonRole) -> list[User]:
+    return [p.user for p in incident.people_in(role)]
 
 
 def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
@@ -276,14 +274,21 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
 def detail(incident_id: int) -> ResponseReturnValue:
     incident, view = _incident_or_404(incident_id)
     steps = access.visible_steps(current_user, incident, view)
+    full = view == access.View.FULL
+    is_manager = current_user.role == Role.MANAGER
     page = render_template(
         "reporting/detail.html",
         tracks=_tracks(steps),
         incident=incident,
-        full=view == access.View.FULL,
+        full=full,
         is_witness=any(
             p.user_id == current_user.id for p in incident.people_in(PersonRole.WITNESS)
         ),
+        # Who else was involved: only for those who see the whole incident.
+        affected=_people(incident, PersonRole.AFFECTED) if full else [],
+        witnesses=_people(incident, PersonRole.WITNESS) if full else [],
+        show_protocol_rule=is_manager,
+        link_steps=is_manager,
         can_edit=access.can_edit(current_user, incident),
         steps=steps,
         labels=LABELS,
@@ -291,5 +296,5 @@ def detail(incident_id: int) -> ResponseReturnValue:
         now=utcnow(),
     )
     # Recorded after rendering: the commit would expire what the page still needs.
-    audit_log.record_view(current_user, "incident.view", incident, view=view.value)
+    audit_log.record_view(current_user, AuditAction.INCIDENT_VIEW, incident, view=view.value)
     return page

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from incidents import notify
 from incidents.extensions import db
-from incidents.models import AuditEvent, Role, Team, User
-from incidents.security import hash_password
+from incidents.models import AuditAction, AuditEvent, Role, Team, User
+from incidents.passwords import hash_password
 from incidents.services import sessions
 from incidents.services.base import ServiceError, apply_changes, audit, transaction
 
@@ -58,7 +58,7 @@ def create_user(
         )
         db.session.add(user)
         db.session.flush()
-        event = audit(actor, "user.create", user, role=role.value)
+        event = audit(actor, AuditAction.USER_CREATE, user, role=role.value)
         if password is None:
             from incidents.services import password_reset
 
@@ -83,7 +83,7 @@ def _tell(event: AuditEvent, person: User | None, *teams: Team | None) -> None:
 
 
 def update_user(
-    actor: User,
+    actor: User | None,
     user: User,
     *,
     email: str,
@@ -110,7 +110,7 @@ def update_user(
             },
         )
         if changed:
-            event = audit(actor, "user.update", user, fields=changed)
+            event = audit(actor, AuditAction.USER_UPDATE, user, fields=changed)
             if {"role", "team_id"} & set(changed):
                 db.session.flush()
                 db.session.refresh(user)
@@ -128,7 +128,7 @@ def set_password(actor: User, user: User, password: str) -> None:
     then begins a fresh one)."""
     with transaction():
         _replace_password(user, password)
-        audit(actor, "user.password", user)
+        audit(actor, AuditAction.USER_PASSWORD, user)
 
 
 def rehash_password(user: User, password: str) -> None:
@@ -145,7 +145,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
         user.active = active
         if not active:
             sessions.end_all(user)
-        audit(actor, "user.activate" if active else "user.deactivate", user)
+        audit(actor, AuditAction.USER_ACTIVATE if active else AuditAction.USER_DEACTIVATE, user)
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -164,7 +164,7 @@ def _check_team_people(
     ):
         raise ServiceError(_("A team cannot be placed under itself."), "parent")
     for name, person in (("manager", manager), ("deputy", deputy)):
-        if person is not None and (not person.active or person.role != Role.MANAGER):
+        if person is not None and not person.is_active_manager:
             raise ServiceError(_("Choose an active user with the manager role."), name)
     if manager is not None and deputy is not None and manager.id == deputy.id:
         raise ServiceError(_("The deputy must be someone other than the manager."), "deputy")
@@ -192,7 +192,7 @@ def create_team(
         )
         db.session.add(team)
         db.session.flush()
-        audit(actor, "team.create", team)
+        audit(actor, AuditAction.TEAM_CREATE, team)
         _tell_team_roles(actor, team, {"manager": None, "deputy": None})
     return team
 
@@ -224,7 +224,7 @@ def update_team(
             },
         )
         if changed:
-            audit(actor, "team.update", team, fields=changed)
+            audit(actor, AuditAction.TEAM_UPDATE, team, fields=changed)
             db.session.flush()
             db.session.refresh(team)
             _tell_team_roles(actor, team, before)
@@ -259,7 +259,9 @@ def _tell_team_roles(actor: User | None, team: Team, before: dict[str, User | No
         for person, change in ((old, "removed"), (new, "added")):
             if person is None:
                 continue
-            event = audit(actor, "user.team_role", person, team=team.id, role=name, change=change)
+            event = audit(
+                actor, AuditAction.USER_TEAM_ROLE, person, team=team.id, role=name, change=change
+            )
             _tell(event, person, team)
 
 
@@ -272,4 +274,4 @@ def set_team_active(actor: User, team: Team, active: bool) -> None:
             if any(child.active for child in team.children):
                 raise ServiceError(_("Deactivate or move its sub-teams first."))
         team.active = active
-        audit(actor, "team.activate" if active else "team.deactivate", team)
+        audit(actor, AuditAction.TEAM_ACTIVATE if active else AuditAction.TEAM_DEACTIVATE, team)

@@ -8,17 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
 from incidents import bounds, notify, rules
-from incidents.extensions import db
+from incidents.extensions import current_protocol, db, org_zone
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     Incident,
     PersonRole,
-    Role,
     StepStatus,
     User,
     utcnow,
@@ -35,38 +34,7 @@ CONVERSATIONS = frozenset(
         rules.StepKind.CLOSING_CONVERSATION,
     }
 )
-# The outcomes a step of each kind can record. Single: exactly one; otherwise one or more.
-OUTCOMES: dict[str, tuple[str, ...]] = {
-    **{kind.value: ("held", "declined", "not_reached") for kind in CONVERSATIONS},
-    rules.StepKind.REFERRAL_DECISION.value: (
-        "victim_support",
-        "social_work",
-        "occupational_physician",
-        "gp",
-        "none_needed",
-        "declined",
-    ),
-    rules.StepKind.POLICE_REPORT.value: ("filed_by_employer", "filed_by_employee", "not_filed"),
-    rules.StepKind.PERPETRATOR_RESPONSE.value: (
-        "warning_letter",
-        "conversation",
-        "building_ban",
-        "none",
-    ),
-    rules.StepKind.LABOUR_INSPECTORATE.value: ("reported", "not_required"),
-    rules.StepKind.TEAM_EVALUATION.value: ("held",),
-}
-MULTIPLE = frozenset(
-    {rules.StepKind.REFERRAL_DECISION.value, rules.StepKind.PERPETRATOR_RESPONSE.value}
-)
-EXCLUSIVE = frozenset({"none_needed", "declined", "none"})  # cannot be combined with others
 NOTE_MAX = 1000
-
-
-def protocol() -> rules.Protocol:
-    """The organisation's protocol, loaded and validated at start-up."""
-    loaded: rules.Protocol = current_app.extensions["protocol"]
-    return loaded
 
 
 def facts_of(incident: Incident) -> rules.Facts:
@@ -87,7 +55,7 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     give a lower level, or a person is no longer involved, the open steps that the protocol no
     longer asks for stay visible as "no longer required", with the reason.
     """
-    current = protocol()
+    current = current_protocol()
     assessment = rules.assess(facts_of(incident), current)
     previous = incident.level
     victims = [p.user for p in incident.people_in(PersonRole.AFFECTED)]
@@ -100,7 +68,13 @@ def apply_protocol(incident: Incident, actor: User) -> None:
         incident.level_reason = {"nl": assessment.reason("nl"), "en": assessment.reason("en")}
         incident.protocol_version = current.version
         if previous is not None:
-            audit(actor, "incident.level", incident, previous=previous, level=assessment.level)
+            audit(
+                actor,
+                AuditAction.INCIDENT_LEVEL,
+                incident,
+                previous=previous,
+                level=assessment.level,
+            )
     if incident.occurred_at is None or incident.submitted_at is None:
         raise ServiceError(_("Only a submitted incident with a date has aftercare steps."))
     wanted = rules.plan(
@@ -129,8 +103,8 @@ def apply_protocol(incident: Incident, actor: User) -> None:
         added.append(
             AftercareStep(
                 definition_id=planned.definition.id,
-                kind=planned.definition.kind.value,
-                subject=planned.definition.subject.value,
+                kind=planned.definition.kind,
+                subject=planned.definition.subject,
                 subject_user_id=planned.subject_id,
                 owner_id=owner.id if owner else None,
                 team_id=team.id if team else None,
@@ -190,18 +164,25 @@ class StepResult:
     citizen_heard: bool = False
     reason: str = ""
 
+    def recorded(self) -> rules.Recorded:
+        """What was filled in beside the outcomes, for the protocol's outcome rules."""
+        return rules.Recorded(
+            held_on=self.held_on,
+            reference=self.reference,
+            end_date=self.end_date,
+            citizen_heard=self.citizen_heard,
+            reason=self.reason,
+        )
+
+
+def outcome_rules(kind: rules.StepKind | str) -> rules.OutcomeRules:
+    """What a step of `kind` can record, from the protocol."""
+    return current_protocol().outcomes_of(kind)
+
 
 def result_errors(step: AftercareStep, result: StepResult, today: date) -> dict[str, str]:
     """The rules of each kind of outcome, as messages per form field."""
     errors: dict[str, str] = {}
-    allowed = OUTCOMES[step.kind]
-    chosen = result.outcomes
-    if not chosen:
-        errors["outcomes"] = _("Choose the outcome.")
-    elif any(o not in allowed for o in chosen):
-        errors["outcomes"] = _("Choose an outcome from the list.")
-    elif len(chosen) > 1 and (step.kind not in MULTIPLE or EXCLUSIVE & set(chosen)):
-        errors["outcomes"] = _("This outcome cannot be combined with another.")
     if len(result.note) > NOTE_MAX:
         errors["note"] = _("Keep the note under %(count)s characters.", count=NOTE_MAX)
     for name, day in (("held_on", result.held_on), ("end_date", result.end_date)):
@@ -213,51 +194,67 @@ def result_errors(step: AftercareStep, result: StepResult, today: date) -> dict[
         errors["end_date"] = _(
             "A measure ends at most %(years)s years from today.", years=bounds.MEASURE_MAX_YEARS
         )
-    needs_reason = {"not_filed", "none", "not_required"} & set(chosen)
-    if needs_reason and not result.reason.strip():
-        errors["reason"] = _("Give the reason.")
-    if "building_ban" in chosen:
-        if result.end_date is None:
-            errors["end_date"] = _("A building ban needs an end date.")
-        elif result.end_date <= today:
-            errors["end_date"] = _("The end date must be after today.")
-        if not result.citizen_heard:
-            errors["citizen_heard"] = _("Record that the citizen was heard before the ban.")
-    if "reported" in chosen and step.kind == rules.StepKind.LABOUR_INSPECTORATE.value:
-        if result.held_on is None:
-            errors["held_on"] = _("Enter the date of the report.")
-        if not result.reference.strip():
-            errors["reference"] = _("Enter the reference of the report.")
-    if step.kind == rules.StepKind.TEAM_EVALUATION.value and result.held_on is None:
-        errors["held_on"] = _("Enter the date of the team meeting.")
+    problems = rules.check_outcome(
+        outcome_rules(step.kind), result.outcomes, result.recorded(), today
+    )
+    for key, problem in problems.items():
+        errors[key] = _outcome_message(step.kind, key, problem)
     return errors
+
+
+def _outcome_message(kind: rules.StepKind, key: str, problem: rules.Problem) -> str:
+    """The message for one problem of a recorded outcome, in the user's language."""
+    if key == rules.OUTCOMES_KEY:
+        if problem is rules.Problem.MISSING:
+            return _("Choose the outcome.")
+        if problem is rules.Problem.UNKNOWN:
+            return _("Choose an outcome from the list.")
+        return _("This outcome cannot be combined with another.")
+    field = rules.Field(key)
+    if problem is rules.Problem.NOT_AFTER_TODAY:
+        return _("The end date must be after today.")
+    if field is rules.Field.HELD_ON and kind == rules.StepKind.LABOUR_INSPECTORATE:
+        return _("Enter the date of the report.")
+    if field is rules.Field.HELD_ON and kind == rules.StepKind.TEAM_EVALUATION:
+        return _("Enter the date of the team meeting.")
+    if field is rules.Field.HELD_ON:
+        return _("Enter the date.")
+    if field is rules.Field.REFERENCE:
+        return _("Enter the reference of the report.")
+    if field is rules.Field.END_DATE:
+        return _("A building ban needs an end date.")
+    if field is rules.Field.CITIZEN_HEARD:
+        return _("Record that the citizen was heard before the ban.")
+    return _("Give the reason.")
 
 
 def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts: int) -> None:
     """Record a step's outcome. `attempts` is what the manager saw: if someone else completed
     or changed the step meanwhile, this call changes nothing and says so."""
     now = utcnow()
-    today = now.astimezone(rules_zone()).date()
+    today = now.astimezone(org_zone()).date()
     errors = result_errors(step, result, today)
     if errors:
         raise InvalidInput(errors)
-    not_reached = result.outcomes == ["not_reached"]
+    not_reached = result.outcomes == [rules.Outcome.NOT_REACHED]
     with transaction():
         incident = lock(step.incident_id)  # the closing check and the counts see every change
-        details: dict[str, Any] = dict(step.details or {})
-        for key, value in (
-            ("held_on", result.held_on.isoformat() if result.held_on else None),
-            ("reference", result.reference.strip() or None),
-            ("end_date", result.end_date.isoformat() if result.end_date else None),
-            ("citizen_heard", result.citizen_heard or None),
-            ("reason", result.reason.strip() or None),
-        ):
-            if value is not None:
-                details[key] = value
+        # What was recorded; a field left empty keeps what an earlier attempt recorded.
+        values: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("held_on", result.held_on),
+                ("reference", result.reference.strip()),
+                ("end_date", result.end_date),
+                ("citizen_heard", result.citizen_heard),
+                ("reason", result.reason.strip()),
+            )
+            if value
+        }
+        values["attempts"] = AftercareStep.attempts + 1
         if not_reached:
-            details.setdefault("attempts", []).append(now.isoformat())
+            values["attempt_times"] = [*step.attempt_times, now.isoformat()]
         tally.touch(db.session, [step.incident_id])  # a bulk UPDATE: count "before" first
-        values: dict[str, Any] = {"attempts": AftercareStep.attempts + 1, "details": details}
         if not_reached:
             values["note"] = result.note.strip() or step.note
         else:
@@ -281,11 +278,11 @@ def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts
         if changed != 1:
             raise ServiceError(already_recorded())
         db.session.refresh(step)
-        if "declined" in result.outcomes and step.kind in {k.value for k in CONVERSATIONS}:
+        if rules.Outcome.DECLINED in result.outcomes and step.kind in CONVERSATIONS:
             _repeat_offer(step, now)
         audit(
             actor,
-            "step.attempt" if not_reached else "step.complete",
+            AuditAction.STEP_ATTEMPT if not_reached else AuditAction.STEP_COMPLETE,
             step,
             outcomes=result.outcomes,
         )
@@ -299,15 +296,9 @@ def already_recorded() -> str:
     return _("Someone else has just recorded this step. Reload the page to see what was saved.")
 
 
-def rules_zone() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(protocol().calendar.timezone)
-
-
 def _repeat_offer(step: AftercareStep, now: datetime) -> None:
     """A declined conversation is offered once more, after the protocol's interval."""
-    definition = next((d for d in protocol().steps if d.id == step.definition_id), None)
+    definition = next((d for d in current_protocol().steps if d.id == step.definition_id), None)
     if (
         definition is None
         or not definition.repeat_if_declined_after
@@ -322,7 +313,7 @@ def _repeat_offer(step: AftercareStep, now: datetime) -> None:
         subject_user_id=step.subject_user_id,
         owner_id=step.owner_id,
         team_id=step.team_id,
-        due_at=rules.due_at(now, definition.repeat_if_declined_after, protocol().calendar),
+        due_at=rules.due_at(now, definition.repeat_if_declined_after, current_protocol().calendar),
         repeat_of_id=step.id,
         status=StepStatus.OPEN,
         attempts=0,
@@ -334,7 +325,7 @@ def _repeat_offer(step: AftercareStep, now: datetime) -> None:
 
 def hand_step(actor: User, step: AftercareStep, new_owner: User) -> None:
     """Give an open step to the deputy or another manager."""
-    if new_owner.role != Role.MANAGER or not new_owner.active:
+    if not new_owner.is_active_manager:
         raise ServiceError(_("Choose an active manager."), "owner")
     with transaction():
         lock(step.incident_id)
@@ -342,7 +333,7 @@ def hand_step(actor: User, step: AftercareStep, new_owner: User) -> None:
             raise ServiceError(_("Only open steps can be handed over."))
         previous = step.owner_id
         step.owner_id = new_owner.id
-        event = audit(actor, "step.hand", step, previous=previous, owner=new_owner.id)
+        event = audit(actor, AuditAction.STEP_HAND, step, previous=previous, owner=new_owner.id)
         db.session.flush()
         notify.queue("assigned", new_owner, f"{step.id}:hand{event.id}", step=step)
 
@@ -351,10 +342,19 @@ def set_absent(actor: User, absent: bool) -> None:
     """A manager marks themselves away (or back): while away, the deputy gets their steps."""
     with transaction():
         actor.absent = absent
-        audit(actor, "user.absent" if absent else "user.present", actor)
+        audit(actor, AuditAction.USER_ABSENT if absent else AuditAction.USER_PRESENT, actor)
 
 
 POLICE_OUTCOME_MAX = 200
+
+
+def police_outcome_allowed(step: AftercareStep) -> bool:
+    """True when what came of the step's police report may be recorded: it was filed."""
+    return (
+        step.kind == rules.StepKind.POLICE_REPORT
+        and step.status == StepStatus.DONE
+        and bool(rules.FILED & set(step.outcomes))
+    )
 
 
 def record_police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
@@ -365,9 +365,9 @@ def record_police_outcome(actor: User, step: AftercareStep, outcome: str) -> Non
 
 
 def _police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
-    if step.kind != rules.StepKind.POLICE_REPORT.value or step.status != StepStatus.DONE:
+    if step.kind != rules.StepKind.POLICE_REPORT or step.status != StepStatus.DONE:
         raise ServiceError(_("An outcome can only be added to a police report that was decided."))
-    if not {"filed_by_employer", "filed_by_employee"} & set(step.outcomes):
+    if not rules.FILED & set(step.outcomes):
         raise ServiceError(_("No police report was filed."), "police_outcome")
     text = outcome.strip()
     if not text:
@@ -377,5 +377,5 @@ def _police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
             _("Keep the outcome under %(count)s characters.", count=POLICE_OUTCOME_MAX),
             "police_outcome",
         )
-    step.details = {**(step.details or {}), "police_outcome": text}
-    audit(actor, "step.police_outcome", step)
+    step.police_outcome = text
+    audit(actor, AuditAction.STEP_POLICE_OUTCOME, step)

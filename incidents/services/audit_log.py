@@ -1,4 +1,5 @@
-"""The audit trail of logins and page views, and the privacy officer's search through it.
+"""The audit trail of logins, page views and access exports, and the privacy officer's search
+through it.
 
 Every entry says who, when, what object and from which address: never what was typed or
 shown. Entries are only ever added; nothing in the app changes or removes them.
@@ -15,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
-from incidents.models import AuditEvent, User
+from incidents.models import AuditAction, AuditEvent, User
 from incidents.services.base import audit, transaction
 
-LOGIN = "auth.login"
-LOGIN_FAILED = "auth.login_failed"
-LOGOUT = "auth.logout"
+LOGIN = AuditAction.AUTH_LOGIN
+LOGIN_FAILED = AuditAction.AUTH_LOGIN_FAILED
+LOGOUT = AuditAction.AUTH_LOGOUT
+ACCESS_EXPORT = AuditAction.PRIVACY_ACCESS_EXPORT
 
 # An action choice ending in this matches every action under the prefix ("auth.*").
 PREFIX_MARK = ".*"
@@ -44,10 +46,16 @@ def record_logout(user: User) -> None:
         audit(user, LOGOUT, user)
 
 
-def record_view(user: User, action: str, obj: Any, **details: Any) -> None:
+def record_view(user: User, action: AuditAction, obj: Any, **details: Any) -> None:
     """Someone looked at a page with personal data: which object, never what it showed."""
     with transaction():
         audit(user, action, obj, **details)
+
+
+def record_export(user: User, fmt: str) -> None:
+    """Someone exported their own data (right of access): in which format, never what."""
+    with transaction():
+        audit(user, ACCESS_EXPORT, user, format=fmt)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from incidents.extensions import db
 from incidents.locks import lock_incidents
-from incidents.models import AuditEvent, Incident, User
+from incidents.models import AuditAction, AuditEvent, Incident, User
 
 
 class ServiceError(ValueError):
@@ -63,7 +63,9 @@ def lock(incident_id: int) -> Incident:
     return incident
 
 
-def audit(actor: User | None, action: str, obj: Any | None = None, **details: Any) -> AuditEvent:
+def audit(
+    actor: User | None, action: AuditAction, obj: Any | None = None, **details: Any
+) -> AuditEvent:
     """Add an audit event to the current transaction."""
     unwrap = getattr(obj, "_get_current_object", None)
     if unwrap is not None:  # current_user: record the user, not the proxy

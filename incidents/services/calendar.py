@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from incidents.extensions import db
-from incidents.models import Role, User
+from incidents.models import AuditAction, User
 from incidents.services.base import ServiceError, audit, transaction
 
 TOKEN_BYTES = 32
@@ -26,13 +26,13 @@ def renew_calendar_token(user: User) -> str:
 
     The audit event records that the address was renewed, never the token itself.
     """
-    if user.role != Role.MANAGER or not user.active:
+    if not user.is_active_manager:
         raise ServiceError(_("Only managers have a calendar feed."))
     with transaction():
         replaced = user.calendar_token is not None
         token = secrets.token_urlsafe(TOKEN_BYTES)
         user.calendar_token = token
-        audit(user, "user.calendar_renew", user, replaced=replaced)
+        audit(user, AuditAction.USER_CALENDAR_RENEW, user, replaced=replaced)
     return token
 
 
@@ -45,9 +45,5 @@ def user_by_calendar_token(token: str) -> User | None:
     if not _TOKEN_SHAPE.fullmatch(token):
         return None
     return db.session.scalar(
-        select(User).where(
-            User.calendar_token == token,
-            User.active.is_(True),
-            User.role == Role.MANAGER,
-        )
+        select(User).where(User.calendar_token == token, User.is_active_manager)
     )

@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import exists, select, text
 
 from incidents.extensions import db
-from incidents.models import AftercareStep, Incident, IncidentStatus, StepStatus, utcnow
+from incidents.models import (
+    AftercareStep,
+    AuditAction,
+    Incident,
+    IncidentStatus,
+    StepStatus,
+    utcnow,
+)
 from incidents.services.base import audit, lock, lock_all, transaction
 from incidents.services.ownership import give_waiting_steps
 from incidents.stats import tally
@@ -91,7 +98,7 @@ def repair(findings: Findings) -> dict[str, int]:
                 done["closed"] += 1
             else:
                 continue
-            audit(None, "doctor.closing", incident, closed=incident.closed_at is not None)
+            audit(None, AuditAction.DOCTOR_CLOSING, incident, closed=incident.closed_at is not None)
     if findings.unowned:
         with transaction():
             lock_all(
@@ -107,7 +114,7 @@ def repair(findings: Findings) -> dict[str, int]:
                 # Changes that are counting now wait, then add their difference to the recount.
                 connection.execute(text("LOCK TABLE stat_tally IN EXCLUSIVE MODE"))
             done["recounted"] = tally.rebuild(connection)
-            audit(None, "doctor.recount", None, keys=len(findings.drift))
+            audit(None, AuditAction.DOCTOR_RECOUNT, None, keys=len(findings.drift))
     return done
 
 

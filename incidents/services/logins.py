@@ -2,7 +2,7 @@
 
 Every attempt that is checked costs exactly one argon2 verification, whatever the account: an
 unknown or deactivated account is checked against a dummy hash
-(`security.burn_verification_time`), so the time of the answer does not tell whether an
+(`passwords.burn_verification_time`), so the time of the answer does not tell whether an
 account exists.
 
 Failed attempts are counted in `login_throttle`, under three keys (see config.py for the
@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from incidents.extensions import db
 from incidents.models import LoginThrottle, User, utcnow
-from incidents.security import burn_verification_time, needs_rehash, verify_password
+from incidents.passwords import burn_verification_time, needs_rehash, verify_password
 from incidents.services import audit_log
 from incidents.services.accounts import normalise_email, rehash_password, user_by_email
 from incidents.services.base import transaction

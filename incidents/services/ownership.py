@@ -19,8 +19,8 @@ from incidents import notify
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     PersonRole,
-    Role,
     Setting,
     StepStatus,
     Team,
@@ -38,7 +38,7 @@ def coordinator() -> User | None:
     if setting is None or setting.value is None:
         return None
     user = db.session.get(User, int(setting.value))
-    if user is None or not user.active or user.role != Role.MANAGER:
+    if user is None or not user.is_active_manager:
         return None
     return user
 
@@ -63,10 +63,10 @@ def owner_for(person: User | None) -> tuple[User | None, Team | None]:
     return None, team
 
 
-def set_coordinator(actor: User, user: User | None) -> int:
+def set_coordinator(actor: User | None, user: User | None) -> int:
     """Choose the aftercare coordinator (an active manager); every open step without an owner
     then gets one, mostly the coordinator, who is told. Returns how many steps got one."""
-    if user is not None and (user.role != Role.MANAGER or not user.active):
+    if user is not None and not user.is_active_manager:
         raise ServiceError(_("Choose an active manager."), "coordinator")
     with transaction():
         lock_all(_waiting_incidents())
@@ -77,7 +77,7 @@ def set_coordinator(actor: User, user: User | None) -> int:
             db.session.add(setting)
         setting.value = user.id if user is not None else None
         setting.updated_at = utcnow()
-        audit(actor, "settings.coordinator", user, previous=previous)
+        audit(actor, AuditAction.SETTINGS_COORDINATOR, user, previous=previous)
         db.session.flush()  # `owner_for` reads the coordinator back
         return give_waiting_steps(actor)
 
@@ -118,7 +118,7 @@ def give_waiting_steps(actor: User | None) -> int:
         step.owner_id, step.team_id = owner.id, team.id if team else None
         db.session.flush()
         notify.queue("assigned", owner, str(step.id), step=step)
-        audit(actor, "step.owner", step, owner=owner.id)
+        audit(actor, AuditAction.STEP_OWNER, step, owner=owner.id)
         given += 1
     return given
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from incidents import notify
 from incidents.extensions import db
-from incidents.models import AuditEvent, PasswordReset, User, utcnow
+from incidents.models import AuditAction, AuditEvent, PasswordReset, User, utcnow
 from incidents.services.base import ServiceError, audit, transaction
 
 
@@ -60,7 +60,7 @@ def issue(actor: User | None, user: User, *, welcome: bool = False) -> PasswordR
     db.session.flush()
     reset.token_hash = _hash(link_secret(reset))
     notify.queue("welcome" if welcome else "password_reset", user, str(reset.id))
-    audit(actor, "user.password_link", user, welcome=welcome)
+    audit(actor, AuditAction.USER_PASSWORD_LINK, user, welcome=welcome)
     return reset
 
 
@@ -86,7 +86,7 @@ def send_link(actor: User, user: User) -> None:
 def _changed_email_lately(actor: User, user: User) -> bool:
     events = db.session.scalars(
         select(AuditEvent.details).where(
-            AuditEvent.action == "user.update",
+            AuditEvent.action == AuditAction.USER_UPDATE,
             AuditEvent.object_type == "user",
             AuditEvent.object_id == user.id,
             AuditEvent.actor_id == actor.id,
@@ -134,7 +134,7 @@ def use(secret: str, password: str) -> User:
         from incidents.services.accounts import _replace_password
 
         _replace_password(user, password)  # and every session of the user ends
-        event = audit(user, "user.password_set", user)
+        event = audit(user, AuditAction.USER_PASSWORD_SET, user)
         db.session.flush()
         notify.queue("password_changed", user, str(event.id))
     return user

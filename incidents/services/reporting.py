@@ -10,9 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from incidents import access
 from incidents.bounds import EARLIEST_MOMENT
 from incidents.extensions import db
 from incidents.models import (
+    AuditAction,
     Channel,
     Incident,
     IncidentChange,
@@ -241,7 +243,11 @@ def save_report(
             db.session.flush()
             if submit:
                 aftercare.apply_protocol(incident, reporter)
-            audit(reporter, "incident.submit" if submit else "incident.draft", incident)
+            audit(
+                reporter,
+                AuditAction.INCIDENT_SUBMIT if submit else AuditAction.INCIDENT_DRAFT,
+                incident,
+            )
     except IntegrityError:
         # A concurrent submit with the same token won the race: that incident is the one.
         winner = incident_by_token(token)
@@ -273,7 +279,11 @@ def complete_draft(
         if submit:
             db.session.flush()
             aftercare.apply_protocol(incident, reporter)
-        audit(reporter, "incident.submit" if submit else "incident.draft", incident)
+        audit(
+            reporter,
+            AuditAction.INCIDENT_SUBMIT if submit else AuditAction.INCIDENT_DRAFT,
+            incident,
+        )
     return incident
 
 
@@ -294,7 +304,7 @@ def amend_report(actor: User, incident: Incident, data: ReportData, version: int
             _record(incident, actor, "updated", fields)
             db.session.flush()
             aftercare.apply_protocol(incident, actor)
-            audit(actor, "incident.update", incident, fields=fields)
+            audit(actor, AuditAction.INCIDENT_UPDATE, incident, fields=fields)
     return fields
 
 
@@ -316,7 +326,7 @@ def discard_draft(reporter: User, incident: Incident) -> None:
     """Throw away an unfinished report. Submitted incidents are never deleted."""
     with transaction():
         incident = lock(incident.id)
-        if not incident.is_draft or incident.reporter_id != reporter.id:
+        if not access.can_discard(reporter, incident):
             raise ServiceError(_("Only your own drafts can be discarded."))
-        audit(reporter, "incident.discard", incident)
+        audit(reporter, AuditAction.INCIDENT_DISCARD, incident)
         db.session.delete(incident)

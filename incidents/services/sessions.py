@@ -23,11 +23,11 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from incidents.extensions import db
-from incidents.models import User, UserSession, utcnow
+from incidents.models import AuditAction, User, UserSession, utcnow
 from incidents.services.base import audit, transaction
 
 TOUCH_EVERY = timedelta(minutes=1)
-ENDED = "auth.session_end"  # audit action: the user ended sessions from the sessions page
+ENDED = AuditAction.AUTH_SESSION_END  # audit action: the user ended sessions from the sessions page
 
 
 def token_hash(token: str) -> str:

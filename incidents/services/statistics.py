@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 
 from incidents.extensions import db
-from incidents.models import StatPublication, StatPublished, StatTally, User
+from incidents.models import AuditAction, StatPublication, StatPublished, StatTally, User
 from incidents.services.base import audit, transaction
 from incidents.stats.periods import add_months, first_open_month, month_key
 
@@ -73,7 +73,7 @@ def publish_closed_months(now: datetime) -> list[str]:
     return published
 
 
-def record_request(actor: User, action: str, now: datetime, **details: object) -> None:
+def record_request(actor: User, action: AuditAction, now: datetime, **details: object) -> None:
     """One statistics request (a page, a CSV file, a report): publish what has closed and put
     in the audit trail who asked for which figures, in one transaction."""
     with transaction():

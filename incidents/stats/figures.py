@@ -15,11 +15,11 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import get_locale
 
+from incidents.extensions import current_protocol
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS, OUTCOME_LABELS, TYPE_LABELS
 from incidents.models import Channel, IncidentType
 from incidents.rules import StepKind
-from incidents.services.aftercare import OUTCOMES
 from incidents.stats import disclosure, queries
 from incidents.stats.disclosure import Figure
 from incidents.stats.periods import (
@@ -39,12 +39,15 @@ DIMENSIONS = {
 LEVELS = ("1", "2", "3", "4")
 CHANNELS = tuple(c.value for c in Channel)
 TYPES = tuple(t.value for t in IncidentType)
-# The outcomes counted are those a step of the kind can record.
-POLICE = OUTCOMES[StepKind.POLICE_REPORT.value]
-REFERRALS = OUTCOMES[StepKind.REFERRAL_DECISION.value]
 SMALL_UNITS = "other"
+DECISIONS = (StepKind.POLICE_REPORT, StepKind.REFERRAL_DECISION)
 NO_TEAM = "none"
 __all__ = ["COMPARE_MONTHS", "DIMENSIONS", "build", "closed_before", "comparison"]
+
+
+def _outcomes(kind: StepKind) -> tuple[str, ...]:
+    """The outcomes counted for a kind: those a step of the kind can record."""
+    return tuple(outcome.value for outcome in current_protocol().outcomes_of(kind).choose)
 
 
 @dataclass
@@ -246,19 +249,26 @@ class Builder:
                 release.withhold(((key, "team"), small, None))
                 for level in LEVELS:
                     release.withhold(((key, "team"), small, level))
-        police = self.found.by("outcome", months)
+        self._decisions(key, months)
+        self._coverage(key, months)
+
+    def _decisions(self, key: str, months: Sequence[str]) -> None:
+        """Decided police-report and referral steps, by outcome."""
+        release = self.release
+        by_outcome = self.found.by("outcome", months)
         decided = self.found.by("decided", months)
-        for kind, outcomes in (("police_report", POLICE), ("referral_decision", REFERRALS)):
-            name = (key, kind)
+        for kind in DECISIONS:
+            name = (key, kind.value)
+            outcomes = _outcomes(kind)
             for outcome in outcomes:
-                release.add((name, outcome, None), police.get((f"{kind}:{outcome}", 0), 0))
-            release.add((name, None, None), decided.get((kind, 0), 0))
-            if kind == "police_report":  # one outcome per decision: the total is their sum
+                release.add((name, outcome, None), by_outcome.get((f"{kind}:{outcome}", 0), 0))
+            release.add((name, None, None), decided.get((kind.value, 0), 0))
+            if not current_protocol().outcomes_of(kind).multiple:
+                # One outcome per decision: the total is their sum.
                 release.partition((name, None, None), [(name, o, None) for o in outcomes])
         release.add(
             ((key, "police_report"), "outcome_known", None), self.found.one("police_known", months)
         )
-        self._coverage(key, months)
 
     def _coverage(self, key: str, months: Sequence[str]) -> None:
         """Incidents in the teams and months that registered client conversations, by channel."""
@@ -368,124 +378,190 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
     builder = Builder(period.months())
     builder.period(period)
     shown = builder.resolve()
-    k, key = builder.k, period.key
-    if by == "team" and key in builder.units:
-        found = builder.units[key]
-        rows, row_labels = found.rows, {row: found.labels[row] for row in found.rows}
-    elif by == "channel":
-        rows, row_labels = (
-            list(CHANNELS),
-            {c.value: str(label) for c, label in CHANNEL_LABELS.items()},
-        )
-    else:
-        by = "type"
-        rows, row_labels = list(TYPES), {t.value: str(label) for t, label in TYPE_LABELS.items()}
-    level_labels = _level_labels()
-    months = period.months()
-    total = shown[(_all(key), None, None)]
-
-    # Rates only over the teams and months that registered client conversations.
-    conv_by_channel: dict[str, int] = {}
-    for (_, channel, _), n in builder.conversations.items():
-        conv_by_channel[channel] = conv_by_channel.get(channel, 0) + n
-    conversation_total = sum(conv_by_channel.values())
-    rate_rows = [c for c in CHANNELS if conv_by_channel.get(c)]
-    covered = (key, "covered")
-    rates = disclosure.Series(
-        keys=tuple(rate_rows),
-        figures={
-            c: disclosure.rate_of(shown[(covered, c, None)], conv_by_channel[c]) for c in rate_rows
-        },
-        total=disclosure.rate_of(shown[(covered, None, None)], conversation_total or None),
-    )
-    raw_total = sum(builder.found.months().get(m, 0) for m in months)
-    coverage = Coverage(
-        months=len({month for (_, _, month) in builder.conversations}),
-        of_months=len(months),
-        teams=len({team for (team, _, _) in builder.conversations}),
-        incidents=disclosure.share(sum(_covered(builder.found, months).values()), raw_total, k)
-        if conversation_total
-        else Figure(None),
-    )
-
+    k, key, months = builder.k, period.key, period.months()
+    found = builder.units.get(key)
+    by, rows, row_labels = _dimension(by, found)
+    conversations = _conversations_by_channel(builder.conversations)
+    conversation_total = sum(conversations.values())
+    rates = _rates(shown, key, conversations, conversation_total)
     in_time, due = queries.on_time(period, builder.found, now)
     contacts, median_hours = builder.found.first_contact()
-    outcome_labels = {o: str(label) for o, label in OUTCOME_LABELS.items()}
-    police = (key, "police_report")
-    referrals = (key, "referral_decision")
-    tables = [
-        Shown(
-            "cross",
-            str(_l("Incidents by %(dimension)s and level", dimension=str(DIMENSIONS[by]).lower())),
-            _cross_table(shown, key, by, rows),
-            str(DIMENSIONS[by]),
-            row_labels,
-            column_labels=level_labels,
-            note=_cross_note(by, builder.units.get(key)),
-        ),
-        Shown(
-            "levels",
-            str(_l("Incidents by level")),
-            _series(shown, LEVELS, lambda lvl: (_all(key), None, lvl), (_all(key), None, None)),
-            str(_l("Level")),
-            level_labels,
-            value_label=str(_l("Incidents")),
-        ),
-        Shown(
-            "months",
-            str(_l("Incidents per month")),
-            _series(shown, months, _month, (_all(key), None, None)),
-            str(_l("Month")),
-            {m: m for m in months},
-            value_label=str(_l("Incidents")),
-            chart="line",
-        ),
-        Shown(
-            "police",
-            str(_l("Police reports")),
-            _series(
-                shown, [*POLICE, "outcome_known"], lambda o: (police, o, None), (police, None, None)
-            ),
-            str(_l("Decision")),
-            {**{o: outcome_labels[o] for o in POLICE}, "outcome_known": str(_l("Outcome known"))},
-            value_label=str(_l("Incidents")),
-            note=str(_l("Decided police-report steps; the total counts each decision once.")),
-        ),
-        Shown(
-            "referrals",
-            str(_l("Referrals")),
-            _series(shown, REFERRALS, lambda o: (referrals, o, None), (referrals, None, None)),
-            str(_l("Referral")),
-            {o: outcome_labels[o] for o in REFERRALS},
-            value_label=str(_l("Decisions")),
-            note=str(_l("One decision can refer to several kinds of help.")),
-        ),
-        Shown(
-            "rates",
-            str(_l("Incidents per 1,000 client conversations")),
-            rates,
-            str(_l("Channel")),
-            {c.value: str(label) for c, label in CHANNEL_LABELS.items()},
-            value_label=str(_l("Per 1,000 conversations")),
-            note=str(
-                _l(
-                    "Only the teams and months that registered client conversations are counted,"
-                    " incidents and conversations alike."
-                )
-            ),
-        ),
-    ]
     return Statistics(
         period=period,
         by=by,
         k=k,
-        total=total,
+        total=shown[(_all(key), None, None)],
         rate=rates.total,
         conversations=conversation_total,
-        coverage=coverage,
+        coverage=_conversation_coverage(builder, months, conversation_total),
         on_time=disclosure.share(in_time, due, k),
         first_contact=disclosure.median_of(contacts, median_hours, k),
-        tables=tables,
+        tables=[
+            _cross_shown(shown, key, by, rows, row_labels, found),
+            _levels_shown(shown, key),
+            _months_shown(shown, key, months),
+            _police_shown(shown, key),
+            _referrals_shown(shown, key),
+            _rates_shown(rates),
+        ],
+    )
+
+
+def _dimension(by: str, found: Units | None) -> tuple[str, list[str], dict[str, str]]:
+    """The breakdown of the cross table, its rows and their labels. By team only where the
+    period has units (whole years); anything else falls back to type."""
+    if by == "team" and found is not None:
+        return by, found.rows, {row: found.labels[row] for row in found.rows}
+    if by == "channel":
+        return by, list(CHANNELS), _channel_labels()
+    return "type", list(TYPES), {t.value: str(label) for t, label in TYPE_LABELS.items()}
+
+
+def _channel_labels() -> dict[str, str]:
+    return {c.value: str(label) for c, label in CHANNEL_LABELS.items()}
+
+
+def _outcome_labels(outcomes: Sequence[str]) -> dict[str, str]:
+    """The labels of the outcomes a table counts: the one place tables name outcomes."""
+    return {o: str(OUTCOME_LABELS[o]) for o in outcomes}
+
+
+def _conversations_by_channel(conversations: dict[tuple[str, str, str], int]) -> dict[str, int]:
+    """The registered client conversations of the period, by channel."""
+    by_channel: dict[str, int] = {}
+    for (_, channel, _), n in conversations.items():
+        by_channel[channel] = by_channel.get(channel, 0) + n
+    return by_channel
+
+
+def _rates(
+    shown: dict[Hashable, Figure],
+    key: str,
+    conversations: dict[str, int],
+    conversation_total: int,
+) -> disclosure.Series:
+    """Incidents per 1,000 client conversations, by channel: only over the teams and months
+    that registered client conversations."""
+    rate_rows = [c for c in CHANNELS if conversations.get(c)]
+    covered = (key, "covered")
+    return disclosure.Series(
+        keys=tuple(rate_rows),
+        figures={
+            c: disclosure.rate_of(shown[(covered, c, None)], conversations[c]) for c in rate_rows
+        },
+        total=disclosure.rate_of(shown[(covered, None, None)], conversation_total or None),
+    )
+
+
+def _conversation_coverage(
+    builder: Builder, months: Sequence[str], conversation_total: int
+) -> Coverage:
+    """How much of the period the client conversation counts cover."""
+    raw_total = sum(builder.found.months().get(m, 0) for m in months)
+    return Coverage(
+        months=len({month for (_, _, month) in builder.conversations}),
+        of_months=len(months),
+        teams=len({team for (team, _, _) in builder.conversations}),
+        incidents=disclosure.share(
+            sum(_covered(builder.found, months).values()), raw_total, builder.k
+        )
+        if conversation_total
+        else Figure(None),
+    )
+
+
+def _cross_shown(
+    shown: dict[Hashable, Figure],
+    key: str,
+    by: str,
+    rows: Sequence[str],
+    row_labels: dict[str, str],
+    found: Units | None,
+) -> Shown:
+    """The table "cross": incidents by the chosen dimension and level."""
+    return Shown(
+        "cross",
+        str(_l("Incidents by %(dimension)s and level", dimension=str(DIMENSIONS[by]).lower())),
+        _cross_table(shown, key, by, rows),
+        str(DIMENSIONS[by]),
+        row_labels,
+        column_labels=_level_labels(),
+        note=_cross_note(by, found),
+    )
+
+
+def _levels_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
+    """The table "levels": incidents by level."""
+    return Shown(
+        "levels",
+        str(_l("Incidents by level")),
+        _series(shown, LEVELS, lambda lvl: (_all(key), None, lvl), (_all(key), None, None)),
+        str(_l("Level")),
+        _level_labels(),
+        value_label=str(_l("Incidents")),
+    )
+
+
+def _months_shown(shown: dict[Hashable, Figure], key: str, months: Sequence[str]) -> Shown:
+    """The table "months": incidents per month."""
+    return Shown(
+        "months",
+        str(_l("Incidents per month")),
+        _series(shown, months, _month, (_all(key), None, None)),
+        str(_l("Month")),
+        {m: m for m in months},
+        value_label=str(_l("Incidents")),
+        chart="line",
+    )
+
+
+def _police_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
+    """The table "police": decided police-report steps by outcome, and how many know it."""
+    police = (key, "police_report")
+    outcomes = _outcomes(StepKind.POLICE_REPORT)
+    return Shown(
+        "police",
+        str(_l("Police reports")),
+        _series(
+            shown, [*outcomes, "outcome_known"], lambda o: (police, o, None), (police, None, None)
+        ),
+        str(_l("Decision")),
+        {**_outcome_labels(outcomes), "outcome_known": str(_l("Outcome known"))},
+        value_label=str(_l("Incidents")),
+        note=str(_l("Decided police-report steps; the total counts each decision once.")),
+    )
+
+
+def _referrals_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
+    """The table "referrals": referral decisions by the kind of help referred to."""
+    referrals = (key, "referral_decision")
+    outcomes = _outcomes(StepKind.REFERRAL_DECISION)
+    return Shown(
+        "referrals",
+        str(_l("Referrals")),
+        _series(shown, outcomes, lambda o: (referrals, o, None), (referrals, None, None)),
+        str(_l("Referral")),
+        _outcome_labels(outcomes),
+        value_label=str(_l("Decisions")),
+        note=str(_l("One decision can refer to several kinds of help.")),
+    )
+
+
+def _rates_shown(rates: disclosure.Series) -> Shown:
+    """The table "rates": incidents per 1,000 client conversations, by channel."""
+    return Shown(
+        "rates",
+        str(_l("Incidents per 1,000 client conversations")),
+        rates,
+        str(_l("Channel")),
+        _channel_labels(),
+        value_label=str(_l("Per 1,000 conversations")),
+        note=str(
+            _l(
+                "Only the teams and months that registered client conversations are counted,"
+                " incidents and conversations alike."
+            )
+        ),
     )
 
 

@@ -66,6 +66,7 @@ from incidents.models import (
     StatTally,
     StepStatus,
 )
+from incidents.rules import StepKind
 from incidents.stats.periods import closes_at
 
 Key = tuple[str, str, str, int]  # measure, month, key, level
@@ -234,8 +235,8 @@ def _contributions(
             literal(""),
             and_(
                 counted,
-                AftercareStep.kind == "police_report",
-                cast(AftercareStep.details, String).like('%"police_outcome"%'),
+                AftercareStep.kind == StepKind.POLICE_REPORT,
+                AftercareStep.police_outcome.is_not(None),  # "" once anonymised: still known
             ),
         ),
         steps("done", literal(""), done),

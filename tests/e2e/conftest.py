@@ -144,7 +144,7 @@ class BrowserProblems:
 
 @pytest.fixture(params=VIEWPORTS, ids=[v.name for v in VIEWPORTS])
 def viewport(request: pytest.FixtureRequest) -> Viewport:
-    return request.param  # type: ignore[no-any-return]
+    return request.param
 
 
 @pytest.fixture

@@ -254,7 +254,12 @@ def test_report_steps_by_two_managers_and_the_outcomes_seen_by_employee_and_witn
 
     # What was stored: who recorded what, with the date typed in the date input.
     recorded = sorted(
-        (s.definition_id, s.done_by.name if s.done_by else "", s.outcomes, s.details.get("held_on"))
+        (
+            s.definition_id,
+            s.done_by.name if s.done_by else "",
+            s.outcomes,
+            s.held_on.isoformat() if s.held_on else None,
+        )
         for s in steps_of(incident_id)
         if s.status == StepStatus.DONE
     )

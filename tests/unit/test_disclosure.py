@@ -36,6 +36,7 @@ FAST = settings(max_examples=80, deadline=None, database=None)
 
 def all_figures(t: Table) -> list[Figure]:
     """Cells, row totals, column totals and the grand total."""
+    assert t.row_totals is not None and t.total is not None  # a two-way table has both
     return [
         *(t.cells[(r, c)] for r in t.rows for c in t.columns),
         *(t.row_totals[r] for r in t.rows),
@@ -479,6 +480,7 @@ def test_no_difference_of_two_shown_table_figures_is_small(
         assert not 1 <= abs(a - b) < k
     # Nor does a total minus the sum of its shown cells give a small number.
     t = table(raw, rows, columns, k)
+    assert t.row_totals is not None
     for r in rows:
         total = t.row_totals[r].value
         if isinstance(total, int):
@@ -522,6 +524,7 @@ def test_attacker_all_versus_all_but_one_group(
     kept = [r for r in rows if r != dropped]
     everything = table(raw, rows, columns, k)
     filtered = table({key: n for key, n in raw.items() if key[0] != dropped}, kept, columns, k)
+    assert everything.total is not None and filtered.total is not None
     pairs = [(everything.total, filtered.total)]
     pairs += [(everything.column_totals[c], filtered.column_totals[c]) for c in columns]
     pairs += [(everything.cells[(r, c)], filtered.cells[(r, c)]) for r in kept for c in columns]

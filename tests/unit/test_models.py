@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
 from incidents.models import Role, Team, User, UTCDateTime
 
@@ -27,7 +28,8 @@ def test_an_inactive_manager_above_is_skipped():
     top = Team(id=1, name_nl="Top", name_en="Top", manager=manager("top"))
     middle = Team(id=2, name_nl="M", name_en="M", parent=top, manager=manager("gone", active=False))
     team = Team(id=3, name_nl="T", name_en="T", parent=middle)
-    assert team.manager_above().name == "top"
+    above = team.manager_above()
+    assert above is not None and above.name == "top"
 
 
 def test_team_names_follow_the_language_with_a_fallback():
@@ -44,13 +46,14 @@ def test_ancestors_stop_at_a_cycle():
 
 
 def test_utc_datetime_stores_utc_and_refuses_naive_moments():
-    column = UTCDateTime()
+    column, dialect = UTCDateTime(), sqlite.dialect()
     amsterdam = timezone(timedelta(hours=1))
-    stored = column.process_bind_param(datetime(2026, 1, 1, 12, tzinfo=amsterdam), None)
+    stored = column.process_bind_param(datetime(2026, 1, 1, 12, tzinfo=amsterdam), dialect)
     assert stored == datetime(2026, 1, 1, 11, tzinfo=UTC) and stored.tzinfo == UTC
-    assert column.process_result_value(datetime(2026, 1, 1, 11), None).tzinfo == UTC
+    read = column.process_result_value(datetime(2026, 1, 1, 11), dialect)
+    assert read is not None and read.tzinfo == UTC
     with pytest.raises(ValueError, match="naive"):
-        column.process_bind_param(datetime(2026, 1, 1, 12), None)
+        column.process_bind_param(datetime(2026, 1, 1, 12), dialect)
 
 
 def test_the_datetime_filter_reads_as_flask_babels():

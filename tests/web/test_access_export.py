@@ -19,6 +19,7 @@ from incidents import services
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     AuditEvent,
     Channel,
     IncidentType,
@@ -26,7 +27,7 @@ from incidents.models import (
     Role,
 )
 from incidents.privacy import access_export
-from incidents.services.aftercare import OUTCOMES, StepResult
+from incidents.services.aftercare import StepResult, outcome_rules
 from tests.conftest import login
 
 DESCRIPTION = "The client shouted at the counter about his benefit."
@@ -94,17 +95,17 @@ def world(make_user, make_team):
     step = next(
         s
         for s in incident.steps
-        if s.subject_user_id == y.id and "held" in OUTCOMES.get(s.kind, ())
+        if s.subject_user_id == y.id and "held" in outcome_rules(s.kind).choose
     )
     services.aftercare.complete_step(
         boss, step, StepResult(outcomes=["held"], note=NOTE), step.attempts
     )
     with services.transaction():
         # Who looked at the incident: the manager and the witness's manager.
-        services.audit(boss, "incident.view", incident)
-        services.audit(witness_boss, "incident.view", incident)
-        services.audit(y, "incident.view", incident)
-        services.audit(x, "incident.view", unrelated)
+        services.audit(boss, AuditAction.INCIDENT_VIEW, incident)
+        services.audit(witness_boss, AuditAction.INCIDENT_VIEW, incident)
+        services.audit(y, AuditAction.INCIDENT_VIEW, incident)
+        services.audit(x, AuditAction.INCIDENT_VIEW, unrelated)
         y.calendar_token = CALENDAR_TOKEN
     people = {"x": x, "y": y, "w": w, "other": other, "boss": boss, "witness_boss": witness_boss}
     return people, incident, unrelated
@@ -272,7 +273,7 @@ def test_every_export_is_audited(client, world):
     y = people["y"]
     get_export(client, y)
     events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == access_export.ACTION)
+        select(AuditEvent).where(AuditEvent.action == "privacy.access_export")
     ).all()
     assert sorted(e.details["format"] for e in events) == ["html", "json"]
     assert all(e.actor_id == y.id and e.object_id == y.id for e in events)

@@ -35,6 +35,7 @@ def test_create_user(admin_client, make_team):
     response = admin_client.post("/admin/users/new", data=new_user_data(team=str(team.id)))
     assert response.status_code == 302, form_errors(response.text)
     user = db.session.scalar(select(User).where(User.email == "nina@example.test"))
+    assert user is not None
     assert user.role == Role.EMPLOYEE and user.team_id == team.id and user.active
     assert user.password_hash.startswith("$argon2id$")
     assert db.session.scalar(
@@ -87,6 +88,7 @@ def test_script_in_a_name_is_stored_as_typed_and_shown_escaped(admin_client):
     from tests.conftest import login
 
     user = db.session.scalar(select(User).where(User.email == "nina@example.test"))
+    assert user is not None
     home = login(admin_client.application.test_client(), user).get("/").text
     assert name not in home and "&lt;script&gt;" in home
 
@@ -146,6 +148,7 @@ def test_create_team_with_manager_and_deputy(admin_client, make_user, make_team)
     )
     assert response.status_code == 302
     team = db.session.scalar(select(Team).where(Team.name_en == "Income"))
+    assert team is not None
     assert (team.parent_id, team.manager_id, team.deputy_id) == (department.id, boss.id, deputy.id)
     page = admin_client.get("/admin/teams").text
     assert "Inkomen" in page and boss.name in page
@@ -298,7 +301,10 @@ def test_cli_seed_demo_is_idempotent_and_refused_outside_demo_mode(app):
     assert count(Incident) == incidents
     employee = db.session.scalar(select(User).where(User.email == "employee@demo.test"))
     witness = db.session.scalar(select(User).where(User.email == "witness@demo.test"))
+    assert employee is not None and witness is not None
     assert employee.team_id != witness.team_id
+    assert employee.team is not None and employee.team.manager is not None
+    assert witness.team is not None and witness.team.manager is not None
     assert employee.team.manager.email == "manager@demo.test"
     assert witness.team.manager.email == "manager2@demo.test"
     assert {t.name_nl for t in db.session.scalars(select(Team))} >= {

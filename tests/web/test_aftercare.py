@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from incidents import access, services
+from incidents import queries, services
 from incidents.extensions import db
 from incidents.models import AftercareStep, Channel, Incident, IncidentType, Role, StepStatus
 from incidents.services import ReportData
@@ -155,7 +156,7 @@ def test_completing_a_conversation(app, org, frozen):
         ["held"],
         org["boss"].id,
     )
-    assert step.details["held_on"] == "2026-03-10" and step.done_at == NOW
+    assert step.held_on == date(2026, 3, 10) and step.done_at == NOW
     # The employee sees the outcome and the note of their own step.
     page = login(app.test_client(), org["victim"]).get("/").text
     assert "Went home early" in page
@@ -178,7 +179,7 @@ def test_not_reached_keeps_the_step_open_and_counts_the_attempt(app, org, frozen
     boss = login(app.test_client(), org["boss"])
     complete(boss, step, outcomes="not_reached")
     db.session.refresh(step)
-    assert step.is_open and step.attempts == 1 and len(step.details["attempts"]) == 1
+    assert step.is_open and step.attempts == 1 and len(step.attempt_times) == 1
 
 
 @pytest.mark.parametrize(
@@ -218,6 +219,52 @@ def test_outcome_rules_per_kind(app, org, frozen, definition, data, field):
     assert step.is_open and step.attempts == 0
 
 
+@pytest.mark.parametrize(
+    ("data", "messages"),
+    [
+        (
+            {"outcomes": "reported"},
+            {
+                "held_on": "Enter the date of the report.",
+                "reference": "Enter the reference of the report.",
+            },
+        ),
+        (
+            {"outcomes": "reported", "held_on": "2026-03-10"},
+            {"reference": "Enter the reference of the report."},
+        ),
+        (
+            {"outcomes": "reported", "reference": "NLA-2026-17"},
+            {"held_on": "Enter the date of the report."},
+        ),
+        ({"outcomes": "not_required"}, {"reason": "Give the reason."}),
+    ],
+)
+def test_a_labour_inspectorate_report_needs_its_date_and_reference(
+    app, org, frozen, data, messages
+):
+    incident = submit(org, hospital=True)
+    step = steps_of(incident)[("labour_inspectorate", None)]
+    boss = login(app.test_client(), org["boss"])
+    response = complete(boss, step, **data)
+    assert response.status_code == 200
+    errors = form_errors(response.text)
+    assert set(errors) == set(messages), errors
+    with force_locale("nl"):  # the user reads Dutch, next to the field
+        for name, message in messages.items():
+            assert f'id="{name}-error">{gettext(message)}' in response.text
+    db.session.refresh(step)
+    assert step.is_open and step.attempts == 0
+    saved = complete(boss, step, outcomes="reported", held_on="2026-03-10", reference="NLA-1")
+    assert saved.status_code == 302
+    db.session.refresh(step)
+    assert (step.status, step.held_on, step.reference) == (
+        StepStatus.DONE,
+        date(2026, 3, 10),
+        "NLA-1",
+    )
+
+
 def test_several_referrals_and_a_building_ban(app, org, frozen):
     steps = steps_of(submit(org))
     boss = login(app.test_client(), org["boss"])
@@ -233,11 +280,8 @@ def test_several_referrals_and_a_building_ban(app, org, frozen):
     )
     assert response.status_code == 302
     db.session.refresh(ban)
-    assert (
-        ban.outcomes == ["warning_letter", "building_ban"]
-        and ban.details["end_date"] == "2026-09-10"
-    )
-    assert ban.details["citizen_heard"] is True
+    assert ban.outcomes == ["warning_letter", "building_ban"] and ban.end_date == date(2026, 9, 10)
+    assert ban.citizen_heard is True
 
 
 def test_completing_twice_one_wins_and_the_other_gets_a_message(app, org, frozen):
@@ -402,7 +446,9 @@ def test_the_inbox_runs_a_constant_number_of_queries(app, org, frozen, count_que
 
 def walk_inbox(client, state):
     """Every step id the inbox lists for a state, following its "next" links; the pages."""
-    seen, pages, url = [], 0, f"/aftercare?state={state}"
+    seen: list[int] = []
+    pages = 0
+    url: str | None = f"/aftercare?state={state}"
     while url:
         page = client.get(url).text
         pages += 1
@@ -429,19 +475,19 @@ def test_the_inbox_pages_through_every_step_once_in_order(app, org, frozen):
     boss = login(app.test_client(), org["boss"])
     now = datetime.now(UTC)
     expected = {
-        state: [s.id for s in db.session.scalars(access.inbox_query(org["boss"], state, now))]
+        state: [s.id for s in db.session.scalars(queries.inbox_query(org["boss"], state, now))]
         for state in ("open", "overdue")
     }
-    assert len(expected["open"]) > 2 * access.INBOX_PAGE
+    assert len(expected["open"]) > 2 * queries.INBOX_PAGE
     for state in ("open", "overdue"):
         seen, pages = walk_inbox(boss, state)
         assert seen == expected[state]  # each once, by deadline
-        assert pages == len(expected[state]) // access.INBOX_PAGE + 1
+        assert pages == len(expected[state]) // queries.INBOX_PAGE + 1
     # Done steps: the latest deadline first, over several pages too.
-    for step in db.session.scalars(access.inbox_query(org["boss"], "open", now)).all()[:30]:
+    for step in db.session.scalars(queries.inbox_query(org["boss"], "open", now)).all()[:30]:
         step.status, step.done_at, step.outcomes = StepStatus.DONE, now, ["held"]
     db.session.commit()
-    done = [s.id for s in db.session.scalars(access.inbox_query(org["boss"], "done", now))]
+    done = [s.id for s in db.session.scalars(queries.inbox_query(org["boss"], "done", now))]
     assert len(done) == 30
     assert walk_inbox(boss, "done") == (done, 2)
 
@@ -498,7 +544,7 @@ def test_the_outcome_of_a_filed_police_report_is_added_later(app, org, frozen):
     )
     assert early.status_code == 302
     db.session.refresh(step)
-    assert "police_outcome" not in step.details  # not decided yet
+    assert step.police_outcome is None  # not decided yet
     complete(boss, step, outcomes="filed_by_employer", reference="PL-2026-001")
     assert (
         boss.post(
@@ -507,10 +553,10 @@ def test_the_outcome_of_a_filed_police_report_is_added_later(app, org, frozen):
         == 302
     )
     db.session.refresh(step)
-    assert "police_outcome" not in step.details
+    assert step.police_outcome is None
     boss.post(
         f"/aftercare/steps/{step.id}/police-outcome", data={"police_outcome": "Suspect fined"}
     )
     db.session.refresh(step)
-    assert step.details == {"reference": "PL-2026-001", "police_outcome": "Suspect fined"}
+    assert (step.reference, step.police_outcome) == ("PL-2026-001", "Suspect fined")
     assert "Suspect fined" in boss.get(f"/incidents/{step.incident_id}").text

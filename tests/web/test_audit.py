@@ -14,6 +14,7 @@ from incidents import services
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     AuditEvent,
     Channel,
     IncidentType,
@@ -136,6 +137,7 @@ def test_incident_and_step_views_are_recorded(app, org, incident, frozen):
     step = db.session.scalar(
         select(AftercareStep).where(AftercareStep.owner_id == boss.id).order_by(AftercareStep.id)
     )
+    assert step is not None
     assert client_of(app, boss).get(f"/aftercare/steps/{step.id}").status_code == 200
 
     full, seen_by_witness = events("incident.view")
@@ -199,6 +201,7 @@ def sweep(app, org, incident):
     client_of(app, org["witness"]).get(f"/incidents/{incident.id}")
     yield
     step = db.session.scalar(select(AftercareStep).where(AftercareStep.owner_id == org["boss"].id))
+    assert step is not None
     client_of(app, org["boss"]).get(f"/aftercare/steps/{step.id}")
     yield
     client_of(app, org["hr"]).get("/hr/statistics?period=2025")
@@ -289,8 +292,8 @@ def officer(app, org, frozen):
 
 def test_the_page_lists_entries_newest_first_with_their_columns(officer, org):
     with services.transaction():
-        services.audit(org["victim"], "auth.login", org["victim"]).address = "10.0.0.7"
-        services.audit(None, "retention.run", None, deleted=2, note="<b>x</b>")
+        services.audit(org["victim"], AuditAction.AUTH_LOGIN, org["victim"]).address = "10.0.0.7"
+        services.audit(None, AuditAction.RETENTION_RUN, None, deleted=2, note="<b>x</b>")
     page = officer.get("/admin/audit").text
     newest, oldest = rows(page)[:2]
     assert "system" in newest or "systeem" in newest
@@ -310,7 +313,7 @@ def test_filters_by_person_action_object_and_period(officer, org, frozen):
     setting_up = len(shown(""))  # the accounts and teams of the fixture
     trail(org, count=3)
     with services.transaction():
-        services.audit(org["boss"], "auth.logout", org["boss"])
+        services.audit(org["boss"], AuditAction.AUTH_LOGOUT, org["boss"])
     assert len(shown("")) == setting_up + 7
     assert all("Victim" in r for r in shown(f"person={victim.id}"))
     assert len(shown(f"person={victim.id}")) == 3
@@ -325,7 +328,7 @@ def test_filters_by_person_action_object_and_period(officer, org, frozen):
     assert len(shown(f"since={yesterday}&action=incident.view")) == 4
     assert len(shown(f"until={yesterday}&action=incident.view")) == 4
     with services.transaction():  # 23:30 UTC is already the next day in Amsterdam
-        services.audit(boss, "incident.view_edit", boss).at = datetime(
+        services.audit(boss, AuditAction.INCIDENT_VIEW_EDIT, boss).at = datetime(
             2026, 3, 7, 23, 30, tzinfo=UTC
         )
     assert len(shown("since=2026-03-08&until=2026-03-08&action=incident.view_edit")) == 1
@@ -362,14 +365,21 @@ def test_bad_filter_input_is_ignored_with_a_message(officer, org, frozen, query,
     assert form_errors(response.text) == ([field] if field else [])
 
 
+def next_page(html: str) -> str:
+    """The page's link to the next (older) page."""
+    found = re.search(r'href="([^"]*before=\d+[^"]*)" rel="next"', html)
+    assert found is not None, "no link to a next page"
+    return found.group(1)
+
+
 def test_keyset_paging_by_fifty(officer, org, frozen):
     trail(org, count=60)  # 120 entries
     first = officer.get("/admin/audit?action=incident.view").text
     assert len(rows(first)) == 50
-    older = re.search(r'href="([^"]*before=\d+[^"]*)" rel="next"', first).group(1)
+    older = next_page(first)
     assert "action=incident.view" in older.replace("&amp;", "&")
     second = officer.get(older.replace("&amp;", "&")).text
-    third_link = re.search(r'href="([^"]*before=\d+[^"]*)" rel="next"', second).group(1)
+    third_link = next_page(second)
     third = officer.get(third_link.replace("&amp;", "&")).text
     assert (len(rows(second)), len(rows(third))) == (50, 20)
     assert 'rel="next"' not in third
@@ -384,7 +394,7 @@ def test_the_page_runs_a_constant_number_of_queries(officer, org, make_user, cou
     people = [make_user() for _ in range(10)]
     with services.transaction():
         for n in range(60):
-            services.audit(people[n % 10], f"kind{n % 7}.action", people[n % 10])
+            services.audit(people[n % 10], list(AuditAction)[n % 7], people[n % 10])
     with count_queries() as many:
         officer.get("/admin/audit")
     assert many.count == few.count

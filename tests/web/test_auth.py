@@ -45,7 +45,9 @@ def test_unknown_user_and_wrong_password_get_the_same_message(client, make_user)
     assert wrong.status_code == unknown.status_code == 200
 
     def message(response):
-        return re.search(r'<p class="error" id="password-error">(.*?)</p>', response.text).group(1)
+        found = re.search(r'<p class="error" id="password-error">(.*?)</p>', response.text)
+        assert found is not None
+        return found.group(1)
 
     assert message(wrong) == message(unknown)
     assert "onjuist" in message(wrong)  # Dutch by default

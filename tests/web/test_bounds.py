@@ -149,6 +149,7 @@ def test_a_stale_edit_form_is_refused_with_what_changed(app, employee, make_user
     assert "Colin&#39;s correction." in stale.text  # the form shows the report as it is now
     db.session.expire_all()
     stored = db.session.get(Incident, incident.id)
+    assert stored is not None
     assert stored.description == "Colin's correction." and stored.version == 3
     # A form without a version (not made by this app) is refused the same way.
     assert (
@@ -158,4 +159,4 @@ def test_a_stale_edit_form_is_refused_with_what_changed(app, employee, make_user
         == 200
     )
     db.session.expire_all()
-    assert db.session.get(Incident, incident.id).description == "Colin's correction."
+    assert db.session.get_one(Incident, incident.id).description == "Colin's correction."

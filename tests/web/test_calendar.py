@@ -10,6 +10,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from incidents import services
+from incidents.extensions import current_protocol as protocol
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
@@ -21,7 +22,6 @@ from incidents.models import (
     StepStatus,
 )
 from incidents.services import ReportData
-from incidents.services.aftercare import protocol
 from incidents.services.calendar import renew_calendar_token, user_by_calendar_token
 from tests.conftest import login
 

@@ -8,12 +8,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from incidents.extensions import db
 from incidents.models import AuditEvent, Channel, ConversationCount, Role
 from incidents.services import InvalidInput
 from incidents.services import conversations as conversation_service
+from incidents.services.conversations.csvfile import Finding, Problem
 from tests.conftest import form_errors
 
 MONTH = "2025-03"
@@ -140,6 +142,7 @@ def test_save_then_update_the_counts_of_a_month(hr_client, hr, teams):
     row = db.session.scalar(
         select(ConversationCount).where(ConversationCount.channel == Channel.COUNTER)
     )
+    assert row is not None
     assert row.month == date(2025, 3, 1) and row.updated_by_id == hr.id
 
     events = audit_events()
@@ -488,3 +491,29 @@ def test_an_all_empty_grid_changes_nothing(hr_client, teams):
     response = hr_client.post(PAGE, data={cell(income, Channel.COUNTER): ""})
     assert response.status_code == 302
     assert stored() == {} and audit_events() == []
+
+
+# How the service words what the pure reader finds (see tests/unit/test_conversation_csv.py).
+
+NAMED = {
+    Problem.WRONG_NUMBER_OF_VALUES,
+    Problem.DUPLICATE_LINE,
+    Problem.NOT_A_MONTH,
+    Problem.MONTH_TOO_EARLY,
+    Problem.MONTH_NOT_BEGUN,
+    Problem.TEAM_AMBIGUOUS,
+    Problem.TEAM_UNKNOWN,
+    Problem.CHANNEL_UNKNOWN,
+    Problem.NOT_A_NUMBER,
+}
+
+
+@pytest.mark.parametrize("problem", list(Problem))
+def test_every_problem_reads_in_english_and_in_dutch(app, problem):
+    finding = Finding(problem, "<ABC-7>")
+    with force_locale("en"):
+        english = conversation_service.describe(finding)
+    with force_locale("nl"):
+        dutch = conversation_service.describe(finding)
+    assert english and dutch and english != dutch
+    assert ("<ABC-7>" in english) == ("<ABC-7>" in dutch) == (problem in NAMED)

@@ -432,9 +432,9 @@ def model_of(
     for request_key, rows in tables.items():
         header, body, totals = rows[0], rows[1:-1], rows[-1]
         if request_key[0] == "compare":
-            _, change, months = request_key
+            _, change, span_months = request_key
             for side, column in (("before", 1), ("after", 2)):
-                span = window(change, int(months), side)
+                span = window(change, int(span_months), side)
                 for row in [*body, totals]:
                     levels = [level_of[row[0]]] if row[0] in level_of else list(LEVELS)
                     model.add(
@@ -531,12 +531,15 @@ def model_of(
 
 def truth(org: Org) -> dict[Any, int]:
     """The hidden counts, from the incidents themselves."""
-    name_of = {team.id: name for name, team in org.teams.items()}
+    name_of: dict[int | None, str] = {team.id: name for name, team in org.teams.items()}
     found: Counter[Any] = Counter()
     delay = timedelta(days=7)
     for incident in db.session.scalars(
         select(Incident).where(Incident.status == IncidentStatus.SUBMITTED)
     ):
+        # A submitted incident has all three.
+        assert incident.occurred_at is not None and incident.submitted_at is not None
+        assert incident.channel is not None
         local = incident.occurred_at.astimezone(ZONE)
         month = f"{local.year}-{local.month:02d}"
         next_month = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=ZONE)
@@ -622,6 +625,7 @@ def small_units_shown(org: Org, tables) -> list[str]:
 
 
 def hr_client(app, org: Org):
+    assert org.hr is not None
     return login(app.test_client(), org.hr)
 
 
@@ -667,7 +671,7 @@ def test_one_more_incident_changes_no_published_figure(app, seeded, attacker):
     )
     with time_machine.travel(NOW, tick=False):
         after = pull(hr), held(admin)
-    changed = [key for key in before[0] if before[0][key] != after[0].get(key)]
+    changed: list[object] = [key for key in before[0] if before[0][key] != after[0].get(key)]
     changed += [key for key in before[1] if before[1][key] != after[1].get(key)]
     assert not changed, changed[:10]
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from incidents import notify, services
 from incidents.extensions import db
 from incidents.models import AuditEvent, Notification, PasswordReset, Role, User, utcnow
-from incidents.security import verify_password
+from incidents.passwords import verify_password
 from incidents.services import ServiceError, password_reset
 from tests.conftest import login
 
@@ -58,11 +58,13 @@ def test_a_new_account_gets_a_link_and_nobody_else_knows_the_password(app, admin
     )
     assert created.status_code == 302
     nina = db.session.scalar(select(User).where(User.email == "nina@example.test"))
+    assert nina is not None
     (welcome,) = mails("welcome", nina)
     path = link_in(app, welcome)
     secret = path.rsplit("/", 1)[1]
     # The database keeps only the link's hash.
     reset = db.session.scalar(select(PasswordReset).where(PasswordReset.user_id == nina.id))
+    assert reset is not None
     assert reset.token_hash == hashlib.sha256(secret.encode()).hexdigest() != secret
     stranger = app.test_client()
     page = stranger.get(path)
@@ -70,7 +72,7 @@ def test_a_new_account_gets_a_link_and_nobody_else_knows_the_password(app, admin
     done = stranger.post(path, data={"new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
     assert done.status_code == 302 and done.headers["Location"] == "/login"
     db.session.expire_all()
-    assert verify_password(db.session.get(User, nina.id).password_hash, NEW_PASSWORD)
+    assert verify_password(db.session.get_one(User, nina.id).password_hash, NEW_PASSWORD)
     assert len(mails("password_changed", nina)) == 1
     # The link works once.
     assert stranger.get(path).status_code == 410
@@ -79,7 +81,7 @@ def test_a_new_account_gets_a_link_and_nobody_else_knows_the_password(app, admin
     )
     assert again.status_code == 410
     db.session.expire_all()
-    assert verify_password(db.session.get(User, nina.id).password_hash, NEW_PASSWORD)
+    assert verify_password(db.session.get_one(User, nina.id).password_hash, NEW_PASSWORD)
 
 
 def test_an_admin_sends_a_link_and_the_user_sets_the_password(app, admin, make_user):
@@ -91,7 +93,7 @@ def test_an_admin_sends_a_link_and_the_user_sets_the_password(app, admin, make_u
     sent = client.post(f"/admin/users/{eva.id}/password-link")
     assert sent.status_code == 302
     db.session.expire_all()
-    assert db.session.get(User, eva.id).password_hash == before  # nothing changed yet
+    assert db.session.get_one(User, eva.id).password_hash == before  # nothing changed yet
     (note,) = mails("password_reset")
     assert note.recipient_id == eva.id  # to the person only, never to the admin
     path = link_in(app, note)
@@ -138,7 +140,7 @@ def test_a_link_is_used_once_even_by_two_tabs_at_once(app, admin, make_user):
     won = [r for r in results if isinstance(r, str)]
     assert len(won) == 1 and len(results) == 2, results
     db.session.expire_all()
-    assert verify_password(db.session.get(User, eva.id).password_hash, won[0])
+    assert verify_password(db.session.get_one(User, eva.id).password_hash, won[0])
 
 
 def test_an_admin_cannot_make_themselves_manager_or_deputy_or_change_their_role(
@@ -153,7 +155,7 @@ def test_an_admin_cannot_make_themselves_manager_or_deputy_or_change_their_role(
     )
     assert own.status_code == 200 and "role-error" in own.text
     db.session.expire_all()
-    assert db.session.get(User, admin.id).role == Role.ADMIN
+    assert db.session.get_one(User, admin.id).role == Role.ADMIN
     # A manager with admin powers (a service call, as a script might) cannot either.
     with pytest.raises(ServiceError) as refused:
         services.update_team(
@@ -188,7 +190,7 @@ def test_an_admin_cannot_make_themselves_manager_or_deputy_or_change_their_role(
         deputy=other,
     )
     db.session.expire_all()
-    assert db.session.get(type(team), team.id).deputy_id == other.id
+    assert db.session.get_one(type(team), team.id).deputy_id == other.id
 
 
 def test_changes_are_told_to_the_person_and_the_teams_managers(app, admin, make_user, make_team):

@@ -57,7 +57,8 @@ def test_every_string_has_a_dutch_translation():
     untranslated = [
         m.id
         for m in catalogue
-        if m.id and not (m.string if isinstance(m.string, str) else all(m.string))
+        if m.id
+        and not (m.string if isinstance(m.string, str) else m.string is not None and all(m.string))
     ]
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
     assert not untranslated, f"untranslated: {untranslated}"

@@ -41,8 +41,7 @@ from incidents.models import (
     Team,
     User,
 )
-from incidents.privacy import retention
-from incidents.services import ReportData, ownership
+from incidents.services import ReportData, ownership, retention
 from incidents.services import conversations as conversation_service
 from incidents.services.aftercare import StepResult
 from incidents.services.calendar import renew_calendar_token
@@ -84,6 +83,7 @@ NOT_FREE_TEXT = {
     "aftercare_step.kind",
     "aftercare_step.subject",
     "aftercare_step.outcomes",
+    "aftercare_step.attempt_times",  # moments written by the app
     "aftercare_step.not_required_reason",  # the protocol's words
     "notification.key",
     "notification.kind",
@@ -113,7 +113,9 @@ FREE_TEXT = {
     "incident.perpetrator_name",
     "incident.perpetrator_reference",
     "aftercare_step.note",
-    "aftercare_step.details",  # reference, reason, police outcome
+    "aftercare_step.reference",
+    "aftercare_step.reason",
+    "aftercare_step.police_outcome",
     "audit_event.details",  # what HR asked for, a legal hold's reason
     "notification.last_error",  # what a mail server answered
     "user_session.user_agent",  # what the client sent
@@ -329,7 +331,9 @@ def ids(app):
         "team_id": Team.id,
         "notification_id": Notification.id,
     }
-    found = {arg: list(db.session.scalars(select(column))) for arg, column in everything.items()}
+    found: dict[str, list[int | str]] = {
+        arg: list(db.session.scalars(select(column))) for arg, column in everything.items()
+    }
     found["token"] = [t for t in db.session.scalars(select(User.calendar_token)) if t]
     found["secret"] = ["no-such-secret"]
     found["filename"] = ["css/app.css"]

@@ -252,6 +252,7 @@ def test_a_step_number_or_date_out_of_range_is_refused_next_to_its_field(app, wo
     assert response.status_code == 200
     assert wrong in form_errors(response.text)
     step = db.session.get(AftercareStep, ids["step"])
+    assert step is not None
     db.session.refresh(step)
     assert step.is_open and step.attempts == 0
 
@@ -377,7 +378,7 @@ def test_every_integer_field_has_bounds_that_fit_a_column():
     for form in subclasses(FlaskForm):
         for name in dir(form):
             unbound = getattr(form, name, None)
-            if getattr(unbound, "field_class", None) is not IntegerField:
+            if unbound is None or getattr(unbound, "field_class", None) is not IntegerField:
                 continue
             found += 1
             ranges = [v for v in unbound.kwargs.get("validators", []) if isinstance(v, NumberRange)]

@@ -33,7 +33,7 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
+        self.messages.append(message)
         return "250 OK"
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
@@ -41,9 +41,10 @@ class Inbox:
 
     @staticmethod
     def texts(message: email.message.EmailMessage) -> tuple[str, str]:
-        plain = message.get_body(preferencelist=("plain",)).get_content()
-        html = message.get_body(preferencelist=("html",)).get_content()
-        return plain, html
+        plain = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        assert plain is not None and html is not None, "every mail has a text and an HTML part"
+        return plain.get_content(), html.get_content()
 
 
 def free_port() -> int:
@@ -167,6 +168,7 @@ def test_due_overdue_and_escalation_on_a_frozen_clock(app, org, smtp):
         contact = db.session.scalar(
             select(AftercareStep).where(AftercareStep.incident_id == incident.id)
         )
+        assert contact is not None
         assert contact.due_at == datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
         # Given out on the day it is due: the submission mail said so, no extra reminder.
         assert notify.run()["sent"] == 0

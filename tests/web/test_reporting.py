@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 import time_machine
@@ -22,7 +23,7 @@ from incidents.models import (
     PersonRole,
     Role,
 )
-from tests.conftest import form_errors, login
+from tests.conftest import Client, form_errors, login
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # 10:30 in Amsterdam
 
@@ -32,10 +33,12 @@ def count(model=Incident):
 
 
 def token(client, url="/incidents/new"):
-    return re.search(
+    found = re.search(
         r'name="submission_token" type="hidden" value="([^"]+)"',
         client.get(url, follow_redirects=True).text,
-    ).group(1)
+    )
+    assert found is not None, "the form carries a submission token"
+    return found.group(1)
 
 
 def version_of(incident):
@@ -99,6 +102,7 @@ def test_submit_a_full_report(client, employee, make_user, frozen):
     )
     assert response.status_code == 302
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     assert response.headers["Location"] == f"/incidents/{incident.id}"
     assert incident.status == IncidentStatus.SUBMITTED and incident.submitted_at == NOW
     assert incident.occurred_at == datetime(
@@ -183,6 +187,7 @@ def test_html_and_script_are_stored_as_typed_and_shown_escaped(client, employee,
         ),
     )
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     assert incident.description == evil
     page = client.get(response.headers["Location"]).text
     assert evil not in page and "&lt;script&gt;" in page
@@ -203,7 +208,7 @@ def test_a_double_submit_creates_one_incident(client, employee, frozen):
 def test_concurrent_double_submit_creates_one_incident(app, employee, frozen):
     tok = "tok-concurrent-padded-0001"
     clients = [login(app.test_client(), employee) for _ in range(4)]
-    tokens = [c.csrf_token() for c in clients]
+    tokens = [cast(Client, c).csrf_token() for c in clients]
     barrier = threading.Barrier(len(clients))
     results = []
 
@@ -238,6 +243,7 @@ def test_drafts_start_nothing_until_submitted(client, employee, frozen):
     )
     assert draft.status_code == 302
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     assert incident.status == IncidentStatus.DRAFT and incident.submitted_at is None
     assert draft.headers["Location"] == f"/incidents/{incident.id}/edit"
     home = client.get("/").text
@@ -283,10 +289,12 @@ def test_a_draft_can_be_discarded_but_a_submitted_incident_cannot(client, employ
         },
     )
     draft = db.session.scalar(select(Incident))
+    assert draft is not None
     assert client.post(f"/incidents/{draft.id}/discard").status_code == 302
     assert count() == 0
     client.post("/incidents/new", data=report(submission_token="s1-padded-token-0001"))
     submitted = db.session.scalar(select(Incident))
+    assert submitted is not None
     assert client.post(f"/incidents/{submitted.id}/discard").status_code == 404
     assert count() == 1
 
@@ -300,6 +308,7 @@ def test_quick_log(client, employee, frozen):
     )
     assert response.status_code == 302
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     assert incident.quick and incident.status == IncidentStatus.SUBMITTED
     assert incident.types == [IncidentType.VERBAL] and incident.channel == Channel.PHONE
     assert incident.occurred_at == NOW
@@ -346,6 +355,7 @@ def test_reporting_on_behalf_of_a_colleague(client, app, employee, make_user, fr
         ),
     )
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     assert [(p.user_id, p.role) for p in incident.people] == [(colleague.id, PersonRole.AFFECTED)]
     # The colleague is shown the report and can add to it.
     other = login(app.test_client(), colleague)
@@ -383,6 +393,7 @@ def test_history_keeps_who_when_and_which_fields(client, employee, make_user):
         first.headers.get("Location")
     )
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     later = NOW + timedelta(hours=2)
     with time_machine.travel(later, tick=False):
         login(client, employee)  # two hours later: a new session
@@ -423,6 +434,7 @@ def test_amending_keeps_required_fields_required(client, employee, frozen):
     login(client, employee)
     client.post("/incidents/new", data=report(submission_token="req-padded-token-0001"))
     incident = db.session.scalar(select(Incident))
+    assert incident is not None
     response = client.post(
         f"/incidents/{incident.id}/edit",
         data=report(types=None, description="", version=version_of(incident)),
@@ -473,7 +485,8 @@ def test_my_incidents_pages_through_every_incident_once_latest_first(client, emp
         .order_by(Incident.occurred_at.desc(), Incident.id.desc())
     ).all()
     assert len(made) == 30
-    seen, url, pages = [], "/incidents", 0
+    url: str | None = "/incidents"
+    seen, pages = [], 0
     while url:
         page = client.get(url).text
         pages += 1

@@ -7,6 +7,8 @@ are public is found by requesting every one of them without a login.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from incidents.models import Role
@@ -92,7 +94,7 @@ def routes(app):
     found = []
     for rule in app.url_map.iter_rules():
         method = "GET" if "GET" in rule.methods else "POST"
-        values = {arg: 1 for arg in rule.arguments}
+        values: dict[str, Any] = {arg: 1 for arg in rule.arguments}
         if rule.endpoint == "static":
             values = {"filename": "css/app.css"}
         with app.test_request_context():
@@ -132,7 +134,7 @@ def test_role_matrix(client, app, make_user, make_team, role):
     for endpoint, method, url in routes(app):
         if endpoint in PUBLIC_ENDPOINTS or endpoint == "auth.logout":
             continue
-        data = {}
+        data: dict[str, str] = {}
         response = (
             client.open(url, method=method, data=data)
             if method == "GET"

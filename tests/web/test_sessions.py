@@ -545,12 +545,13 @@ def test_the_access_export_lists_the_sessions_but_never_their_secret(app, make_u
     user = make_user()
     client = login(app.test_client(), user)
     token = client.get_cookie("session")
-    data = access_export.collect(db.session.get(User, user.id))
+    data = access_export.collect(db.session.get_one(User, user.id))
     assert [(s["address"], s["browser"]) for s in data["sessions"]] == [
         ("127.0.0.1", "test client")
     ]
     dumped = json.dumps(data)
     row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    assert row is not None
     assert row.token_hash not in dumped and token is not None
     page = client.get("/account/data").text
     assert "test client" in page

@@ -6,6 +6,9 @@ the types, the level and the aggravating facts, the team, and the steps' outcome
 What goes is everything that tells who or what: free text, perpetrator data, outside
 witnesses, the notes, and the links to the colleagues involved. The incident itself is no
 longer shown to anyone once `anonymised_at` is set.
+
+`flask retention` (in `incidents.cli`) runs `run_retention` daily; running it twice does
+nothing twice.
 """
 
 from __future__ import annotations
@@ -14,33 +17,28 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import click
-from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     Incident,
     IncidentStatus,
     RetentionRun,
     StepStatus,
     User,
-    utcnow,
 )
+from incidents.rules import StepKind
 from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
 
 DEFAULT_YEARS = 5
 REASON_MIN, REASON_MAX = 3, 200
 RECENT_RUNS = 10
 
-MEASURE_KIND = "perpetrator_response"
-# Free text or identifying values a step may keep in its details. "police_outcome" is
-# emptied rather than removed: the statistics count police reports whose outcome is known.
-STEP_DETAILS_REMOVED = ("reference", "reason")
-STEP_DETAILS_EMPTIED = ("police_outcome",)
+MEASURE_KIND = StepKind.PERPETRATOR_RESPONSE
 
 
 def retention_cutoff(now: datetime, years: int) -> datetime:
@@ -63,34 +61,35 @@ def _anonymise(incident: Incident, now: datetime) -> None:
     for step in incident.steps:
         step.note = ""
         step.subject_user_id = None
-        details: dict[str, Any] = {
-            key: value
-            for key, value in (step.details or {}).items()
-            if key not in STEP_DETAILS_REMOVED
-        }
-        for key in STEP_DETAILS_EMPTIED:
-            if key in details:
-                details[key] = ""
-        step.details = details  # a new dict: the JSON column does not track changes inside
+        _remove_personal_details(step)
     incident.anonymised_at = now
     incident.updated_at = now
     incident.version = (incident.version or 1) + 1  # an edit form still open is refused
 
 
-def _measure_ended(step: AftercareStep, today: date) -> bool:
-    end = (step.details or {}).get("end_date")
-    if not isinstance(end, str):
-        return False
-    try:
-        return date.fromisoformat(end) < today
-    except ValueError:
-        return False
+def _remove_personal_details(step: AftercareStep) -> None:
+    """Empty what a step recorded as free text or identifying values. The police outcome is
+    emptied, not removed: the statistics count police reports whose outcome is known."""
+    step.reference = ""
+    step.reason = ""
+    if step.police_outcome is not None:
+        step.police_outcome = ""
+
+
+def _ended_measures(today: date) -> Select[Any]:
+    """Perpetrator measures whose end date lies before `today`, not yet marked expired."""
+    return select(AftercareStep).where(
+        AftercareStep.kind == MEASURE_KIND,
+        AftercareStep.status == StepStatus.DONE,
+        AftercareStep.end_date < today,
+        ~AftercareStep.measure_expired,
+    )
 
 
 def _today(now: datetime) -> date:
-    from incidents.services.aftercare import rules_zone
+    from incidents.extensions import org_zone
 
-    return now.astimezone(rules_zone()).date()
+    return now.astimezone(org_zone()).date()
 
 
 def run_retention(now: datetime, years: int) -> dict[str, int]:
@@ -110,7 +109,13 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
     with transaction():
         # Lock what is due, then read it again: an edit that reopened an incident or placed
         # a hold meanwhile has committed by then, and one still to come waits for this run.
-        lock_all(db.session.scalars(select(Incident.id).where(*due)).all())
+        ended = _ended_measures(today)
+        lock_all(
+            [
+                *db.session.scalars(select(Incident.id).where(*due)),
+                *db.session.scalars(ended.with_only_columns(AftercareStep.incident_id)),
+            ]
+        )
         incidents = db.session.scalars(
             select(Incident)
             .where(*due, ~Incident.legal_hold)
@@ -122,23 +127,12 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
         )
         for incident in incidents:
             _anonymise(incident, now)
-            audit(None, "retention.anonymise", incident)
+            audit(None, AuditAction.RETENTION_ANONYMISE, incident)
 
-        measures = db.session.scalars(
-            select(AftercareStep)
-            .where(
-                AftercareStep.kind == MEASURE_KIND,
-                AftercareStep.status == StepStatus.DONE,
-                cast(AftercareStep.details, String).like('%"end_date"%'),
-            )
-            .order_by(AftercareStep.id)
-        ).all()
         expired = 0
-        for step in measures:
-            if (step.details or {}).get("expired") or not _measure_ended(step, today):
-                continue
-            step.details = {**(step.details or {}), "expired": True}
-            audit(None, "retention.expire_measure", step)
+        for step in db.session.scalars(ended.order_by(AftercareStep.id)).all():
+            step.measure_expired = True
+            audit(None, AuditAction.RETENTION_EXPIRE_MEASURE, step)
             expired += 1
 
         report = {
@@ -150,13 +144,8 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
         run = RetentionRun(at=now, report=report)
         db.session.add(run)
         db.session.flush()
-        audit(None, "retention.run", run, **report)
+        audit(None, AuditAction.RETENTION_RUN, run, **report)
     return report
-
-
-def measure_expired(step: AftercareStep) -> bool:
-    """A perpetrator measure whose end date has passed (marked by the retention run)."""
-    return bool((step.details or {}).get("expired"))
 
 
 def find_incident(incident_id: int | None) -> Incident:
@@ -189,7 +178,7 @@ def set_legal_hold(actor: User, incident: Incident, hold: bool, reason: str) -> 
         incident.legal_hold = hold
         audit(
             actor,
-            "incident.legal_hold" if hold else "incident.legal_hold_lifted",
+            AuditAction.INCIDENT_LEGAL_HOLD if hold else AuditAction.INCIDENT_LEGAL_HOLD_LIFTED,
             incident,
             reason=reason,
         )
@@ -234,25 +223,3 @@ def format_report(report: dict[str, Any]) -> str:
         "anonymised {anonymised}, held {held}, measures expired {measures_expired} "
         "(retention {years} years)".format(**report)
     )
-
-
-def register(app: Flask) -> None:
-    """Add `flask retention`: run it daily from cron; running it twice does nothing twice."""
-
-    @app.cli.command("retention")
-    @click.option(
-        "--years",
-        type=click.IntRange(min=1),
-        default=None,
-        help=f"Retention period in years (default: RETENTION_YEARS, else {DEFAULT_YEARS}).",
-    )
-    def retention_command(years: int | None) -> None:
-        """Anonymise incidents whose aftercare closed more than the retention period ago
-        (unless on legal hold), expire ended perpetrator measures, and keep the report."""
-        if years is None:
-            years = int(current_app.config.get("RETENTION_YEARS", DEFAULT_YEARS))
-        try:
-            report = run_retention(utcnow(), years)
-        except ServiceError as error:
-            raise click.ClickException(error.message) from error
-        click.echo(format_report(report))
