@@ -5,6 +5,7 @@ from __future__ import annotations
 from incidents.extensions import current_protocol
 from incidents.i18n import lazy_gettext as _l
 from incidents.models import AuditAction, Channel, IncidentType, PersonRole, Role
+from incidents.rules import Outcome, Subject
 
 # Who did something, as the access export writes it (its keys) and "My data" shows it.
 YOU = "you"
@@ -146,23 +147,23 @@ YOUR_ROLE_LABELS = {
 }
 
 OUTCOME_LABELS = {
-    "held": _l("Held"),
-    "declined": _l("Declined by the employee"),
-    "not_reached": _l("Not reached yet"),
-    "victim_support": _l("Victim support (Slachtofferhulp)"),
-    "social_work": _l("Company social work"),
-    "occupational_physician": _l("Occupational physician"),
-    "gp": _l("GP"),
-    "none_needed": _l("No referral needed"),
-    "filed_by_employer": _l("Filed by the employer (employer's address)"),
-    "filed_by_employee": _l("Filed by the employee"),
-    "not_filed": _l("Not filed"),
-    "warning_letter": _l("Warning letter"),
-    "conversation": _l("Conversation"),
-    "building_ban": _l("Building ban"),
-    "none": _l("No response"),
-    "reported": _l("Reported"),
-    "not_required": _l("Not required"),
+    Outcome.HELD: _l("Held"),
+    Outcome.DECLINED: _l("Declined by the employee"),
+    Outcome.NOT_REACHED: _l("Not reached yet"),
+    Outcome.VICTIM_SUPPORT: _l("Victim support (Slachtofferhulp)"),
+    Outcome.SOCIAL_WORK: _l("Company social work"),
+    Outcome.OCCUPATIONAL_PHYSICIAN: _l("Occupational physician"),
+    Outcome.GP: _l("GP"),
+    Outcome.NONE_NEEDED: _l("No referral needed"),
+    Outcome.FILED_BY_EMPLOYER: _l("Filed by the employer (employer's address)"),
+    Outcome.FILED_BY_EMPLOYEE: _l("Filed by the employee"),
+    Outcome.NOT_FILED: _l("Not filed"),
+    Outcome.WARNING_LETTER: _l("Warning letter"),
+    Outcome.CONVERSATION: _l("Conversation"),
+    Outcome.BUILDING_BAN: _l("Building ban"),
+    Outcome.NONE: _l("No response"),
+    Outcome.REPORTED: _l("Reported"),
+    Outcome.NOT_REQUIRED: _l("Not required"),
 }
 
 STEP_STATUS_LABELS = {
@@ -172,9 +173,9 @@ STEP_STATUS_LABELS = {
 }
 
 SUBJECT_LABELS = {
-    "victim": _l("Affected employee"),
-    "witness": _l("Witness"),
-    "incident": _l("The incident"),
+    Subject.VICTIM: _l("Affected employee"),
+    Subject.WITNESS: _l("Witness"),
+    Subject.INCIDENT: _l("The incident"),
 }
 
 

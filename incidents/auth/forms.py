@@ -25,24 +25,6 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordForm(FlaskForm):
-    current = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    new = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), MinPasswordLength(), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    repeat = PasswordField(
-        _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-
 class SetPasswordForm(FlaskForm):
     """A password set through a link from the administrator (no current password)."""
 
@@ -55,4 +37,14 @@ class SetPasswordForm(FlaskForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordForm(SetPasswordForm):
+    """A password changed by its owner, who gives the current one first."""
+
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
     )

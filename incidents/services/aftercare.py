@@ -62,19 +62,7 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     witnesses = [p.user for p in incident.people_in(PersonRole.WITNESS)]
     if incident.team_id is None and victims:
         incident.team_id = victims[0].team_id  # statistics count the incident for this team
-    if previous != assessment.level or not incident.protocol_version:
-        incident.level = assessment.level
-        incident.level_rule = assessment.rule.id if assessment.rule else ""
-        incident.level_reason = {"nl": assessment.reason("nl"), "en": assessment.reason("en")}
-        incident.protocol_version = current.version
-        if previous is not None:
-            audit(
-                actor,
-                AuditAction.INCIDENT_LEVEL,
-                incident,
-                previous=previous,
-                level=assessment.level,
-            )
+    _set_level(incident, actor, assessment, current)
     if incident.occurred_at is None or incident.submitted_at is None:
         raise ServiceError(_("Only a submitted incident with a date has aftercare steps."))
     wanted = rules.plan(
@@ -88,44 +76,82 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     existing = {
         (s.definition_id, s.subject_user_id): s for s in incident.steps if s.repeat_of_id is None
     }
-    wanted_keys = {(p.definition.id, p.subject_id) for p in wanted}
     people = {u.id: u for u in victims + witnesses}
-    added: list[AftercareStep] = []
-    for planned in wanted:
-        if (planned.definition.id, planned.subject_id) in existing:
-            continue
-        person = (
-            people.get(planned.subject_id)
-            if planned.subject_id
-            else (victims[0] if victims else None)
-        )
-        owner, team = owner_for(person)
-        added.append(
-            AftercareStep(
-                definition_id=planned.definition.id,
-                kind=planned.definition.kind,
-                subject=planned.definition.subject,
-                subject_user_id=planned.subject_id,
-                owner_id=owner.id if owner else None,
-                team_id=team.id if team else None,
-                due_at=planned.due_at,
-                status=StepStatus.OPEN,
-                attempts=0,
-            )
-        )
+    added = _missing_steps(wanted, existing, people, victims[0] if victims else None)
     incident.steps.extend(added)
     _announce(incident, added, first=previous is None)
-    for key, step in existing.items():
-        if step.is_open and key not in wanted_keys:
-            step.status = StepStatus.NOT_REQUIRED
-            step.not_required_reason = (
-                _("The person is no longer involved in the incident.")
-                if key[1] is not None and key[1] not in people
-                else _(
-                    "The level of the incident was lowered to %(level)s.", level=assessment.level
-                )
-            )
+    _retire(existing, {(p.definition.id, p.subject_id) for p in wanted}, people, assessment.level)
     _update_closed(incident)
+
+
+StepKey = tuple[str, int | None]  # (definition id, the person's id or None for the incident)
+
+
+def _missing_steps(
+    wanted: list[rules.PlannedStep],
+    existing: dict[StepKey, AftercareStep],
+    people: dict[int, User],
+    first_victim: User | None,
+) -> list[AftercareStep]:
+    """The planned steps the incident does not have yet; the incident's own steps go to the
+    first victim's manager."""
+    return [
+        _new_step(planned, people.get(planned.subject_id) if planned.subject_id else first_victim)
+        for planned in wanted
+        if (planned.definition.id, planned.subject_id) not in existing
+    ]
+
+
+def _retire(
+    existing: dict[StepKey, AftercareStep],
+    wanted: set[StepKey],
+    people: dict[int, User],
+    level: int,
+) -> None:
+    """Open steps the protocol no longer asks for stay visible as "no longer required", with
+    the reason: the person left the incident, or the level was lowered."""
+    for (definition_id, person_id), step in existing.items():
+        if not step.is_open or (definition_id, person_id) in wanted:
+            continue
+        step.status = StepStatus.NOT_REQUIRED
+        step.not_required_reason = (
+            _("The person is no longer involved in the incident.")
+            if person_id is not None and person_id not in people
+            else _("The level of the incident was lowered to %(level)s.", level=level)
+        )
+
+
+def _set_level(
+    incident: Incident, actor: User, assessment: rules.Assessment, current: rules.Protocol
+) -> None:
+    """Record the level, its rule and reason; a change of an earlier level is audited."""
+    previous = incident.level
+    if previous == assessment.level and incident.protocol_version:
+        return
+    incident.level = assessment.level
+    incident.level_rule = assessment.rule.id if assessment.rule else ""
+    incident.level_reason = {"nl": assessment.reason("nl"), "en": assessment.reason("en")}
+    incident.protocol_version = current.version
+    if previous is not None:
+        audit(
+            actor, AuditAction.INCIDENT_LEVEL, incident, previous=previous, level=assessment.level
+        )
+
+
+def _new_step(planned: rules.PlannedStep, person: User | None) -> AftercareStep:
+    """A planned step, owned by the manager of the person it is for (or of the first victim)."""
+    owner, team = owner_for(person)
+    return AftercareStep(
+        definition_id=planned.definition.id,
+        kind=planned.definition.kind,
+        subject=planned.definition.subject,
+        subject_user_id=planned.subject_id,
+        owner_id=owner.id if owner else None,
+        team_id=team.id if team else None,
+        due_at=planned.due_at,
+        status=StepStatus.OPEN,
+        attempts=0,
+    )
 
 
 def _announce(incident: Incident, added: list[AftercareStep], *, first: bool) -> None:

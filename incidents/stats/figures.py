@@ -19,7 +19,7 @@ from incidents.extensions import current_protocol
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS, OUTCOME_LABELS, TYPE_LABELS
 from incidents.models import Channel, IncidentType
-from incidents.rules import StepKind
+from incidents.rules import Outcome, StepKind
 from incidents.stats import disclosure, queries
 from incidents.stats.disclosure import Figure
 from incidents.stats.periods import (
@@ -423,7 +423,7 @@ def _channel_labels() -> dict[str, str]:
 
 def _outcome_labels(outcomes: Sequence[str]) -> dict[str, str]:
     """The labels of the outcomes a table counts: the one place tables name outcomes."""
-    return {o: str(OUTCOME_LABELS[o]) for o in outcomes}
+    return {o: str(OUTCOME_LABELS[Outcome(o)]) for o in outcomes}
 
 
 def _conversations_by_channel(conversations: dict[tuple[str, str, str], int]) -> dict[str, int]:

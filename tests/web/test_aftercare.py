@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -11,8 +12,9 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from incidents import queries, services
-from incidents.extensions import db
+from incidents.extensions import db, org_zone
 from incidents.models import AftercareStep, Channel, Incident, IncidentType, Role, StepStatus
+from incidents.rules import default_protocol_path
 from incidents.services import ReportData
 from tests.conftest import form_errors, login
 
@@ -334,7 +336,8 @@ def test_handing_a_step_to_another_manager(app, org, frozen):
     )
     db.session.refresh(step)
     assert step.owner_id == org["head"].id
-    assert "Victim" not in login(app.test_client(), org["head"]).get("/aftercare").text or True
+    # An incident step names no person: the head sees the step, not who was affected.
+    assert "Victim" not in login(app.test_client(), org["head"]).get("/aftercare").text
     assert (
         f"/aftercare/steps/{step.id}"
         in login(app.test_client(), org["head"]).get("/aftercare").text
@@ -560,3 +563,25 @@ def test_the_outcome_of_a_filed_police_report_is_added_later(app, org, frozen):
     db.session.refresh(step)
     assert (step.reference, step.police_outcome) == ("PL-2026-001", "Suspect fined")
     assert "Suspect fined" in boss.get(f"/incidents/{step.incident_id}").text
+
+
+def test_one_time_zone_the_protocols(tmp_path):
+    from tests.conftest import make_app
+
+    url = "sqlite:///" + str(tmp_path / "zone.db")
+    with pytest.raises(SystemExit) as stopped:
+        make_app(url, ORG_TIMEZONE="Europe/Brussels")
+    message = str(stopped.value)
+    assert "ORG_TIMEZONE is Europe/Brussels" in message and "Europe/Amsterdam" in message
+    assert "remove ORG_TIMEZONE" in message
+    assert make_app(url, ORG_TIMEZONE="Europe/Amsterdam").config["ORG_TIMEZONE"] == (
+        "Europe/Amsterdam"
+    )
+    # Unset, it is the protocol's: an organisation in another zone changes one file.
+    text = Path(default_protocol_path()).read_text(encoding="utf-8")
+    other = tmp_path / "protocol.toml"
+    other.write_text(text.replace('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Lisbon"'))
+    app = make_app(url, PROTOCOL_FILE=str(other))
+    assert app.config["ORG_TIMEZONE"] == "Europe/Lisbon"
+    with app.app_context():
+        assert str(org_zone()) == "Europe/Lisbon"

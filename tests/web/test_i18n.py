@@ -107,3 +107,18 @@ def test_dates_are_shown_in_the_organisations_time_zone(app):
     with app.test_request_context():
         shown = format_datetime(datetime(2026, 7, 1, 10, 0, tzinfo=UTC), "HH:mm")
     assert shown == "12:00"  # Europe/Amsterdam in summer
+
+
+def test_every_closed_set_has_a_label_for_each_member():
+    from incidents import labels
+    from incidents.models import AuditAction, Channel, IncidentType, PersonRole, Role
+    from incidents.rules import Outcome, Subject
+
+    assert set(labels.OUTCOME_LABELS) == set(Outcome)
+    assert set(labels.SUBJECT_LABELS) == set(Subject)
+    assert set(labels.ROLE_LABELS) == set(Role)
+    assert set(labels.CHANNEL_LABELS) == set(Channel)
+    assert set(labels.TYPE_LABELS) == set(IncidentType)
+    assert set(labels.PERSON_ROLE_LABELS) == set(PersonRole)
+    # The "My data" page names the actions on a user's own data; all of them are actions.
+    assert set(labels.AUDIT_ACTION_LABELS) <= set(AuditAction)
