@@ -328,7 +328,14 @@ STEP_COLUMNS = (
     "due_at",
     "status",
     "outcomes",
-    "details",
+    "held_on",
+    "reference",
+    "end_date",
+    "citizen_heard",
+    "reason",
+    "police_outcome",
+    "attempt_times",
+    "measure_expired",
     "note",
     "done_at",
     "done_by_id",
@@ -545,8 +552,8 @@ def _channel(types: list[str], rng: random.Random) -> str:
     return str(CHANNELS.pick(rng))
 
 
-def _outcome(kind: str, level: int, done: datetime, rng: random.Random) -> tuple[str, str]:
-    """A recorded outcome of a step of `kind` as (outcomes JSON, details JSON)."""
+def _outcome(kind: str, level: int, done: datetime, rng: random.Random) -> tuple[str, Recorded]:
+    """A recorded outcome of a step of `kind` as (outcomes JSON, what was recorded with it)."""
     day = done.date().isoformat()
     r = rng.random()
     if kind in (
@@ -557,45 +564,68 @@ def _outcome(kind: str, level: int, done: datetime, rng: random.Random) -> tuple
     ):
         declined = 0.03 if kind == "contact" else 0.15
         if r < declined:
-            return '["declined"]', "{}"
-        return '["held"]', f'{{"held_on": "{day}"}}'
+            return '["declined"]', Recorded()
+        return '["held"]', Recorded(held_on=day)
     if kind == "police_report":
         employer = 0.3 if level == 2 else 0.65
         if r < employer:
-            details: dict[str, Any] = {"reference": f"PL{rng.randint(1000, 9999)}-{day[:4]}"}
-            if rng.random() < 0.3:
-                details["police_outcome"] = "Suspect fined"
-            return '["filed_by_employer"]', json.dumps(details)
+            reference = f"PL{rng.randint(1000, 9999)}-{day[:4]}"
+            known = "Suspect fined" if rng.random() < 0.3 else None
+            return '["filed_by_employer"]', Recorded(reference=reference, police_outcome=known)
         if r < employer + 0.15:
-            return '["filed_by_employee"]', "{}"
-        return '["not_filed"]', '{"reason": "Perpetrator unknown"}'
+            return '["filed_by_employee"]', Recorded()
+        return '["not_filed"]', Recorded(reason="Perpetrator unknown")
     if kind == "perpetrator_response":
         if r < 0.45:
-            return '["warning_letter"]', "{}"
+            return '["warning_letter"]', Recorded()
         if r < 0.6:
-            return '["conversation", "warning_letter"]', "{}"
+            return '["conversation", "warning_letter"]', Recorded()
         if r < 0.7:
             end = (done + timedelta(days=180)).date().isoformat()
-            return '["building_ban"]', f'{{"end_date": "{end}", "citizen_heard": true}}'
+            return '["building_ban"]', Recorded(end_date=end, citizen_heard=True)
         if r < 0.8:
-            return '["conversation"]', "{}"
-        return '["none"]', '{"reason": "Client could not be identified"}'
+            return '["conversation"]', Recorded()
+        return '["none"]', Recorded(reason="Client could not be identified")
     if kind == "labour_inspectorate":
         if r < 0.6:
-            return (
-                '["reported"]',
-                f'{{"held_on": "{day}", "reference": "NLA-{rng.randint(10000, 99999)}"}}',
+            return '["reported"]', Recorded(
+                held_on=day, reference=f"NLA-{rng.randint(10000, 99999)}"
             )
-        return '["not_required"]', '{"reason": "No absence of more than a day"}'
+        return '["not_required"]', Recorded(reason="No absence of more than a day")
     if kind == "referral_decision":
         choices = ("victim_support", "social_work", "occupational_physician", "gp")
         if r < 0.3:
-            return '["none_needed"]', "{}"
+            return '["none_needed"]', Recorded()
         if r < 0.4:
-            return '["declined"]', "{}"
+            return '["declined"]', Recorded()
         chosen = sorted(rng.sample(choices, 2 if rng.random() < 0.2 else 1))
-        return json.dumps(chosen), "{}"
-    return '["held"]', f'{{"held_on": "{day}"}}'  # team_evaluation
+        return json.dumps(chosen), Recorded()
+    return '["held"]', Recorded(held_on=day)  # team_evaluation
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a step recorded beside its outcomes, in the columns' order (dates as ISO text)."""
+
+    held_on: str | None = None
+    reference: str = ""
+    end_date: str | None = None
+    citizen_heard: bool = False
+    reason: str = ""
+    police_outcome: str | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        """The values of the step's columns held_on ... measure_expired."""
+        return (
+            self.held_on,
+            self.reference,
+            self.end_date,
+            self.citizen_heard,
+            self.reason,
+            self.police_outcome,
+            "[]",  # attempt_times
+            False,  # measure_expired
+        )
 
 
 def generate(
@@ -826,14 +856,14 @@ def _steps(
         if finished > now:  # not done yet, unless the incident is old: then just now
             done = now - timedelta(minutes=rng.randint(1, 600)) if old else None
         if done is not None:
-            outcomes, details = _outcome(step.kind, level, done, rng)
+            outcomes, recorded = _outcome(step.kind, level, done, rng)
             note = rng.choice(NOTES)
             if last_done is not None:
                 last_done = max(last_done, done)
             if step.repeat_after is not None and repeat_of is None and outcomes == '["declined"]':
                 queue.append((step, done + step.repeat_after, step_id))
         else:
-            outcomes, details, note, last_done = "[]", "{}", "", None
+            outcomes, recorded, note, last_done = "[]", Recorded(), "", None
         batch["aftercare_step"].append(
             (
                 step_id,
@@ -847,7 +877,7 @@ def _steps(
                 moment_text(due, pg),
                 "open" if done is None else "done",
                 outcomes,
-                details,
+                *recorded.row(),
                 note,
                 None if done is None else moment_text(done, pg),
                 None if done is None else owner,
