@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from incidents.cli import DEMO_PASSWORD
 from incidents.extensions import db
+from incidents.services.demo import DEMO_PASSWORD
 from tests.e2e.conftest import assert_accessible, assert_no_horizontal_scroll
 
 

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from incidents.cli import DEMO_ACCOUNTS, seed_demo
+from incidents.services.demo import DEMO_ACCOUNTS, seed_demo
 from tests.e2e.conftest import assert_no_horizontal_scroll
 from tests.e2e.helpers import check_page, heading, log_in, log_out
 

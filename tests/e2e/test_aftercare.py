@@ -29,9 +29,9 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from incidents.cli import seed_demo
 from incidents.extensions import db
 from incidents.models import AftercareStep, StepStatus
+from incidents.services.demo import seed_demo
 from tests.e2e.helpers import PageChecks, fresh, heading, log_in, log_out, status
 
 pytestmark = pytest.mark.e2e

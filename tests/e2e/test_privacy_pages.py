@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from incidents.cli import seed_demo
+from incidents.services.demo import seed_demo
 from tests.e2e.helpers import check_page, heading, log_in, log_out
 
 PAGES = {

@@ -23,9 +23,9 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from incidents import services
-from incidents.cli import seed_demo
 from incidents.extensions import db
 from incidents.models import Incident, IncidentStatus, PersonRole
+from incidents.services.demo import seed_demo
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from incidents.cli import seed_demo, seed_demo_history
+from incidents.services.demo import seed_demo, seed_demo_history
 from tests.e2e.helpers import check_page, heading, log_in
 
 SHOTS = Path(os.environ.get("INCIDENTS_SCREENSHOTS", tempfile.gettempdir()))

@@ -1,0 +1,194 @@
+"""The demo organisation: teams, accounts and 21 months of history (demo mode only).
+
+`flask seed-demo` calls these. The history is made through the services, then dated back so
+the statistics have past months to show; that backdating is the only direct write here.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from incidents import services
+from incidents.extensions import db
+from incidents.models import (
+    Channel,
+    Incident,
+    IncidentType,
+    Notification,
+    Role,
+    StepStatus,
+    Team,
+    TeamMembership,
+    User,
+)
+from incidents.services.base import ServiceError
+
+DEMO_PASSWORD = "aftercare-demo"  # noqa: S105 - demo mode only, refused in production
+
+DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None]] = [
+    ("employee@demo.test", "Eva Employee", Role.EMPLOYEE, "income"),
+    ("witness@demo.test", "Wim Witness", Role.EMPLOYEE, "enforcement"),
+    ("manager@demo.test", "Mira Manager", Role.MANAGER, "income"),
+    ("manager2@demo.test", "Max Manager", Role.MANAGER, "enforcement"),
+    ("hr@demo.test", "Hanna HR", Role.HR, None),
+    ("admin@demo.test", "Adam Admin", Role.ADMIN, None),
+]
+
+
+def seed_demo() -> list[tuple[str, Role]]:
+    """Load the demo organisation and accounts once; returns the accounts (e-mail, role)."""
+    if not current_app.config["DEMO"]:
+        raise ServiceError("demo data is only loaded in demo mode, never in production")
+    if db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][0])) is None:
+        department = services.create_team(None, name_nl="Sociaal Domein", name_en="Social Domain")
+        teams = {
+            "income": services.create_team(
+                None, name_nl="Inkomen", name_en="Income", parent=department
+            ),
+            "enforcement": services.create_team(
+                None, name_nl="Handhaving", name_en="Enforcement", parent=department
+            ),
+            "front": services.create_team(
+                None, name_nl="Publiekszaken", name_en="Front office", parent=department
+            ),
+        }
+        users = {
+            email: services.create_user(
+                None,
+                email=email,
+                name=name,
+                password=DEMO_PASSWORD,
+                role=role,
+                team=teams[team] if team else None,
+            )
+            for email, name, role, team in DEMO_ACCOUNTS
+        }
+        manager, manager2 = users["manager@demo.test"], users["manager2@demo.test"]
+        for key, boss, deputy in (
+            ("income", manager, manager2),
+            ("enforcement", manager2, manager),
+            ("front", manager, None),
+        ):
+            team = teams[key]
+            services.update_team(
+                None,
+                team,
+                name_nl=team.name_nl,
+                name_en=team.name_en,
+                parent=department,
+                manager=boss,
+                deputy=deputy,
+            )
+        # HR and the admin have no team: their aftercare, if ever needed, is the coordinator's.
+        services.ownership.set_coordinator(users["admin@demo.test"], manager2)
+    return [(email, role) for email, _, role, _ in DEMO_ACCOUNTS]
+
+
+DEMO_COLLEAGUES = {"income": 7, "enforcement": 5, "front": 6}  # besides the demo accounts
+DEMO_HISTORY_MONTHS = 21
+
+
+def seed_demo_history(now: datetime) -> int:
+    """Colleagues and about 21 months of past incidents with their aftercare done, so the
+    statistics have published quarters to show (demo mode only, once); returns how many
+    incidents were added. Written through the services, then dated back."""
+    if not current_app.config["DEMO"]:
+        raise ServiceError("demo data is only loaded in demo mode, never in production")
+    if db.session.scalar(select(User).where(User.email == "colleague-income-1@demo.test")):
+        return 0
+    rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
+    start = datetime(now.year, now.month, 1, tzinfo=UTC) - timedelta(days=31 * DEMO_HISTORY_MONTHS)
+    teams = {t.name_en: t for t in db.session.scalars(select(Team))}
+    keys = {"income": "Income", "enforcement": "Enforcement", "front": "Front office"}
+    people: dict[str, list[User]] = {}
+    for key, many in DEMO_COLLEAGUES.items():
+        team = teams[keys[key]]
+        people[key] = [
+            services.create_user(
+                None,
+                email=f"colleague-{key}-{n}@demo.test",
+                name=f"{team.name_nl} collega {n}",
+                password=secrets.token_urlsafe(24),
+                role=Role.EMPLOYEE,
+                team=team,
+            )
+            for n in range(1, many + 1)
+        ]
+    # Everyone of the demo organisation belonged to their team from the start.
+    db.session.execute(update(User).values(created_at=start))
+    db.session.execute(update(TeamMembership).values(since=start))
+    db.session.commit()
+    made = 0
+    channels = [Channel.COUNTER, Channel.PHONE, Channel.INTERVIEW_ROOM, Channel.HOME_VISIT]
+    kinds = [
+        [IncidentType.VERBAL],
+        [IncidentType.VERBAL, IncidentType.INTIMIDATION],
+        [IncidentType.THREAT],
+        [IncidentType.DISCRIMINATION],
+        [IncidentType.PHYSICAL],
+    ]
+    moment = start + timedelta(days=2)
+    while moment < now - timedelta(days=2):
+        key = rng.choice(list(people))
+        victim = rng.choice(people[key])
+        incident = services.save_report(
+            victim,
+            f"demo-history-{made:05d}-{secrets.token_hex(4)}",
+            services.ReportData(
+                occurred_at=moment,
+                channel=rng.choice(channels),
+                types=rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0],
+                description="Demo: a client shouted at the counter.",
+                affected_ids=[victim.id],
+            ),
+            submit=True,
+        )
+        _date_back(incident, moment, now, rng)
+        made += 1
+        moment += timedelta(hours=rng.randint(60, 160))
+    return made
+
+
+def _date_back(incident: Incident, occurred: datetime, now: datetime, rng: random.Random) -> None:
+    """A demo incident as if reported an hour after it happened, and its aftercare done on
+    time when it is older than six weeks."""
+    from incidents import rules
+    from incidents.extensions import current_protocol
+
+    reported = occurred + timedelta(hours=1)
+    incident.submitted_at = incident.created_at = reported
+    # The deadlines as the protocol gives them for a report an hour after the incident.
+    planned = rules.plan(
+        incident.level or 1,
+        [p.user_id for p in incident.people if p.role.value == "affected"],
+        [],
+        occurred,
+        reported,
+        current_protocol(),
+    )
+    due = {(s.definition.id, s.subject_id): s.due_at for s in planned}
+    for step in incident.steps:
+        step.due_at = due.get((step.definition_id, step.subject_user_id), step.due_at)
+        step.created_at = reported
+    if occurred < now - timedelta(weeks=6):
+        for step in incident.steps:
+            if step.status != StepStatus.OPEN:
+                continue
+            late = rng.random() < 0.12  # some steps are done a day late
+            step.status = StepStatus.DONE
+            step.done_at = step.due_at + (timedelta(days=1) if late else -timedelta(hours=2))
+            step.outcomes = [rng.choice(current_protocol().outcomes_of(step.kind).choose[:2])]
+            if rules.Outcome.NOT_FILED in step.outcomes:
+                step.reason = "Demo"
+        incident.closed_at = max(s.done_at for s in incident.steps if s.done_at)
+    db.session.execute(
+        update(Notification)
+        .where(Notification.incident_id == incident.id)
+        .values(sent_at=incident.submitted_at)
+    )
+    db.session.commit()
