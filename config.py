@@ -88,6 +88,36 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_ADDRESS = "300 per 15 minutes"
 
+    # Single sign-on with OpenID Connect: set the issuer (discovery at
+    # <issuer>/.well-known/openid-configuration), the client id and secret, and the name on the
+    # button. The redirect URI to register at the provider is <BASE_URL>/login/oidc/callback.
+    # A user is matched by OIDC_EMAIL_CLAIM to an existing, active account; with
+    # OIDC_CREATE_USERS an unknown one becomes an employee without a team.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_NAME = ""
+    OIDC_EMAIL_CLAIM = "email"
+    OIDC_SCOPES = "openid email profile"
+    OIDC_CREATE_USERS = False
+    # False: only single sign-on, and the password of break-glass admin accounts.
+    PASSWORD_LOGIN = True
+    # Password accounts of these roles must use two-factor sign-in (TOTP); others may. The
+    # demo (DEMO, the development config) and the tests require it of nobody: their accounts
+    # share a published password anyway. Production requires it of admin, HR and managers.
+    TWO_FACTOR_ROLES: tuple[str, ...] = ()
+    TOTP_ISSUER = "Agressie-incidenten"
+    # The HR system's CSV export: which header holds each field of the import.
+    IMPORT_COLUMNS: dict[str, str] = {
+        "employee_number": "employee_number",
+        "email": "email",
+        "name": "name",
+        "team_code": "team_code",
+        "team_name": "team_name",
+        "parent_team_code": "parent_team_code",
+        "manager_employee_number": "manager_employee_number",
+    }
+
     # The aftercare protocol (severity rules, steps, deadlines); None: incidents/protocol.toml.
     PROTOCOL_FILE: str | None = None
 
@@ -146,6 +176,7 @@ class ProductionConfig(Config):
     """Production: PostgreSQL from DATABASE_URL, SECRET_KEY from the environment, no demo data."""
 
     DEMO = False
+    TWO_FACTOR_ROLES = ("admin", "hr", "manager")
     SESSION_COOKIE_SECURE = True
     # The __Host- prefix: browsers keep this cookie only when it is Secure, for Path=/ and
     # without a Domain, so no subdomain or other site on the network can set or replace it.

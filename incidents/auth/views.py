@@ -42,7 +42,7 @@ def load_user(token: str) -> User | None:
     return live.user
 
 
-def _begin_session(user: User) -> None:
+def begin_session(user: User) -> None:
     """A new session for `user` in this browser. Nothing from before survives but the language
     (no fixation); the cookie gets only the new session's opaque id and lasts as long as the
     browser runs (not permanent, no remember-me cookie)."""
@@ -92,7 +92,7 @@ def login() -> ResponseReturnValue:
             page = render_template("auth/login.html", form=form, refusal=refusal)
             return page, 429, {"Retry-After": str(result.wait_seconds)}
         if result.user is not None:
-            _begin_session(result.user)
+            begin_session(result.user)
             audit_log.record_login(result.user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("main.index"))
@@ -170,7 +170,7 @@ def change_password() -> ResponseReturnValue:
             user = current_user._get_current_object()
             services.set_password(user, user, form.new.data or "")
             # The change ended every session of the user, this one too: begin a fresh one.
-            _begin_session(user)
+            begin_session(user)
             flash(
                 _("Your password has been changed. Other sessions have been logged out."), "success"
             )

@@ -14,6 +14,7 @@ from incidents.models.incident import (
     PersonRole,
 )
 from incidents.models.people import (
+    AccountSource,
     LoginThrottle,
     PasswordReset,
     Role,
@@ -22,7 +23,16 @@ from incidents.models.people import (
     User,
     UserSession,
 )
-from incidents.models.records import AuditAction, AuditEvent, Notification, RetentionRun, Setting
+from incidents.models.records import (
+    AuditAction,
+    AuditEvent,
+    Notification,
+    OrgImport,
+    RecoveryCode,
+    RetentionRun,
+    ScimToken,
+    Setting,
+)
 from incidents.models.statistics import (
     ConversationCount,
     StatPublication,
@@ -31,6 +41,7 @@ from incidents.models.statistics import (
 )
 
 __all__ = [
+    "AccountSource",
     "AftercareStep",
     "AuditAction",
     "AuditEvent",
@@ -45,11 +56,14 @@ __all__ = [
     "LoginThrottle",
     "Model",
     "Notification",
+    "OrgImport",
     "PasswordReset",
     "PerpetratorKnown",
     "PersonRole",
+    "RecoveryCode",
     "RetentionRun",
     "Role",
+    "ScimToken",
     "Setting",
     "StatPublication",
     "StatPublished",

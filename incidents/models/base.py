@@ -47,13 +47,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """Store an enum by its value, as a portable string with a check constraint."""
+def _enum(cls: type[enum.Enum], name: str, *, constrained: bool = True) -> Enum:
+    """Store an enum by its value, as a portable string with a check constraint (unless
+    `constrained` is False: a set that may grow, checked by the code that writes it)."""
     return Enum(
         cls,
         name=name,
         native_enum=False,
-        create_constraint=True,
+        create_constraint=constrained,
         length=32,
         values_callable=lambda members: [m.value for m in members],
     )

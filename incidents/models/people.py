@@ -28,6 +28,15 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+class AccountSource(enum.StrEnum):
+    """Where an account comes from."""
+
+    ADMIN = "admin"
+    SCIM = "scim"
+    IMPORT = "import"
+    OIDC = "oidc"
+
+
 class User(Model):
     """A person who logs in. Users are deactivated, never deleted."""
 
@@ -50,6 +59,23 @@ class User(Model):
         String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where the account comes from: typed in by an admin, the directory (SCIM), the HR import,
+    # or made at a first single sign-on (then listed for the admin).
+    source: Mapped[AccountSource] = mapped_column(
+        _enum(AccountSource, "account_source", constrained=False), default=AccountSource.ADMIN
+    )
+    # The directory's id (SCIM externalId) and the HR system's employee number.
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    employee_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The OpenID provider's subject, remembered at the first single sign-on.
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # A break-glass admin may still log in with a password when password login is off.
+    break_glass: Mapped[bool] = mapped_column(default=False)
+    # Two-factor sign-in (TOTP): the shared secret, and when the user confirmed it with a code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time step whose code was used: a code is accepted once.
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id], back_populates="members")
 
@@ -104,6 +130,8 @@ class Team(Model):
     )
     deputy_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The directory's group id (SCIM) or the HR system's team code (import).
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     parent: Mapped[Team | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Team]] = relationship(back_populates="parent")
