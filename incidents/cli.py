@@ -109,11 +109,16 @@ def init_app(app: Flask) -> None:
 
         with services.transaction():
             publish_closed_months(utcnow())
+        from incidents.services import ownership
+
+        handed = ownership.sweep_inactive_owners()  # a report that raced a deactivation
         result = notify.run()
         from incidents.services import sessions
 
         sessions.purge_expired()  # sessions that timed out without a request since
         click.echo("queued {queued}, sent {sent}, failed {failed}".format(**result))
+        if handed:
+            click.echo(f"handed over {handed} steps of deactivated owners")
 
     @app.cli.command("doctor")
     @click.option("--repair", is_flag=True, help="Repair what was found.")

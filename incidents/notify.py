@@ -109,6 +109,13 @@ TEXTS = {
         ),
         _l("See what changed"),
     ),
+    "aftercare_moved": (
+        _l("Your aftercare is with another manager now"),
+        _l(
+            "Your team changed, so the manager of your new team now takes care of your open aftercare steps. Your data page shows who."
+        ),
+        _l("Open the app"),
+    ),
     "team_changed": (
         _l("A change in a team you manage"),
         _l("An administrator changed who belongs to a team you manage, or its manager or deputy."),

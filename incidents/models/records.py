@@ -28,6 +28,11 @@ class AuditAction(enum.StrEnum):
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"
+    AUTH_OIDC_LOGIN = "auth.oidc_login"
+    AUTH_OIDC_REFUSED = "auth.oidc_refused"
+    AUTH_TWO_FACTOR = "auth.two_factor"
+    AUTH_TWO_FACTOR_FAILED = "auth.two_factor_failed"
+    AUTH_RECOVERY_CODE = "auth.recovery_code"
     AUTH_SESSION_END = "auth.session_end"
 
     AUDIT_VIEW = "audit.view"
@@ -86,6 +91,16 @@ class AuditAction(enum.StrEnum):
     USER_PRESENT = "user.present"
     USER_TEAM_ROLE = "user.team_role"
     USER_UPDATE = "user.update"
+    USER_TWO_FACTOR_ON = "user.two_factor_on"
+    USER_TWO_FACTOR_OFF = "user.two_factor_off"
+    USER_RECOVERY_CODES = "user.recovery_codes"
+
+    SCIM_TOKEN_CREATE = "scim.token_create"  # noqa: S105 (an action, no secret)
+    SCIM_TOKEN_REVOKE = "scim.token_revoke"  # noqa: S105
+    SCIM_REQUEST = "scim.request"
+
+    IMPORT_DRY_RUN = "import.dry_run"
+    IMPORT_APPLY = "import.apply"
 
 
 class AuditEvent(Model):

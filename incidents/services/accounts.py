@@ -9,10 +9,19 @@ from sqlalchemy import func, select
 
 from incidents import notify
 from incidents.extensions import db
-from incidents.models import AuditAction, AuditEvent, Role, Team, User
+from incidents.models import (
+    AccountSource,
+    AftercareStep,
+    AuditAction,
+    AuditEvent,
+    Role,
+    StepStatus,
+    Team,
+    User,
+)
 from incidents.passwords import hash_password
-from incidents.services import sessions
-from incidents.services.base import ServiceError, apply_changes, audit, transaction
+from incidents.services import ownership, sessions
+from incidents.services.base import ServiceError, apply_changes, audit, lock_all, transaction
 
 
 def normalise_email(email: str) -> str:
@@ -42,9 +51,14 @@ def create_user(
     role: Role,
     team: Team | None = None,
     locale: str | None = None,
+    source: AccountSource = AccountSource.ADMIN,
+    external_id: str | None = None,
+    employee_number: str | None = None,
 ) -> User:
     """Create an account. Without a password (an admin creating it) the person gets a mail
-    with a link to set their own: nobody else ever knows it."""
+    with a link to set their own: nobody else ever knows it. An account from the directory,
+    the HR import or a first single sign-on (`source`) gets no link: it signs in through the
+    organisation's provider (its password is a random one nobody knows)."""
     with transaction():
         email = normalise_email(email)
         _check_email_free(email)
@@ -55,11 +69,14 @@ def create_user(
             role=role,
             team=team,
             locale=locale,
+            source=source,
+            external_id=external_id,
+            employee_number=employee_number,
         )
         db.session.add(user)
         db.session.flush()
-        event = audit(actor, AuditAction.USER_CREATE, user, role=role.value)
-        if password is None:
+        event = audit(actor, AuditAction.USER_CREATE, user, role=role.value, source=source.value)
+        if password is None and source is AccountSource.ADMIN:
             from incidents.services import password_reset
 
             password_reset.issue(actor, user, welcome=True)
@@ -97,6 +114,7 @@ def update_user(
     if actor is not None and actor.id == user.id and role != user.role:
         raise ServiceError(_("Another administrator must change your own role."), "role")
     with transaction():
+        lock_all(ownership.open_steps_of(user))  # a mover's steps follow them
         email = normalise_email(email)
         _check_email_free(email, user)
         old_team = user.team
@@ -115,6 +133,10 @@ def update_user(
                 db.session.flush()
                 db.session.refresh(user)
                 _tell(event, user, old_team, user.team)
+            if "team_id" in changed:
+                ownership.follow_mover(actor, user)
+            if "role" in changed and not user.is_active_manager:
+                ownership.hand_over_steps_of(actor, user)
     return changed
 
 
@@ -137,15 +159,21 @@ def rehash_password(user: User, password: str) -> None:
         user.password_hash = hash_password(password)
 
 
-def set_active(actor: User, user: User, active: bool) -> None:
-    """Deactivate (ending every session) or reactivate an account."""
-    if user.id == actor.id and not active:
+def set_active(actor: User | None, user: User, active: bool) -> None:
+    """Deactivate (ending every session) or reactivate an account. `actor` None: the
+    directory or the HR import. A leaver's open steps go to another owner at once."""
+    if actor is not None and user.id == actor.id and not active:
         raise ServiceError(_("You cannot deactivate your own account."))
     with transaction():
+        lock_all(ownership.open_steps_of(user))
         user.active = active
-        if not active:
-            sessions.end_all(user)
-        audit(actor, AuditAction.USER_ACTIVATE if active else AuditAction.USER_DEACTIVATE, user)
+        if active:
+            audit(actor, AuditAction.USER_ACTIVATE, user)
+            return
+        sessions.end_all(user)
+        db.session.flush()
+        moved = ownership.hand_over_steps_of(actor, user)
+        audit(actor, AuditAction.USER_DEACTIVATE, user, steps_handed_over=moved)
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -211,6 +239,7 @@ def update_team(
     former manager or deputy is told, and so is the team's manager."""
     _check_not_oneself(actor, team, manager, deputy)
     with transaction():
+        lock_all(_open_steps_of_team(team))  # a former manager's steps go to the new one
         _check_team_people(parent, team, manager, deputy)
         before = {"manager": team.manager, "deputy": team.deputy}
         changed = apply_changes(
@@ -228,7 +257,21 @@ def update_team(
             db.session.flush()
             db.session.refresh(team)
             _tell_team_roles(actor, team, before)
+            for former in before.values():
+                if former is not None and former.id not in (team.manager_id, team.deputy_id):
+                    ownership.hand_over_steps_of(actor, former, team)
     return changed
+
+
+def _open_steps_of_team(team: Team) -> list[int]:
+    """The incidents with open steps of `team`, to lock before its managers change."""
+    return list(
+        db.session.scalars(
+            select(AftercareStep.incident_id)
+            .where(AftercareStep.status == StepStatus.OPEN, AftercareStep.team_id == team.id)
+            .distinct()
+        )
+    )
 
 
 def _check_not_oneself(

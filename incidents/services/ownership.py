@@ -123,6 +123,105 @@ def give_waiting_steps(actor: User | None) -> int:
     return given
 
 
+def open_steps_of(user: User) -> list[int]:
+    """The incidents with open steps that `user` owns or that are about them: the ones a
+    leaver or a mover may change, to lock before changing the account."""
+    about = AftercareStep.subject_user_id == user.id
+    return list(
+        db.session.scalars(
+            select(AftercareStep.incident_id)
+            .where(
+                AftercareStep.status == StepStatus.OPEN, (AftercareStep.owner_id == user.id) | about
+            )
+            .distinct()
+        )
+    )
+
+
+def _give(actor: User | None, step: AftercareStep, reason: str) -> User | None:
+    """Give one open step the owner `owner_for` finds now; tell them. The new owner, or None
+    when it stays where it is (the same owner, or nobody else in line)."""
+    owner, team = owner_for(person_of(step))
+    if owner is None or owner.id == step.owner_id:
+        return None
+    previous = step.owner_id
+    step.owner_id, step.team_id = owner.id, team.id if team else None
+    db.session.flush()
+    notify.queue("assigned", owner, f"{step.id}:{owner.id}", step=step)
+    audit(actor, AuditAction.STEP_OWNER, step, owner=owner.id, previous=previous, reason=reason)
+    return owner
+
+
+def hand_over_steps_of(actor: User | None, owner: User, team: Team | None = None) -> int:
+    """Inside the caller's transaction, which holds the incidents' locks: the open steps that
+    `owner` holds (those of `team` only, when given) go to whoever is next in line now: a
+    leaver's to the deputy or the manager above, a former manager's to the team's new manager.
+    Returns how many moved; nothing is left without an owner while a coordinator is chosen."""
+    query = select(AftercareStep).where(
+        AftercareStep.status == StepStatus.OPEN, AftercareStep.owner_id == owner.id
+    )
+    if team is not None:
+        query = query.where(AftercareStep.team_id == team.id)
+    moved = 0
+    reason = "owner_left" if not owner.active else "owner_changed"
+    for step in db.session.scalars(query.order_by(AftercareStep.id)).all():
+        if owner.is_active_manager and _still_runs(owner, step):
+            continue
+        if _give(actor, step, reason) is not None:
+            moved += 1
+        elif not owner.is_active_manager:
+            # Nobody in line and no coordinator: the step waits in the open, listed in red on
+            # the admin's owners page, rather than with someone who cannot do it.
+            step.owner_id = None
+            audit(actor, AuditAction.STEP_OWNER, step, owner=None, previous=owner.id, reason=reason)
+            moved += 1
+    return moved
+
+
+def _still_runs(owner: User, step: AftercareStep) -> bool:
+    """An active manager keeps a step of a team they still manage or deputise for."""
+    team = db.session.get(Team, step.team_id) if step.team_id is not None else None
+    return team is not None and owner.id in (team.manager_id, team.deputy_id)
+
+
+def sweep_inactive_owners() -> int:
+    """Hand over every open step still held by a deactivated account (a report submitted at
+    the very moment its manager was deactivated planned a step for them). One transaction;
+    `flask remind` runs it. Returns how many steps moved."""
+    with transaction():
+        held = (
+            select(AftercareStep)
+            .join(User, AftercareStep.owner_id == User.id)
+            .where(AftercareStep.status == StepStatus.OPEN, ~User.active)
+        )
+        lock_all(db.session.scalars(held.with_only_columns(AftercareStep.incident_id)).all())
+        owners = db.session.scalars(
+            select(User).where(User.id.in_(held.with_only_columns(AftercareStep.owner_id)))
+        ).all()
+        return sum(hand_over_steps_of(None, owner) for owner in owners)
+
+
+def follow_mover(actor: User | None, person: User) -> int:
+    """Inside the caller's transaction, which holds the incidents' locks: the open steps about
+    `person` (their own aftercare, their steps as a witness) that belong to another team than
+    theirs now go to the manager of their new team, and the person is told once."""
+    steps = db.session.scalars(
+        select(AftercareStep)
+        .where(
+            AftercareStep.status == StepStatus.OPEN,
+            AftercareStep.subject_user_id == person.id,
+            AftercareStep.team_id.is_distinct_from(person.team_id),
+        )
+        .order_by(AftercareStep.id)
+    ).all()
+    moved = sum(_give(actor, step, "person_moved") is not None for step in steps)
+    if moved:
+        notify.queue(
+            "aftercare_moved", person, f"{person.id}:{person.team_id}:{utcnow():%Y%m%d%H%M}"
+        )
+    return moved
+
+
 @dataclass
 class Gaps:
     """Where aftercare would have no owner of its own, for the admin pages."""
