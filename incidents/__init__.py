@@ -50,6 +50,10 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     )
     i18n.init_app(app)
 
+    from incidents.auth import oidc_client
+
+    oidc_client.init_app(app)  # single sign-on: settings checked; its client made at first use
+
     from incidents import admin, aftercare, auth, errors, hr, main, reporting
 
     app.register_blueprint(auth.bp)
@@ -58,6 +62,10 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(reporting.bp)
     app.register_blueprint(aftercare.bp)
     app.register_blueprint(hr.bp)
+    from incidents import scim
+
+    app.register_blueprint(scim.bp)
+    csrf.exempt(scim.bp)  # a bearer token, no cookie: nothing for a forged request to ride on
     errors.init_app(app)
 
     from incidents import cli

@@ -1,7 +1,9 @@
 """Flask commands: `flask create-user`, `flask seed-demo`, `flask remind`, `flask stats`,
-`flask retention`."""
+`flask retention`, `flask import-org`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -146,6 +148,58 @@ def init_app(app: Flask) -> None:
             click.echo(f"left: {line}")
         if left.any:
             raise SystemExit(1)
+
+    @app.cli.command("import-org")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--apply", "write", is_flag=True, help="Apply it; without: only the dry run.")
+    def import_org_command(file: Path, write: bool) -> None:
+        """Import people and teams from a CSV export of the HR system (its headers: the
+        IMPORT_COLUMNS setting). Prints the dry run; --apply applies it as well. Every run is
+        kept with its report (/admin/import)."""
+        from flask_babel import force_locale
+
+        from incidents.services import org_import
+
+        try:
+            content = file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise click.ClickException(f"{file} is not UTF-8 text") from error
+        try:
+            with force_locale("en"):
+                record = org_import.import_file(None, content, file.name, write=write)
+        except services.ServiceError as error:
+            raise click.ClickException(error.message) from error
+        for line in org_import.format_report(record):
+            click.echo(line)
+
+    @app.cli.command("break-glass")
+    @click.argument("email")
+    @click.option("--off", is_flag=True, help="Make it an ordinary account again.")
+    def break_glass_command(email: str, off: bool) -> None:
+        """Mark an admin account break-glass: it keeps its password while PASSWORD_LOGIN is off."""
+        from incidents.services import single_sign_on
+
+        user = services.user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"no account with the address {email}")
+        try:
+            single_sign_on.set_break_glass(None, user, not off)
+        except services.ServiceError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"{user.email} is {'no longer ' if off else ''}a break-glass account.")
+
+    @app.cli.command("forget-sso")
+    @click.argument("email")
+    def forget_sso_command(email: str) -> None:
+        """Unbind an account from its person at the OpenID provider (made anew there): the next
+        single sign-on with its address binds again."""
+        from incidents.services import single_sign_on
+
+        user = services.user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"no account with the address {email}")
+        single_sign_on.forget_subject(None, user)
+        click.echo(f"{user.email} will be bound again at its next single sign-on.")
 
     @app.cli.command("create-user")
     @click.argument("email")

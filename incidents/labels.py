@@ -108,6 +108,14 @@ AUDIT_ACTION_LABELS = {
     AuditAction.USER_PASSWORD_LINK: _l("sent you a link to set your password"),
     AuditAction.USER_PASSWORD_SET: _l("set the password through a link"),
     AuditAction.AUTH_SESSION_END: _l("ended a session"),
+    AuditAction.AUTH_OIDC_LOGIN: _l("logged in with single sign-on"),
+    AuditAction.AUTH_OIDC_REFUSED: _l("a refused single sign-on"),
+    AuditAction.AUTH_TWO_FACTOR: _l("logged in with a code"),
+    AuditAction.AUTH_TWO_FACTOR_FAILED: _l("a wrong code"),
+    AuditAction.AUTH_RECOVERY_CODE: _l("used a recovery code"),
+    AuditAction.USER_TWO_FACTOR_ON: _l("switched two-factor sign-in on"),
+    AuditAction.USER_TWO_FACTOR_OFF: _l("switched two-factor sign-in off"),
+    AuditAction.USER_RECOVERY_CODES: _l("made new recovery codes"),
 }
 
 # What an administrator changed on the account (shown beside the action).
@@ -116,6 +124,10 @@ ACCOUNT_FIELD_LABELS = {
     "name": _l("name"),
     "role": _l("role"),
     "team_id": _l("team"),
+    "break_glass": _l("break-glass account"),
+    "oidc_subject": _l("single sign-on binding"),
+    "external_id": _l("directory id"),
+    "employee_number": _l("employee number"),
 }
 
 # A change of whom a team has as manager or deputy: (team role, change) -> what it means to you.

@@ -20,6 +20,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response
 
 from incidents.models import Role
+from incidents.services import two_factor
 
 # The calendar feed is opened by calendar programs without a login: its address holds a
 # secret token that the manager can renew (see incidents/aftercare/calendar.py).
@@ -32,6 +33,33 @@ PUBLIC_ENDPOINTS = frozenset(
         "main.readyz",
         "aftercare.calendar_feed",
         "auth.reset_password",  # the link an administrator sent is the credential
+        "auth.oidc_login",  # single sign-on: off to the provider ...
+        "auth.oidc_callback",  # ... and back, with the provider's answer
+        "auth.two_factor_login",  # the second step of a login: nobody is logged in yet
+        # The directory's SCIM API: no session, a bearer token that its blueprint checks
+        # before every request (incidents/scim/views.py).
+        "scim.service_provider_config",
+        "scim.schemas",
+        "scim.schema",
+        "scim.resource_types",
+        "scim.resource_type",
+        "scim.users",
+        "scim.user",
+        "scim.groups",
+        "scim.group",
+        "scim.search",
+        "scim.unknown",
+    }
+)
+# A password account whose role requires two-factor sign-in but who has not set it up yet
+# may open only these besides the public endpoints: setting it up, and logging out.
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset(
+    {
+        "auth.logout",
+        "auth.two_factor",
+        "auth.two_factor_qr",
+        "auth.two_factor_start",
+        "auth.two_factor_confirm",
     }
 )
 ALL_ROLES = frozenset(Role)
@@ -69,6 +97,19 @@ def guard() -> ResponseReturnValue | None:
     if current_user.role not in allowed_roles(endpoint):
         abort(403)
     return None
+
+
+def require_two_factor() -> ResponseReturnValue | None:
+    """Before every request, after `guard`: a logged-in user whose role requires two-factor
+    sign-in (TWO_FACTOR_ROLES) and who has not set it up is sent to set it up. Accounts of the
+    organisation's OpenID provider rely on its own MFA."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS or endpoint in TWO_FACTOR_SETUP_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated or not two_factor.must_set_up(current_user):
+        return None
+    flash(_("Your role requires two-factor sign-in. Set it up to continue."), "info")
+    return redirect(url_for("auth.two_factor"))
 
 
 def session_ended() -> None:
@@ -174,4 +215,5 @@ def init_app(app: Flask) -> None:
     app.request_class = CleanRequest
     app.before_request(allow_file_upload)
     app.before_request(guard)
+    app.before_request(require_two_factor)
     app.after_request(set_security_headers)

@@ -27,6 +27,8 @@ from incidents.extensions import limiter
 from incidents.models import Role, Team, User
 from incidents.services import sessions
 from incidents.stats import tally
+from tests.oidc_provider import OidcProvider, ProviderUnavailable, find_node
+from tests.oidc_provider import started as started_oidc_provider
 from tests.postgres_server import PostgresServer, find_bin_dir
 from tests.redis_server import RedisServer, find_redis_server
 
@@ -67,6 +69,23 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer(binary).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """A real OpenID provider (oidc-provider from npm, on Node.js) on a free loopback port,
+    installed into a folder of this session (tests/oidc_provider.py)."""
+    node, npm = find_node()
+    if node is None or npm is None:
+        missing("Node.js and npm (for the test OpenID provider, oidc-provider)")
+    assert node is not None and npm is not None
+    try:
+        provider = started_oidc_provider(node, npm, tmp_path_factory.mktemp("oidc-provider"))
+    except ProviderUnavailable as error:
+        missing(f"oidc-provider ({error})")
+        raise
+    yield provider
+    provider.stop()
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:

@@ -4,4 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from incidents.admin import audit, legal_holds, mail, ownership, privacy, views  # noqa: E402, F401
+from incidents.admin import (  # noqa: E402, F401
+    audit,
+    legal_holds,
+    mail,
+    org_import,
+    ownership,
+    privacy,
+    scim,
+    views,
+)

@@ -15,7 +15,7 @@ from incidents.forms import ConfirmForm, show_service_error
 from incidents.labels import ROLE_LABELS
 from incidents.models import Role, Team, User
 from incidents.security import roles
-from incidents.services import ServiceError
+from incidents.services import ServiceError, two_factor
 
 
 @bp.route("/users")
@@ -87,6 +87,28 @@ def send_password_link(user_id: int) -> ResponseReturnValue:
                 "%(hours)s hours.",
                 email=user.email,
                 hours=current_app.config["PASSWORD_RESET_HOURS"],
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/two-factor-reset", methods=["POST"])
+@roles(Role.ADMIN)
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
+    """For someone who lost their phone: their two-factor sign-in off, told by mail."""
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        two_factor.reset(current_user, user)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            _(
+                "Two-factor sign-in of %(name)s has been reset. They were told by mail.",
+                name=user.name,
             ),
             "success",
         )

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from incidents.auth import data, reset, views  # noqa: E402, F401
+from incidents.auth import data, oidc, reset, two_factor, views  # noqa: E402, F401

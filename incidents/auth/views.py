@@ -21,13 +21,13 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from incidents import services
-from incidents.auth import bp
+from incidents.auth import bp, pending
 from incidents.auth.forms import LoginForm, PasswordForm
 from incidents.extensions import limiter, login_manager
 from incidents.models import User
 from incidents.passwords import verify_password
 from incidents.security import ALL_ROLES, is_safe_next, roles, session_ended
-from incidents.services import audit_log, logins, sessions
+from incidents.services import audit_log, logins, sessions, two_factor
 
 
 @login_manager.user_loader
@@ -91,6 +91,10 @@ def login() -> ResponseReturnValue:
             )
             page = render_template("auth/login.html", form=form, refusal=refusal)
             return page, 429, {"Retry-After": str(result.wait_seconds)}
+        if result.user is not None and two_factor.is_on(result.user):
+            # Not logged in yet: the login waits for a code (incidents/auth/two_factor.py).
+            pending.begin(result.user, form.next.data or "")
+            return redirect(url_for("auth.two_factor_login"))
         if result.user is not None:
             begin_session(result.user)
             audit_log.record_login(result.user)
@@ -104,12 +108,17 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @roles(*ALL_ROLES)
 def logout() -> ResponseReturnValue:
+    """End the session here; one that began at the organisation's provider ends there too
+    (RP-initiated logout: the provider comes back to the login page)."""
+    from incidents.auth import oidc_client
+
     audit_log.record_logout(current_user._get_current_object())
     sessions.end(session.get("_user_id", ""))
+    id_token = oidc_client.take_id_token()  # before the session is cleared
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "success")
-    return redirect(url_for("auth.login"))
+    return redirect(oidc_client.logout_url(id_token) or url_for("auth.login"))
 
 
 def _session_id(value: str) -> int | None:

@@ -101,11 +101,13 @@ NAVIGATION = [
     ("hr.conversations", _l("Client conversations")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
+    ("admin.org_import", _l("HR import")),
     ("admin.aftercare_owners", _l("Aftercare owners")),
     ("admin.mail", _l("Outgoing mail")),
     ("admin.audit", _l("Audit trail")),
     ("admin.legal_holds", _l("Legal holds")),
     ("admin.privacy_overview", _l("Privacy")),
+    ("admin.scim", _l("Directory provisioning")),
 ]
 
 

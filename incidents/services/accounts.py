@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -22,6 +23,14 @@ from incidents.models import (
 from incidents.passwords import hash_password
 from incidents.services import ownership, sessions
 from incidents.services.base import ServiceError, apply_changes, audit, lock_all, transaction
+
+# The default of an optional argument that means "leave this field as it is" (None clears it).
+KEEP: Any = object()
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The values that were given, leaving out those that are KEEP."""
+    return {name: value for name, value in values.items() if value is not KEEP}
 
 
 def normalise_email(email: str) -> str:
@@ -107,10 +116,13 @@ def update_user(
     name: str,
     role: Role,
     team: Team | None,
+    external_id: str | None = KEEP,
+    employee_number: str | None = KEEP,
 ) -> list[str]:
     """Change a user's details; returns the fields that changed. An admin never sets an
     existing user's password (see `password_reset`), nor changes their own role. A change of
-    role or team is told to the person and to the managers of the old and the new team."""
+    role or team is told to the person and to the managers of the old and the new team. The
+    directory's id and the employee number stay as they are unless given (SCIM, the import)."""
     if actor is not None and actor.id == user.id and role != user.role:
         raise ServiceError(_("Another administrator must change your own role."), "role")
     with transaction():
@@ -125,7 +137,8 @@ def update_user(
                 "name": name.strip(),
                 "role": role,
                 "team_id": team.id if team else None,
-            },
+            }
+            | _given(external_id=external_id, employee_number=employee_number),
         )
         if changed:
             event = audit(actor, AuditAction.USER_UPDATE, user, fields=changed)
@@ -206,8 +219,9 @@ def create_team(
     parent: Team | None = None,
     manager: User | None = None,
     deputy: User | None = None,
+    external_id: str | None = None,
 ) -> Team:
-    """Create a team or department."""
+    """Create a team or department (`external_id`: the directory's group or the HR code)."""
     _check_not_oneself(actor, None, manager, deputy)
     with transaction():
         _check_team_people(parent, None, manager, deputy)
@@ -217,6 +231,7 @@ def create_team(
             parent=parent,
             manager=manager,
             deputy=deputy,
+            external_id=external_id,
         )
         db.session.add(team)
         db.session.flush()
@@ -234,9 +249,11 @@ def update_team(
     parent: Team | None,
     manager: User | None,
     deputy: User | None,
+    external_id: str | None = KEEP,
 ) -> list[str]:
     """Change a team's names, place and managers; returns the fields that changed. A new or
-    former manager or deputy is told, and so is the team's manager."""
+    former manager or deputy is told, and so is the team's manager. The directory's id stays
+    as it is unless given."""
     _check_not_oneself(actor, team, manager, deputy)
     with transaction():
         lock_all(_open_steps_of_team(team))  # a former manager's steps go to the new one
@@ -250,7 +267,8 @@ def update_team(
                 "parent_id": parent.id if parent else None,
                 "manager_id": manager.id if manager else None,
                 "deputy_id": deputy.id if deputy else None,
-            },
+            }
+            | _given(external_id=external_id),
         )
         if changed:
             audit(actor, AuditAction.TEAM_UPDATE, team, fields=changed)
@@ -308,7 +326,7 @@ def _tell_team_roles(actor: User | None, team: Team, before: dict[str, User | No
             _tell(event, person, team)
 
 
-def set_team_active(actor: User, team: Team, active: bool) -> None:
+def set_team_active(actor: User | None, team: Team, active: bool) -> None:
     """Deactivate a team (refused while it still has active members or sub-teams) or reactivate it."""
     with transaction():
         if not active:

@@ -32,15 +32,28 @@ class InvalidInput(ServiceError):
         self.errors = dict(errors)
 
 
+_OPEN = "services.transaction"  # session.info: a transaction() block is open
+
+
 @contextmanager
 def transaction() -> Iterator[None]:
-    """Commit what the block did, or roll all of it back."""
+    """Commit what the block did, or roll all of it back. A block inside another joins it:
+    only the outermost commits (a SCIM request made of several service calls is still one
+    transaction); the inner one flushes at its end, so the next call finds a clean session."""
+    session = db.session
+    if session.info.get(_OPEN):
+        yield
+        session.flush()
+        return
+    session.info[_OPEN] = True
     try:
         yield
-        db.session.commit()
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
+    finally:
+        session.info.pop(_OPEN, None)
 
 
 def lock_all(incident_ids: Iterable[int]) -> None:

@@ -3,7 +3,9 @@
 Every attempt that is checked costs exactly one argon2 verification, whatever the account: an
 unknown or deactivated account is checked against a dummy hash
 (`passwords.burn_verification_time`), so the time of the answer does not tell whether an
-account exists.
+account exists. The same goes for every account but a break-glass admin's while
+PASSWORD_LOGIN is off (everyone signs in through the organisation's provider; see
+`may_use_password`).
 
 Failed attempts are counted in `login_throttle`, under three keys (see config.py for the
 numbers):
@@ -38,7 +40,7 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from incidents.extensions import db
-from incidents.models import LoginThrottle, User, utcnow
+from incidents.models import LoginThrottle, Role, User, utcnow
 from incidents.passwords import burn_verification_time, needs_rehash, verify_password
 from incidents.services import audit_log
 from incidents.services.accounts import normalise_email, rehash_password, user_by_email
@@ -49,7 +51,9 @@ class Outcome(enum.Enum):
     """What became of a login attempt."""
 
     LOGGED_IN = "logged_in"
-    REFUSED = "refused"  # wrong password, unknown or deactivated account: one message for all
+    # Wrong password, unknown or deactivated account, password login off for this account:
+    # one message for all.
+    REFUSED = "refused"
     WAIT = "wait"  # a delay runs: nothing was checked
 
 
@@ -68,7 +72,7 @@ def attempt(email: str, password: str, address: str) -> Attempt:
     if wait:
         return Attempt(Outcome.WAIT, wait_seconds=wait)
     user = user_by_email(email)
-    if user is not None and user.active:
+    if user is not None and may_use_password(user):
         right = verify_password(user.password_hash, password)
     else:
         burn_verification_time()
@@ -81,6 +85,28 @@ def attempt(email: str, password: str, address: str) -> Attempt:
         rehash_password(user, password)
     record_success(email, address)
     return Attempt(Outcome.LOGGED_IN, user=user)
+
+
+def may_use_password(user: User) -> bool:
+    """Whether this account may log in with a password: any active one, or, with
+    PASSWORD_LOGIN off (single sign-on for everyone), only an active break-glass admin. The
+    others are refused like a wrong password, after the same one verification (against the
+    dummy hash), so neither the answer nor its time tells which accounts are break-glass.
+    An account bound to the OpenID provider whose role requires two-factor sign-in signs in
+    there (or with its own TOTP), never with a password alone."""
+    if not user.active:
+        return False
+    if (
+        user.oidc_subject is not None
+        and user.role.value in current_app.config["TWO_FACTOR_ROLES"]
+        and user.totp_confirmed_at is None
+        and not user.break_glass
+    ):
+        # Its second factor is the provider's MFA: a password alone would skip it.
+        return False
+    if current_app.config["PASSWORD_LOGIN"]:
+        return True
+    return user.break_glass and user.role is Role.ADMIN
 
 
 def delay_seconds(failures: int, *, after: int, base: float, longest: float) -> float:

@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "incidents.hr",
             "incidents.admin",
             "incidents.main",
+            "incidents.scim",
         ),
     ),
     ("app", ("incidents.cli", "incidents")),

@@ -35,13 +35,14 @@ from incidents.models import (
     Incident,
     IncidentType,
     Notification,
+    OrgImport,
     PerpetratorKnown,
     Role,
     StepStatus,
     Team,
     User,
 )
-from incidents.services import ReportData, ownership, retention
+from incidents.services import ReportData, org_import, ownership, retention
 from incidents.services import conversations as conversation_service
 from incidents.services.aftercare import StepResult
 from incidents.services.calendar import renew_calendar_token
@@ -91,8 +92,12 @@ NOT_FREE_TEXT = {
     "user_session.token_hash",
     "user_session.address",
     "password_reset.token_hash",
+    "user.totp_secret",  # base32 from pyotp, never typed
+    "recovery_code.code_hash",
+    "scim_token.token_hash",  # a sha256 in hex, made by the app
     "login_throttle.key",
     "setting.name",
+    "org_import.digest",  # a sha256 in hex, made by the app
     "setting.value",
     "retention_run.report",
     "stat_tally.measure",
@@ -119,6 +124,13 @@ FREE_TEXT = {
     "audit_event.details",  # what HR asked for, a legal hold's reason
     "notification.last_error",  # what a mail server answered
     "user_session.user_agent",  # what the client sent
+    "org_import.filename",  # the HR import: the name of the uploaded file
+    "org_import.report",  # ... names, team names and refused lines from it
+    "user.employee_number",  # ... and the HR system's keys
+    "team.external_id",
+    "user.external_id",  # the directory's id for the account (SCIM externalId)
+    "user.oidc_subject",  # the OpenID provider's subject, never shown
+    "scim_token.name",  # what the admin called the token
 }
 
 # The outcome recorded for each kind of step, with every optional field filled in.
@@ -290,6 +302,21 @@ def world(app, payload):
             date(2025, 6, 1),
             {(income.id, Channel.COUNTER): 1200, (enforcement.id, Channel.PHONE): 300},
         )
+        # An HR import whose file carries the payload everywhere (the person's employee number
+        # and name, the team's code and name, a refused line, the file's name), applied; then a
+        # dry run that would deactivate that person again, waiting for its confirmation.
+        export = io.StringIO()
+        writer = csv.writer(export)
+        writer.writerow(org_import.FIELDS)
+        writer.writerow([text[:64], "imported@example.test", text, text, text, "", text[:64]])
+        writer.writerow(["9002", "not-an-address", text, text, "", "", ""])
+        org_import.import_file(admin, export.getvalue(), f"{text}.csv", write=True)
+        header = export.getvalue().splitlines()[0]
+        org_import.dry_run(admin, header + "\n9003,x,y,z,,,\n", text, keep=False)
+        # What the directory and the OpenID provider send (ids the admin pages may show).
+        with services.transaction():
+            people["reporter"].external_id = text[:255]
+            people["reporter"].oidc_subject = text[:255]
         # A mail server's answer is shown to the admin: it is text from outside too.
         db.session.execute(
             update(Notification)
@@ -330,6 +357,7 @@ def ids(app):
         "user_id": User.id,
         "team_id": Team.id,
         "notification_id": Notification.id,
+        "run_id": OrgImport.id,
     }
     found: dict[str, list[int | str]] = {
         arg: list(db.session.scalars(select(column))) for arg, column in everything.items()
@@ -337,6 +365,10 @@ def ids(app):
     found["token"] = [t for t in db.session.scalars(select(User.calendar_token)) if t]
     found["secret"] = ["no-such-secret"]
     found["filename"] = ["css/app.css"]
+    # The SCIM endpoint's own ids (it answers a browser with 401: no bearer token).
+    found["schema_id"] = ["urn:ietf:params:scim:schemas:core:2.0:User"]
+    found["resource_type_id"] = ["User"]
+    found["path"] = ["Unknown"]
     return found
 
 

@@ -138,9 +138,7 @@ def test_a_mover_takes_their_own_aftercare_to_their_new_manager(org):
     assert {s.owner_id for s in open_steps(subject_user_id=victim.id)} == {org["other_boss"].id}
     assert {s.team_id for s in open_steps(subject_user_id=victim.id)} == {org["front"].id}
     # The witness stayed: their steps stay with their own manager.
-    assert {s.owner_id for s in open_steps(subject_user_id=org["witness"].id)} == {
-        org["boss"].id
-    }
+    assert {s.owner_id for s in open_steps(subject_user_id=org["witness"].id)} == {org["boss"].id}
     assert len(mails("aftercare_moved", victim)) == 1
     assert {n.step_id for n in mails("assigned", org["other_boss"])} >= own
 

@@ -24,9 +24,24 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.login",
         "auth.set_language",
         "auth.reset_password",  # the link in the mail is the credential
+        "auth.two_factor_login",  # the second step of a login: nobody is logged in yet
+        "auth.oidc_login",  # single sign-on: the button on the login page
+        "auth.oidc_callback",  # the provider's answer is checked there (state, ID token)
         "main.healthz",
         "main.readyz",
         "aftercare.calendar_feed",  # the secret token in the address is the key
+        # The directory's SCIM API: a bearer token instead of a session (tests/web/test_scim.py).
+        "scim.service_provider_config",
+        "scim.schemas",
+        "scim.schema",
+        "scim.resource_types",
+        "scim.resource_type",
+        "scim.users",
+        "scim.user",
+        "scim.groups",
+        "scim.group",
+        "scim.search",
+        "scim.unknown",
     }
 )
 
@@ -36,6 +51,13 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "auth.logout": EVERYONE,
     "auth.change_password": EVERYONE,
     "auth.sessions": EVERYONE,
+    "auth.two_factor": EVERYONE,
+    "auth.two_factor_qr": EVERYONE,
+    "auth.two_factor_start": EVERYONE,
+    "auth.two_factor_confirm": EVERYONE,
+    "auth.two_factor_recovery_codes": EVERYONE,
+    "auth.two_factor_off": EVERYONE,
+    "admin.reset_two_factor": frozenset({A}),
     "admin.users": frozenset({A}),
     "admin.new_user": frozenset({A}),
     "admin.edit_user": frozenset({A}),
@@ -48,6 +70,14 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "admin.mail": frozenset({A}),
     "admin.retry_mail": frozenset({A}),
     "admin.send_password_link": frozenset({A}),
+    "admin.org_import": frozenset({A}),
+    "admin.org_import_upload": frozenset({A}),
+    "admin.org_import_run": frozenset({A}),
+    "admin.org_import_apply": frozenset({A}),
+    "admin.org_import_csv": frozenset({A}),
+    "admin.scim": frozenset({A}),
+    "admin.create_scim_token": frozenset({A}),
+    "admin.revoke_scim_token": frozenset({A}),
     # Incident pages: every role reports and follows its own; object-level rules
     # (tests/web/test_visibility.py, test_ownership.py) decide which incidents.
     "reporting.new": EVERYONE,
@@ -86,6 +116,11 @@ OBJECT_ROUTES = {
     "aftercare.hand",
     "aftercare.police_outcome",
     "hr.statistics_csv",  # a table that does not exist: 404
+    "admin.org_import_run",  # an import that does not exist: 404
+    "admin.org_import_apply",
+    "admin.org_import_csv",
+    "auth.two_factor_qr",  # no secret being set up: 404
+    "admin.revoke_scim_token",  # no token has been made: 404
 }
 
 
