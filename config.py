@@ -148,6 +148,14 @@ class Config:
     ESCALATE_AFTER_DAYS = 3
     DRAFT_REMINDER_HOURS = 24
 
+    # Alarm buttons: the provider posts each event to /api/alarms, signed with HMAC-SHA256.
+    # More than one secret may be valid at once while one is rotated: a list, or from the
+    # environment INCIDENTS_ALARM_WEBHOOK_SECRET='["new", "old"]' (one secret: a plain string).
+    # Empty: every event is refused. The signed timestamp may differ this much from our clock.
+    ALARM_WEBHOOK_SECRET: list[str] | str = []
+    ALARM_MAX_AGE_SECONDS = 300
+    ALARM_MAX_BYTES = 16 * 1024
+
     # A link to set a password (sent by an admin, or to a new account) works once, this long.
     PASSWORD_RESET_HOURS = 48
 

@@ -66,6 +66,10 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
 
     app.register_blueprint(scim.bp)
     csrf.exempt(scim.bp)  # a bearer token, no cookie: nothing for a forged request to ride on
+    from incidents import api
+
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.views.alarms_webhook)  # signed by the provider: no cookie is ever used
     errors.init_app(app)
 
     from incidents import cli

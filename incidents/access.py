@@ -57,8 +57,13 @@ def can_edit(user: User, incident: Incident) -> bool:
 
 def can_discard(user: User, incident: Incident) -> bool:
     """Only the reporter may throw away a report, and only while it is a draft: submitted
-    incidents are never deleted."""
-    return incident.is_draft and incident.reporter_id == user.id
+    incidents are never deleted. An alarm's draft has a contact step from the start: once its
+    manager recorded anything on it, the draft stays (that aftercare is not thrown away)."""
+    return (
+        incident.is_draft
+        and incident.reporter_id == user.id
+        and all(s.is_open and not s.attempts for s in incident.steps)
+    )
 
 
 def _manages_an_affected_person(user: User, incident: Incident) -> bool:

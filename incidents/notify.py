@@ -79,6 +79,20 @@ TEXTS = {
         ),
         _l("Open the draft"),
     ),
+    "alarm": (
+        _l("Your alarm: complete your report"),
+        _l(
+            "Your alarm button was used. A draft report with the time and place is ready for you: complete it, so that you get the aftercare you are entitled to."
+        ),
+        _l("Complete the report"),
+    ),
+    "alarm_pending": (
+        _l("An alarm report is not completed yet"),
+        _l(
+            "Someone in a team you manage used an alarm button more than a day ago and has not completed the report yet. Please ask them to complete it."
+        ),
+        _l("Open the step"),
+    ),
     # Accounts: separation of duties. Nobody's password is set by an admin, and every change
     # of role, team, manager or deputy is told to the person and to the team's manager.
     "welcome": (
@@ -191,11 +205,23 @@ def queue_due(now: datetime) -> int:
         )
         .options(selectinload(Incident.reporter))
     ).all()
+    # An alarm's draft still not completed a day after the employee's reminder: its contact
+    # step (the only steps a draft has) tells the manager.
+    alarm_steps = db.session.scalars(
+        select(AftercareStep)
+        .join(Incident, Incident.id == AftercareStep.incident_id)
+        .where(
+            Incident.status == IncidentStatus.DRAFT,
+            Incident.created_at < now - timedelta(hours=2 * config["DRAFT_REMINDER_HOURS"]),
+            AftercareStep.owner_id.is_not(None),
+        )
+        .options(selectinload(AftercareStep.owner))
+    ).all()
     # What was queued before for these steps and drafts: one query, whatever the backlog.
     known = set(
         db.session.scalars(
             select(Notification.key).where(
-                Notification.step_id.in_([s.id for s in open_steps])
+                Notification.step_id.in_([s.id for s in (*open_steps, *alarm_steps)])
                 | Notification.incident_id.in_([d.id for d in drafts])
             )
         )
@@ -215,6 +241,8 @@ def queue_due(now: datetime) -> int:
                 step.escalated_at = now
     for draft in drafts:
         queue("draft", draft.reporter, str(draft.id), incident=draft, known=known)
+    for step in alarm_steps:
+        queue("alarm_pending", step.owner, str(step.incident_id), step=step, known=known)
     return len(db.session.new) - before
 
 
@@ -236,8 +264,8 @@ def _link(note: Notification) -> str:
         return url_for("auth.my_data", _external=True)
     if note.kind in ("submitted",):
         return url_for("aftercare.inbox", _external=True)
-    if note.kind in ("behalf", "draft") and note.incident_id is not None:
-        endpoint = "reporting.edit" if note.kind == "draft" else "reporting.detail"
+    if note.kind in ("behalf", "draft", "alarm") and note.incident_id is not None:
+        endpoint = "reporting.detail" if note.kind == "behalf" else "reporting.edit"
         return url_for(endpoint, incident_id=note.incident_id, _external=True)
     if note.step_id is not None:
         if note.recipient.role == Role.MANAGER and note.kind != "escalated":

@@ -9,21 +9,27 @@ about other people's incidents or steps.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select, tuple_, union
+from sqlalchemy import Select, and_, exists, func, or_, select, tuple_, union
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AlarmEvent,
+    AuditAction,
+    AuditEvent,
     Incident,
     IncidentChange,
     IncidentPerson,
     IncidentStatus,
+    Role,
     StepStatus,
     Team,
     User,
@@ -218,6 +224,15 @@ def my_drafts(user: User, *, with_details: bool = False) -> Sequence[Incident]:
     return db.session.scalars(query.order_by(Incident.updated_at.desc())).all()
 
 
+def alarms_of(incidents: Sequence[Incident]) -> dict[int, AlarmEvent]:
+    """The alarms that started these drafts or incidents, by incident id (one query)."""
+    ids = [i.id for i in incidents]
+    if not ids:
+        return {}
+    found = db.session.scalars(select(AlarmEvent).where(AlarmEvent.incident_id.in_(ids)))
+    return {a.incident_id: a for a in found if a.incident_id is not None}
+
+
 def incident_with_details(incident_id: int) -> Incident | None:
     """An incident with everything its page shows: types, people and their teams, history,
     and steps with their people. Whether the user may see it is `access.incident_view`."""
@@ -278,3 +293,155 @@ def team_list() -> Sequence[Team]:
         .options(selectinload(Team.manager), selectinload(Team.deputy), selectinload(Team.parent))
         .order_by(Team.active.desc(), Team.name_nl)
     ).all()
+
+
+# The colleague picker
+
+COLLEAGUE_MATCHES = 20
+COLLEAGUE_QUERY_MIN = 2
+COLLEAGUE_QUERY_MAX = 100
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """A colleague as the picker shows them: id, name and the team's name."""
+
+    id: int
+    name: str
+    team: str
+
+
+def _colleague_rows(query: Select[int, str, str, str], locale: str) -> list[Colleague]:
+    rows = db.session.execute(query)
+    return [
+        Colleague(
+            user_id, name, (team_en or team_nl if locale == "en" else team_nl or team_en) or ""
+        )
+        for user_id, name, team_nl, team_en in rows
+    ]
+
+
+def _colleague_select() -> Select[int, str, str, str]:
+    return select(User.id, User.name, Team.name_nl, Team.name_en).outerjoin(
+        Team, Team.id == User.team_id
+    )
+
+
+def _findable() -> ColumnElement[bool]:
+    """Active accounts; HR and admin accounts only when they are in a team (otherwise they
+    are service accounts nobody works next to)."""
+    return and_(
+        User.active.is_(True),
+        or_(User.role.not_in((Role.HR, Role.ADMIN)), User.team_id.is_not(None)),
+    )
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def colleague_search(
+    text: str, *, exclude: Sequence[int] = (), locale: str = "nl"
+) -> list[Colleague]:
+    """At most COLLEAGUE_MATCHES active colleagues whose name or team contains `text` (case
+    insensitive), by name; none for fewer than COLLEAGUE_QUERY_MIN characters. The scan
+    follows the index on (active, name) and stops at the page size."""
+    text = " ".join(text.split())[:COLLEAGUE_QUERY_MAX]
+    if len(text) < COLLEAGUE_QUERY_MIN:
+        return []
+    pattern = _like(text)
+    query = (
+        _colleague_select()
+        .where(_findable())
+        .where(
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(Team.name_nl).like(pattern, escape="\\"),
+                func.lower(Team.name_en).like(pattern, escape="\\"),
+            )
+        )
+        .order_by(User.name, User.id)
+        .limit(COLLEAGUE_MATCHES)
+    )
+    if exclude:
+        query = query.where(User.id.not_in(list(exclude)))
+    return _colleague_rows(query, locale)
+
+
+def colleagues_by_id(ids: Sequence[int], *, locale: str = "nl") -> list[Colleague]:
+    """The colleagues with these ids (inactive ones too: a stored report may name a leaver),
+    by name; unknown ids are left out."""
+    if not ids:
+        return []
+    query = _colleague_select().where(User.id.in_(list(ids))).order_by(User.name, User.id)
+    return _colleague_rows(query, locale)
+
+
+class AlarmResult(enum.StrEnum):
+    """What became of an alarm event, for the admin's list."""
+
+    DRAFT = "draft"  # a draft report, not yet completed
+    SUBMITTED = "submitted"  # the employee completed the report
+    DISCARDED = "discarded"  # the employee discarded the draft
+    UNKNOWN_USER = "unknown_user"  # refused: no account with this address
+    INACTIVE_USER = "inactive_user"  # refused: the account is not active
+
+
+@dataclass(frozen=True)
+class AlarmLine:
+    """One line of the admin's list: when, which event and device, and what became of it.
+    Neither the person nor the place: an admin sees no incidents."""
+
+    received_at: datetime
+    provider_event_id: str
+    device: str
+    result: AlarmResult
+
+
+RECENT_ALARMS = 50
+
+
+def recent_alarms(limit: int = RECENT_ALARMS) -> list[AlarmLine]:
+    """The last `limit` alarm events, accepted (with their draft's state) and refused (from the
+    audit trail), the latest first: two queries of at most `limit` rows each."""
+    accepted = db.session.execute(
+        select(AlarmEvent, Incident.status)
+        .outerjoin(Incident, Incident.id == AlarmEvent.incident_id)
+        .order_by(AlarmEvent.received_at.desc(), AlarmEvent.id.desc())
+        .limit(limit)
+    ).all()
+    refused = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == AuditAction.ALARM_REFUSED)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    lines = [
+        AlarmLine(
+            event.received_at,
+            event.provider_event_id,
+            event.device,
+            AlarmResult.DISCARDED
+            if status is None
+            else AlarmResult.DRAFT
+            if status == IncidentStatus.DRAFT
+            else AlarmResult.SUBMITTED,
+        )
+        for event, status in accepted
+    ]
+    for audit_event in refused:
+        reason = str(audit_event.details.get("reason", ""))
+        lines.append(
+            AlarmLine(
+                audit_event.at,
+                str(audit_event.details.get("event", "")),
+                "",
+                AlarmResult.INACTIVE_USER
+                if reason == AlarmResult.INACTIVE_USER
+                else AlarmResult.UNKNOWN_USER,
+            )
+        )
+    lines.sort(key=lambda line: line.received_at, reverse=True)
+    return lines[:limit]

@@ -49,6 +49,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "scim.group",
         "scim.search",
         "scim.unknown",
+        # The alarm provider's webhook: no session, every request signed with HMAC-SHA256
+        # and checked by its view before anything else (incidents/api/views.py).
+        "api.alarms_webhook",
     }
 )
 # A password account whose role requires two-factor sign-in but who has not set it up yet

@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from incidents.admin import (  # noqa: E402, F401
+    alarms,
     audit,
     legal_holds,
     mail,

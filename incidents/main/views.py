@@ -22,10 +22,12 @@ from incidents.security import ALL_ROLES, allowed_roles, roles
 @roles(*ALL_ROLES)
 def index() -> ResponseReturnValue:
     role = current_user.role
+    drafts = queries.my_drafts(current_user)
     return render_template(
         "main/index.html",
         managed_teams=queries.managed_teams(current_user),
-        drafts=queries.my_drafts(current_user),
+        drafts=drafts,
+        alarms=queries.alarms_of(drafts),
         my_steps=queries.my_steps(current_user),
         is_employee=role == Role.EMPLOYEE,
         is_manager=role == Role.MANAGER,

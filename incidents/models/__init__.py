@@ -3,6 +3,7 @@
 from incidents.models.aftercare import AftercareStep, StepStatus
 from incidents.models.base import Model, UTCDateTime, utcnow
 from incidents.models.incident import (
+    AlarmEvent,
     Channel,
     Incident,
     IncidentChange,
@@ -43,6 +44,7 @@ from incidents.models.statistics import (
 __all__ = [
     "AccountSource",
     "AftercareStep",
+    "AlarmEvent",
     "AuditAction",
     "AuditEvent",
     "Channel",

@@ -201,3 +201,26 @@ class IncidentChange(Model):
 
     incident: Mapped[Incident] = relationship(back_populates="changes")
     actor: Mapped[User | None] = relationship()
+
+
+class AlarmEvent(Model):
+    """An alarm button's event, as the provider sent it to `POST /api/alarms`, and the draft
+    report it became. Only accepted events are kept (refusals are in the audit trail); the
+    provider's event id is unique, so a resent event finds its draft instead of making one."""
+
+    __tablename__ = "alarm_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The draft it made; NULL when that draft was discarded (the alarm still counts).
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="SET NULL"), unique=True
+    )
+    triggered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    device: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
+    incident: Mapped[Incident | None] = relationship()

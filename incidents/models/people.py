@@ -41,6 +41,8 @@ class User(Model):
     """A person who logs in. Users are deactivated, never deleted."""
 
     __tablename__ = "user"
+    # The colleague picker reads active accounts by name and stops after a page of matches.
+    __table_args__ = (Index("ix_user_active_name", "active", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

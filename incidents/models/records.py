@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 class AuditAction(enum.StrEnum):
     """What an audit event records; stored by its value ("object.verb")."""
 
+    ALARM_RECEIVE = "alarm.receive"
+    ALARM_REFUSED = "alarm.refused"
+
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGOUT = "auth.logout"

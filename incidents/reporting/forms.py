@@ -8,12 +8,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    Field,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -23,12 +20,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from incidents import queries
 from incidents.bounds import EARLIEST_DAY, parse_int
-from incidents.extensions import db
 from incidents.forms import DateBetween, MaxLength, strip_filter
 from incidents.i18n import lazy_gettext as _l
+from incidents.i18n import select_locale
 from incidents.labels import AGGRAVATING_LABELS, CHANNEL_LABELS, TYPE_LABELS
 from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, PersonRole, User
 from incidents.services import ReportData
@@ -63,37 +61,37 @@ def to_local(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(org_zone()).replace(tzinfo=None)
 
 
-def colleague_choices(reporter: User) -> list[SelectChoice]:
-    """Active colleagues to choose as affected or as witnesses: names and ids only, in one
-    query (the page lists them twice)."""
-    rows = db.session.execute(
-        select(User.id, User.name)
-        .where(User.active, User.id != reporter.id)
-        .order_by(User.name, User.id)
-    )
-    return [SelectChoice(user_id, name) for user_id, name in rows]
+class ColleagueField(SelectMultipleField):
+    """Colleagues chosen by id, from a search rather than a list of everyone (15,000 staff
+    would make a page of megabytes). The ids are checked by the service (active accounts
+    only); `chosen` and `matches` are what the picker shows."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("coerce", int)
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(*args, **kwargs)
+        self.matches: list[queries.Colleague] = []
+        self._chosen: list[queries.Colleague] | None = None
 
-class ColleagueSelect(Select):
-    """A multi-select of many colleagues, rendered in one pass: the generic widget costs
-    tens of microseconds an option, which adds up with a thousand colleagues."""
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        self._chosen = None
 
-    def __init__(self) -> None:
-        super().__init__(multiple=True)
+    @property
+    def ids(self) -> list[int]:
+        """The chosen ids in their order, once each (an unreadable id makes the field invalid,
+        see process_formdata)."""
+        return [i for i in dict.fromkeys(self.data or []) if isinstance(i, int)]
 
-    def __call__(self, field: Field, **kwargs: Any) -> Markup:
-        kwargs.setdefault("id", field.id)
-        if "required" not in kwargs and "required" in getattr(field, "flags", ()):
-            kwargs["required"] = True
-        chosen = {str(value) for value in field.data or ()}
-        options = "".join(
-            f'<option value="{escape(choice.value)}"'
-            f"{' selected' if str(choice.value) in chosen else ''}>{escape(choice.label)}</option>"
-            for choice in field.choices or field.load_choices()
-        )
-        params = html_params(name=field.name, multiple=True, **kwargs)
-        # Every value and label is escaped above, the attributes by html_params.
-        return Markup(f"<select {params}>{options}</select>")  # noqa: S704  # nosec B704
+    def chosen(self) -> list[queries.Colleague]:
+        """The chosen colleagues with their names (one query, when the form is drawn)."""
+        if self._chosen is None:
+            # More than a report may name is refused by the service before any query; the
+            # form shows the first ones again, so a list of thousands never reaches the
+            # database either.
+            shown = self.ids[: current_app.config["MAX_COLLEAGUES_PER_REPORT"]]
+            self._chosen = queries.colleagues_by_id(shown, locale=select_locale())
+        return self._chosen
 
 
 class ReportForm(FlaskForm):
@@ -143,24 +141,27 @@ class ReportForm(FlaskForm):
         choices=[SelectChoice(name, label) for name, label in AGGRAVATING_LABELS.items()],
     )
     affected_self = BooleanField(_l("I was affected myself"), default=True)
-    affected = SelectMultipleField(
+    affected = ColleagueField(
         _l("Affected colleagues"),
-        coerce=int,
-        validate_choice=False,
-        description=_l(
-            "Reporting for someone else? Choose them here. Ctrl or Cmd selects several."
-        ),
-        render_kw={"size": 5},
-        widget=ColleagueSelect(),
+        description=_l("Reporting for someone else? Search for them by name or team."),
     )
-    witnesses = SelectMultipleField(
+    witnesses = ColleagueField(
         _l("Colleagues who saw it"),
-        coerce=int,
-        validate_choice=False,
         description=_l("Each of them is offered aftercare of their own."),
-        render_kw={"size": 5},
-        widget=ColleagueSelect(),
     )
+    # Without JavaScript: a search field per list and a button that shows the matches
+    # (`find` holds which list the button belongs to).
+    affected_q = StringField(
+        _l("Find an affected colleague"),
+        validators=[Length(max=queries.COLLEAGUE_QUERY_MAX)],
+        filters=[strip_filter],
+    )
+    witnesses_q = StringField(
+        _l("Find a colleague who saw it"),
+        validators=[Length(max=queries.COLLEAGUE_QUERY_MAX)],
+        filters=[strip_filter],
+    )
+    find = HiddenField()
     outside_witnesses = TextAreaField(
         _l("Other witnesses"),
         validators=[MaxLength(1000)],
@@ -202,17 +203,6 @@ class ReportForm(FlaskForm):
             self.affected_self.label.text = _l(
                 "%(name)s (who reported it) was affected", name=reporter.name
             )
-        # Loaded when the lists are drawn, once for both: a valid POST never needs them (the
-        # service checks the chosen ids itself).
-        loaded: list[SelectChoice] = []
-
-        def colleagues() -> list[SelectChoice]:
-            if not loaded:
-                loaded.extend(colleague_choices(reporter))
-            return loaded
-
-        for name in ("affected", "witnesses"):
-            getattr(self, name).load_choices = colleagues
         self.reporter = reporter
         for name in ("occurred_at", "channel", "types", "description"):
             getattr(self, name).flags.required = True
@@ -244,13 +234,27 @@ class ReportForm(FlaskForm):
         # formdata=None: filled in from the incident even when answering a POST.
         return cls(reporter=incident.reporter, editor=editor, data=data, formdata=None)
 
+    def searched_list(self) -> ColleagueField | None:
+        """The colleague list whose search button was pressed (no JavaScript), or None."""
+        if self.find.data in ("affected", "witnesses"):
+            field: ColleagueField = getattr(self, self.find.data)
+            return field
+        return None
+
+    def show_matches(self, colleagues: ColleagueField) -> None:
+        """Look up what was typed in the list's search field; the matches are shown as
+        checkboxes next to the colleagues already chosen."""
+        text = getattr(self, f"{colleagues.name}_q").data or ""
+        exclude = [self.reporter.id, *(c.id for c in colleagues.chosen())]
+        colleagues.matches = queries.colleague_search(text, exclude=exclude, locale=select_locale())
+
     def form_version(self) -> int:
         """The version the form was made from; 0 (never current) when it is missing."""
         return parse_int(self.version.data or "") or 0
 
     def report_data(self) -> ReportData:
         """What was filled in, for the service (times converted to UTC)."""
-        affected = list(dict.fromkeys(self.affected.data or []))
+        affected = self.affected.ids
         if self.affected_self.data:
             affected.insert(0, self.reporter.id)
         facts = set(self.aggravating.data or [])
@@ -261,7 +265,7 @@ class ReportForm(FlaskForm):
             location=self.location.data or "",
             description=self.description.data or "",
             affected_ids=affected,
-            witness_ids=list(dict.fromkeys(self.witnesses.data or [])),
+            witness_ids=self.witnesses.ids,
             outside_witnesses=self.outside_witnesses.data or "",
             perpetrator_known=PerpetratorKnown(self.perpetrator_known.data or "unknown"),
             perpetrator_name=self.perpetrator_name.data or "",

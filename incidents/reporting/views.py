@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from incidents import access, queries, services
 from incidents.forms import ConfirmForm, page_cursor, show_service_error
+from incidents.i18n import select_locale
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -85,6 +86,29 @@ def _token(form: ReportForm | QuickLogForm) -> str:
     return token
 
 
+def _searching(form: ReportForm) -> bool:
+    """A search button of a colleague list was pressed (no JavaScript): the form comes back
+    with the matches and everything filled in so far; nothing is saved."""
+    colleagues = form.searched_list()
+    if colleagues is None:
+        return False
+    form.show_matches(colleagues)
+    return True
+
+
+@bp.route("/colleagues")
+@roles(*REPORTERS)
+def colleagues() -> ResponseReturnValue:
+    """At most 20 active colleagues whose name or team contains `q`, for the picker."""
+    matches = queries.colleague_search(
+        request.args.get("q", ""), exclude=[current_user.id], locale=select_locale()
+    )
+    response = jsonify(colleagues=[{"id": c.id, "name": c.name, "team": c.team} for c in matches])
+    # Names of staff: not for shared caches, and not kept by the browser after logout.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _saved(incident: Incident, submitted: bool) -> ResponseReturnValue:
     if submitted:
         flash(_("Thank you. Your report has been received."), "success")
@@ -104,6 +128,8 @@ def new() -> ResponseReturnValue:
             return redirect_to
         form.submission_token.data = token
         form.occurred_at.data = local_now()
+    elif _searching(form):
+        pass
     elif form.validate_on_submit():
         submit = not form.save_draft.data
         try:
@@ -133,7 +159,7 @@ def edit(incident_id: int) -> ResponseReturnValue:
         return page
     else:
         form = ReportForm(reporter=incident.reporter, editor=current_user)
-        if form.validate_on_submit():
+        if not _searching(form) and form.validate_on_submit():
             try:
                 if incident.is_draft:
                     submit = not form.save_draft.data

@@ -84,6 +84,30 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     _update_closed(incident)
 
 
+def contact_at_once(incident: Incident, person: User) -> list[AftercareStep]:
+    """An alarm always means contact: the protocol's contact steps for `person`, added to the
+    alarm's draft at once, before the report is submitted; inside the caller's transaction.
+
+    They are planned as for the lowest level, due by the end of the working day of the alarm.
+    Submitting the report later finds them (`apply_protocol` adds only missing steps), and the
+    statistics count them with the incident once it is submitted, as they count every step."""
+    if incident.occurred_at is None:
+        raise ServiceError(_("Only an incident with a date has aftercare steps."))
+    planned = [
+        p
+        for p in rules.plan(
+            rules.MIN_LEVEL, [person.id], [], incident.occurred_at, utcnow(), current_protocol()
+        )
+        if p.definition.kind == rules.StepKind.CONTACT
+    ]
+    added = [_new_step(p, person) for p in planned]
+    incident.steps.extend(added)
+    db.session.flush()
+    for step in added:
+        notify.queue("assigned", step.owner, str(step.id), step=step)
+    return added
+
+
 StepKey = tuple[str, int | None]  # (definition id, the person's id or None for the incident)
 
 
@@ -174,7 +198,8 @@ def _update_closed(incident: Incident) -> None:
     """An incident closes when every step of every track is done or no longer required."""
     if any(s.is_open for s in incident.steps):
         incident.closed_at = None
-    elif incident.closed_at is None and incident.steps:
+    elif incident.closed_at is None and incident.steps and not incident.is_draft:
+        # An alarm's draft has its contact step before it is submitted: it closes only after.
         incident.closed_at = utcnow()
 
 

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from incidents import access
 from incidents.bounds import EARLIEST_MOMENT
 from incidents.extensions import db
 from incidents.models import (
+    AlarmEvent,
     AuditAction,
     Channel,
     Incident,
@@ -22,6 +23,7 @@ from incidents.models import (
     IncidentStatus,
     IncidentType,
     IncidentTypeRow,
+    Notification,
     PerpetratorKnown,
     PersonRole,
     User,
@@ -327,6 +329,28 @@ def discard_draft(reporter: User, incident: Incident) -> None:
     with transaction():
         incident = lock(incident.id)
         if not access.can_discard(reporter, incident):
-            raise ServiceError(_("Only your own drafts can be discarded."))
+            mine = incident.is_draft and incident.reporter_id == reporter.id
+            raise ServiceError(
+                _("Your manager has started the aftercare of this alarm: complete the report.")
+                if mine
+                else _("Only your own drafts can be discarded.")
+            )
         audit(reporter, AuditAction.INCIDENT_DISCARD, incident)
+        # The alarm that made the draft stays (it still counts, and a resent event must not
+        # make a new draft); it only loses its draft.
+        db.session.execute(
+            update(AlarmEvent).where(AlarmEvent.incident_id == incident.id).values(incident_id=None)
+        )
+        # Mails about the draft (the alarm's, a reminder) stay in the outbox, without the link
+        # to a draft that is gone (they then link to the home page).
+        db.session.execute(
+            update(Notification)
+            .where(Notification.incident_id == incident.id)
+            .values(incident_id=None)
+        )
+        step_ids = [s.id for s in incident.steps]  # an alarm's contact step, still open
+        if step_ids:
+            db.session.execute(
+                update(Notification).where(Notification.step_id.in_(step_ids)).values(step_id=None)
+            )
         db.session.delete(incident)

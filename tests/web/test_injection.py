@@ -109,6 +109,10 @@ NOT_FREE_TEXT = {
     "stat_publication.month",
 }
 FREE_TEXT = {
+    # The alarm provider's event: its id, place and device are text from outside.
+    "alarm_event.provider_event_id",
+    "alarm_event.location",
+    "alarm_event.device",
     "user.name",
     "team.name_nl",
     "team.name_en",

@@ -555,16 +555,25 @@ def test_the_form_address_carries_its_token_so_going_back_finds_the_incident(
 def test_the_colleague_lists_escape_names_and_keep_the_choice(client, employee, make_user, frozen):
     odd = make_user(name='Ann <b>"Bold"</b> & Co')
     login(client, employee)
-    page = client.get("/incidents/new", follow_redirects=True).text
-    assert "Ann &lt;b&gt;&#34;Bold&#34;&lt;/b&gt; &amp; Co" in page
-    assert "<b>" not in page
-    assert page.count(f'<option value="{odd.id}">') == 2  # affected colleagues and witnesses
-    assert f'<option value="{employee.id}">' not in page  # not yourself
+    form_url = client.get("/incidents/new").headers["Location"]
+    token = form_url.split("t=")[1]
+    # Without JavaScript: the search button shows the matches as checkboxes.
+    found = client.post(
+        form_url, data=report(submission_token=token, find="witnesses", witnesses_q="ann")
+    ).text
+    assert "Ann &lt;b&gt;&#34;Bold&#34;&lt;/b&gt; &amp; Co" in found
+    assert "<b>" not in found
+    assert found.count(f'name="witnesses" value="{odd.id}"') == 1  # unticked, in the matches
+    assert f'value="{odd.id}" id="witnesses-{odd.id}" checked' not in found
+    yourself = client.post(
+        form_url, data=report(submission_token=token, find="witnesses", witnesses_q="Eva")
+    ).text
+    assert f'value="{employee.id}"' not in yourself  # not yourself
     response = client.post(
-        "/incidents/new",
-        data=report(
-            submission_token="escape-padded-token-01", description="", witnesses=[str(odd.id)]
-        ),
+        form_url,
+        data=report(submission_token=token, description="", witnesses=[str(odd.id)]),
     )
     assert "description" in form_errors(response.text)
-    assert f'<option value="{odd.id}" selected>' in response.text
+    # The choice is kept, ticked, with the escaped name.
+    assert f'name="witnesses" value="{odd.id}" id="witnesses-{odd.id}" checked' in response.text
+    assert "Ann &lt;b&gt;&#34;Bold&#34;&lt;/b&gt; &amp; Co" in response.text

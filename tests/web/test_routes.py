@@ -42,6 +42,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "scim.group",
         "scim.search",
         "scim.unknown",
+        "api.alarms_webhook",
     }
 )
 
@@ -75,12 +76,14 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "admin.org_import_run": frozenset({A}),
     "admin.org_import_apply": frozenset({A}),
     "admin.org_import_csv": frozenset({A}),
+    "admin.alarms_page": frozenset({A}),
     "admin.scim": frozenset({A}),
     "admin.create_scim_token": frozenset({A}),
     "admin.revoke_scim_token": frozenset({A}),
     # Incident pages: every role reports and follows its own; object-level rules
     # (tests/web/test_visibility.py, test_ownership.py) decide which incidents.
     "reporting.new": EVERYONE,
+    "reporting.colleagues": EVERYONE,
     "reporting.quick": EVERYONE,
     "reporting.mine": EVERYONE,
     "reporting.detail": EVERYONE,
