@@ -117,3 +117,36 @@ def page_cursor() -> int | None:
     None for the first page, and for anything that is not an id. Whose row it is, is for the
     list to check (`incidents.access`)."""
     return parse_int(request.args.get("after", ""))
+
+
+class CsvUploadForm(FlaskForm):
+    """A CSV file, read at most `max_bytes` (+1) into `text` when it is not empty and UTF-8.
+    Subclasses add the `file` field and say how large a file may be and what to say when it
+    is larger."""
+
+    text: str = ""
+
+    def max_bytes(self) -> int:
+        raise NotImplementedError
+
+    def too_large_message(self) -> str:
+        raise NotImplementedError
+
+    def validate_file(self, field: Field) -> None:
+        """At most `max_bytes`, not empty, UTF-8: then its text is kept in `text`."""
+        limit = self.max_bytes()
+        # Read one byte more than allowed: enough to know it is too large, never more.
+        content = field.data.stream.read(limit + 1)
+        if len(content) > limit:
+            raise ValidationError(self.too_large_message())
+        if not content.strip():
+            raise ValidationError(_l("The file is empty."))
+        try:
+            self.text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ValidationError(
+                _l(
+                    "The file is not UTF-8 text. In Excel, save it as "
+                    "“CSV UTF-8 (comma delimited)”."
+                )
+            ) from error

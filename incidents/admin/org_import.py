@@ -9,16 +9,13 @@ from flask import Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
-from wtforms import Field
-from wtforms.validators import ValidationError
 
 from incidents.admin import bp
 from incidents.csvsafe import csv_text
 from incidents.extensions import db
-from incidents.forms import ConfirmForm, show_service_error
+from incidents.forms import ConfirmForm, CsvUploadForm, show_service_error
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import ROLE_LABELS
 from incidents.models import OrgImport, Role
@@ -53,10 +50,8 @@ COLUMN_MEANINGS = {
 }
 
 
-class UploadForm(FlaskForm):
+class UploadForm(CsvUploadForm):
     """A CSV export of the HR system."""
-
-    text: str = ""
 
     file = FileField(
         _l("CSV file"),
@@ -65,24 +60,11 @@ class UploadForm(FlaskForm):
         render_kw={"accept": ".csv,text/csv,text/plain"},
     )
 
-    def validate_file(self, field: Field) -> None:
-        """At most MAX_UPLOAD_BYTES, not empty, UTF-8: then its text is kept in `text`."""
-        upload: FileStorage = field.data
-        limit = import_service.MAX_UPLOAD_BYTES
-        content = upload.stream.read(limit + 1)  # one byte more tells it is too large
-        if len(content) > limit:
-            raise ValidationError(import_service.too_large_message())
-        if not content.strip():
-            raise ValidationError(_l("The file is empty."))
-        try:
-            self.text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ValidationError(
-                _l(
-                    "The file is not UTF-8 text. In Excel, save it as "
-                    "“CSV UTF-8 (comma delimited)”."
-                )
-            ) from error
+    def max_bytes(self) -> int:
+        return import_service.MAX_UPLOAD_BYTES
+
+    def too_large_message(self) -> str:
+        return import_service.too_large_message()
 
     @property
     def filename(self) -> str:

@@ -8,12 +8,11 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from werkzeug.datastructures import FileStorage
 from wtforms import Field, StringField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import MonthInput, NumberInput
 
-from incidents.forms import strip_filter
+from incidents.forms import CsvUploadForm, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS
 from incidents.models import Channel, Team
@@ -123,10 +122,8 @@ def counts_form(
     return form
 
 
-class UploadForm(FlaskForm):
+class UploadForm(CsvUploadForm):
     """A CSV file of counts."""
-
-    text: str = ""
 
     file = FileField(
         _l("CSV file"),
@@ -135,22 +132,8 @@ class UploadForm(FlaskForm):
         render_kw={"accept": ".csv,text/csv,text/plain"},
     )
 
-    def validate_file(self, field: Field) -> None:
-        """At most MAX_UPLOAD_BYTES, not empty, UTF-8: then its text is kept in `text`."""
-        upload: FileStorage = field.data
-        limit = conversation_service.MAX_UPLOAD_BYTES
-        # Read one byte more than allowed: enough to know it is too large, never more.
-        content = upload.stream.read(limit + 1)
-        if len(content) > limit:
-            raise ValidationError(conversation_service.too_large_message())
-        if not content.strip():
-            raise ValidationError(_l("The file is empty."))
-        try:
-            self.text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ValidationError(
-                _l(
-                    "The file is not UTF-8 text. In Excel, save it as "
-                    "“CSV UTF-8 (comma delimited)”."
-                )
-            ) from error
+    def max_bytes(self) -> int:
+        return conversation_service.MAX_UPLOAD_BYTES
+
+    def too_large_message(self) -> str:
+        return conversation_service.too_large_message()
