@@ -42,6 +42,7 @@ TYPES = tuple(t.value for t in IncidentType)
 SMALL_UNITS = "other"
 DECISIONS = (StepKind.POLICE_REPORT, StepKind.REFERRAL_DECISION)
 NO_TEAM = "none"
+ALARM_ROWS = ("reported", "unreported")
 __all__ = ["COMPARE_MONTHS", "DIMENSIONS", "build", "closed_before", "comparison"]
 
 
@@ -192,6 +193,7 @@ class Builder:
         self.release = disclosure.Release(self.k)
         self.conversations = queries.conversations(months)
         self.found = queries.counts(months, conversations=self.conversations)
+        self.alarms = queries.alarms(months)
         self.units: dict[str, Units] = {}
         self._done: set[str] = set()
 
@@ -251,6 +253,20 @@ class Builder:
                     release.withhold(((key, "team"), small, level))
         self._decisions(key, months)
         self._coverage(key, months)
+        self._alarms(p)
+
+    def _alarms(self, p: Period) -> None:
+        """Alarm button events of a period: with and without a completed report (a year is
+        also the sum of its quarters, see `_over_quarters`)."""
+        counted = [self.alarms.get(q.key, (0, 0)) for q in p.quarters()]
+        alarms, reported = sum(a for a, _ in counted), sum(r for _, r in counted)
+        name = (p.key, "alarms")
+        self.release.add((name, "reported", None), reported)
+        self.release.add((name, "unreported", None), alarms - reported)
+        self.release.add((name, None, None), alarms)
+        self.release.partition(
+            (name, None, None), [(name, "reported", None), (name, "unreported", None)]
+        )
 
     def _decisions(self, key: str, months: Sequence[str]) -> None:
         """Decided police-report and referral steps, by outcome."""
@@ -402,6 +418,7 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
             _months_shown(shown, key, months),
             _police_shown(shown, key),
             _referrals_shown(shown, key),
+            _alarms_shown(shown, key),
             _rates_shown(rates),
         ],
     )
@@ -544,6 +561,29 @@ def _referrals_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
         _outcome_labels(outcomes),
         value_label=str(_l("Decisions")),
         note=str(_l("One decision can refer to several kinds of help.")),
+    )
+
+
+def _alarms_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
+    """The table "alarms": alarm button events, and those still without a completed report
+    when their month was published."""
+    alarms = (key, "alarms")
+    return Shown(
+        "alarms",
+        str(_l("Alarm buttons")),
+        _series(shown, ALARM_ROWS, lambda row: (alarms, row, None), (alarms, None, None)),
+        str(_l("Report")),
+        {
+            "reported": str(_l("With a completed report")),
+            "unreported": str(_l("Without a completed report")),
+        },
+        value_label=str(_l("Alarms")),
+        note=str(
+            _l(
+                "Every alarm is a draft report for the employee; a report completed after its"
+                " month was published counts as without."
+            )
+        ),
     )
 
 

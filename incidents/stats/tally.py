@@ -127,13 +127,20 @@ def month_of(column: Any, dialect: str, zone: str) -> Any:
     return func.org_month(column)
 
 
-def reported_in_time(dialect: str, zone: str, delay_days: int) -> ColumnElement[bool]:
-    """The incident was submitted before its month was published."""
+def reported_in_time(
+    dialect: str,
+    zone: str,
+    delay_days: int,
+    occurred: Any = Incident.occurred_at,
+    submitted: Any = Incident.submitted_at,
+) -> ColumnElement[bool]:
+    """The report was submitted (or is not) before the month it counts in was published: the
+    incident's month, or another moment's (`occurred`, an alarm's)."""
     if dialect == "postgresql":
-        local_month = func.date_trunc("month", func.timezone(zone, Incident.occurred_at))
+        local_month = func.date_trunc("month", func.timezone(zone, occurred))
         closes = func.timezone(zone, local_month + func.make_interval(0, 1, 0, delay_days))
-        return or_(Incident.submitted_at.is_(None), Incident.submitted_at < closes)
-    return func.in_time(Incident.occurred_at, Incident.submitted_at) == 1
+        return or_(submitted.is_(None), submitted < closes)
+    return func.in_time(occurred, submitted) == 1
 
 
 def _tenths_of_hours_after(later: Any, earlier: Any, dialect: str) -> Any:

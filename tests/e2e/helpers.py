@@ -72,3 +72,27 @@ def fresh() -> None:
     """Forget what the test's session read: the live server commits in its own threads."""
     db.session.rollback()
     db.session.expire_all()
+
+
+def open_section(page: Any, title: str) -> None:
+    """Unfold an optional section of the report form by its summary, as a user would."""
+    section = page.locator("details[data-section]").filter(
+        has=page.locator("summary", has_text=title)
+    )
+    if not section.evaluate("details => details.open"):
+        section.locator("summary").click()
+    expect(section).to_have_attribute("open", "")
+
+
+def pick_colleague(page: Any, field: str, typed: str, name: str) -> None:
+    """Choose a colleague with the picker's combobox, by keyboard: type, arrow down, Enter;
+    the colleague becomes a chip."""
+    combobox = page.locator(f"#{field}_q")
+    expect(combobox).to_have_attribute("role", "combobox")
+    combobox.fill(typed)
+    expect(page.get_by_role("option", name=re.compile(rf"^{re.escape(name)}\b"))).to_be_visible()
+    combobox.press("ArrowDown")
+    combobox.press("Enter")
+    picker = page.locator(f"fieldset#{field}")
+    expect(picker.locator(f"input[type=hidden][name={field}]").first).to_be_attached()
+    expect(picker.locator(".picker-chip", has_text=name)).to_be_visible()

@@ -32,7 +32,16 @@ from sqlalchemy import select
 from incidents.extensions import db
 from incidents.models import AftercareStep, StepStatus
 from incidents.services.demo import seed_demo
-from tests.e2e.helpers import PageChecks, fresh, heading, log_in, log_out, status
+from tests.e2e.helpers import (
+    PageChecks,
+    fresh,
+    heading,
+    log_in,
+    log_out,
+    open_section,
+    pick_colleague,
+    status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -109,8 +118,9 @@ def report_physical_violence(page: Any) -> int:
     page.get_by_role("radio", name="Balie", exact=True).check()
     page.get_by_role("checkbox", name="Fysiek geweld", exact=True).check()
     page.get_by_role("textbox", name="Korte beschrijving").fill(DESCRIPTION)
-    page.get_by_label("Collega's die het zagen").select_option(label="Wim Witness")
-    page.get_by_role("button", name="Melding indienen").click()
+    open_section(page, "Betrokken collega's")
+    pick_colleague(page, "witnesses", "Wim", "Wim Witness")
+    page.get_by_role("button", name="Melding indienen").first.click()
     expect(page).to_have_url(DETAIL_URL)
     return int(DETAIL_URL.search(page.url).group(1))  # type: ignore[union-attr]
 

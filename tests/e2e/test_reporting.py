@@ -32,7 +32,16 @@ from tests.e2e.conftest import (
     TIMEOUT_MS,
     Viewport,
 )
-from tests.e2e.helpers import PageChecks, fresh, heading, log_in, log_out, status
+from tests.e2e.helpers import (
+    PageChecks,
+    fresh,
+    heading,
+    log_in,
+    log_out,
+    open_section,
+    pick_colleague,
+    status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -121,20 +130,6 @@ def tap_choice(page: Any, role: str, name: str) -> None:
     expect(page.get_by_role(role, name=name, exact=True)).to_be_checked()
 
 
-def pick_colleague(page: Any, field: str, typed: str, name: str) -> None:
-    """Choose a colleague with the picker's combobox, by keyboard: type, arrow down, Enter;
-    the colleague becomes a chip."""
-    combobox = page.locator(f"#{field}_q")
-    expect(combobox).to_have_attribute("role", "combobox")
-    combobox.fill(typed)
-    expect(page.get_by_role("option", name=re.compile(rf"^{re.escape(name)}\b"))).to_be_visible()
-    combobox.press("ArrowDown")
-    combobox.press("Enter")
-    picker = page.locator(f"fieldset#{field}")
-    expect(picker.locator(f"input[type=hidden][name={field}]").first).to_be_attached()
-    expect(picker.locator(".picker-chip", has_text=name)).to_be_visible()
-
-
 def search_colleague_without_javascript(page: Any, field: str, typed: str, name: str) -> None:
     """Without JavaScript: type in the list's search field, press its button, tick the match."""
     page.locator(f"#{field}_q").fill(typed)
@@ -150,8 +145,10 @@ def fill_full_report(page: Any, *, pick_witnesses: bool = True) -> None:
     page.get_by_role("radio", name="Balie", exact=True).check()
     page.get_by_role("checkbox", name="Verbale agressie", exact=True).check()
     page.get_by_role("checkbox", name="Bedreiging", exact=True).check()
-    page.get_by_label("Plaats", exact=True).fill(LOCATION)
     page.get_by_role("textbox", name="Korte beschrijving").fill(DESCRIPTION)
+    open_section(page, "Meer details")
+    page.get_by_label("Plaats", exact=True).fill(LOCATION)
+    open_section(page, "Betrokken collega's")
     if pick_witnesses:
         pick_colleague(page, "witnesses", "Wim", "Wim Witness")
     page.get_by_role("checkbox", name=WEAPON).check()
@@ -160,8 +157,9 @@ def fill_full_report(page: Any, *, pick_witnesses: bool = True) -> None:
 
 
 def submit_report(page: Any) -> int:
-    """Press "Melding indienen"; lands on the incident's page. Returns its id."""
-    page.get_by_role("button", name="Melding indienen").click()
+    """Press "Melding indienen" (the first, right after the required fields); lands on the
+    incident's page. Returns its id."""
+    page.get_by_role("button", name="Melding indienen").first.click()
     expect(page).to_have_url(DETAIL_URL)
     return int(DETAIL_URL.search(page.url).group(1))  # type: ignore[union-attr]
 
@@ -242,8 +240,9 @@ def test_full_report_and_the_witness_sees_only_the_basics(page: Any, demo: None)
 def submit_without_description_and_type(page: Any) -> None:
     open_report_form(page)
     page.get_by_role("radio", name="Balie", exact=True).check()
+    open_section(page, "Meer details")
     page.get_by_label("Plaats", exact=True).fill(LOCATION)
-    page.get_by_role("button", name="Melding indienen").click()
+    page.get_by_role("button", name="Melding indienen").first.click()
     expect(page).to_have_url(re.compile(r"/incidents/new\?t=[\w-]+$"))
 
 
@@ -360,8 +359,9 @@ def test_a_draft_is_listed_on_the_home_page_and_completed_later(page: Any, demo:
     expect(heading(page)).to_have_text("Informatie toevoegen")
     expect(page.get_by_role("button", name="Opslaan als concept")).to_have_count(0)
     checks(page)
+    open_section(page, "Meer details")
     page.get_by_label("Plaats", exact=True).fill(LOCATION)
-    page.get_by_role("button", name="Melding indienen").click()
+    page.get_by_role("button", name="Melding indienen").first.click()
     expect(page).to_have_url(re.compile(rf"/incidents/{draft.id}$"))
     expect(status(page)).to_have_text("Uw aanvullingen zijn opgeslagen.")
     expect(page.locator("ol.history")).to_contain_text("heeft informatie toegevoegd: Plaats")
@@ -417,7 +417,7 @@ def test_an_impatient_second_press_creates_one_incident(
     fill_full_report(page)
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
-    button = page.get_by_role("button", name="Melding indienen")
+    button = page.get_by_role("button", name="Melding indienen").first
     button.scroll_into_view_if_needed()
     box = button.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -448,3 +448,60 @@ def test_going_back_and_submitting_again_creates_no_second_incident(
     expect(page).to_have_url(DETAIL_URL)
     assert incident_count() == 1
     assert page.url.endswith(f"/incidents/{first}")
+
+
+# --- 7. The form on a phone ------------------------------------------------------------------
+
+
+def test_on_a_phone_the_optional_sections_fold_and_count_what_is_filled_in(
+    page: Any, demo: None
+) -> None:
+    checks = PageChecks()
+    log_in(page, "employee@demo.test")
+    open_report_form(page)
+    people = page.locator("details[data-section]").filter(has_text="Betrokken collega's")
+    details = page.locator("details[data-section]").filter(has_text="Meer details")
+    expect(people.locator("summary")).to_have_text("Betrokken collega's optioneel")
+    expect(page.get_by_label("Plaats", exact=True)).to_be_hidden()  # folded
+    # One button to send, right after the required fields (the second shows below an
+    # unfolded section).
+    expect(page.get_by_role("button", name="Melding indienen")).to_have_count(1)
+    checks(page)
+    page.get_by_role("radio", name="Balie", exact=True).check()
+    page.get_by_role("checkbox", name="Verbale agressie", exact=True).check()
+    page.get_by_role("textbox", name="Korte beschrijving").fill(DESCRIPTION)
+    open_section(page, "Betrokken collega's")
+    pick_colleague(page, "witnesses", "Wim", "Wim Witness")
+    expect(people.locator("[data-section-count]")).to_have_text("1 ingevuld")
+    open_section(page, "Meer details")
+    page.get_by_role("radio", name="Bekend", exact=True).check()
+    expect(details.locator("[data-section-count]")).to_have_text("1 ingevuld")
+    expect(page.get_by_role("button", name="Melding indienen")).to_have_count(2)
+    checks(page)
+    location = page.get_by_label("Plaats", exact=True)
+    location.fill(LOCATION)
+    expect(details.locator("[data-section-count]")).to_have_text("2 ingevuld")
+    location.press("Enter")  # sends the report
+    expect(page).to_have_url(DETAIL_URL)
+    expect(status(page)).to_have_text(RECEIVED)
+    (incident,) = all_incidents()
+    assert incident.location == LOCATION
+    assert [p.user.name for p in incident.people if p.role == PersonRole.WITNESS] == ["Wim Witness"]
+    checks.done()
+
+
+def test_enter_without_javascript_sends_the_report_not_a_search(
+    browser: Any, live_server: str, demo: None
+) -> None:
+    with open_page(browser, live_server, PHONE, javascript=False) as page:
+        log_in(page, "employee@demo.test")
+        open_report_form(page)
+        page.get_by_role("radio", name="Balie", exact=True).check()
+        page.get_by_role("checkbox", name="Verbale agressie", exact=True).check()
+        page.get_by_role("textbox", name="Korte beschrijving").fill(DESCRIPTION)
+        open_section(page, "Meer details")
+        page.get_by_label("Plaats", exact=True).fill(LOCATION)
+        page.get_by_label("Plaats", exact=True).press("Enter")
+        expect(page).to_have_url(DETAIL_URL)
+    (incident,) = all_incidents()
+    assert incident.status == IncidentStatus.SUBMITTED and incident.location == LOCATION

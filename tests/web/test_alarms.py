@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -511,3 +512,53 @@ def test_the_employee_opens_the_alarm_draft_with_time_and_place_filled_in(
     html = page.get_data(as_text=True)
     assert 'value="interview room 2"' in html
     assert "10:05" in html
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def _alarm(employee, event_id: str, moment: datetime) -> Incident:
+    with time_machine.travel(moment + timedelta(minutes=1), tick=False):
+        found, _new = alarms.receive_alarm(
+            alarms.Alarm(event_id, employee.email, moment, "interview room 2")
+        )
+    return _incident(found.incident_id)
+
+
+def _complete(employee, draft: Incident, at: datetime) -> None:
+    with time_machine.travel(at, tick=False):
+        services.complete_draft(
+            employee,
+            draft,
+            ReportData(
+                occurred_at=draft.occurred_at,
+                channel=Channel.COUNTER,
+                types=[IncidentType.THREAT],
+                description="The alarm.",
+                affected_ids=[employee.id],
+            ),
+            submit=True,
+            version=None,
+        )
+
+
+def test_statistics_count_alarms_and_those_without_a_completed_report(employee):
+    """By quarter of the alarm in the organisation's time: a report completed before the month
+    was published counts as completed; one completed later, a draft never completed and a
+    discarded draft count as without; an alarm on 1 April after midnight (still 31 March in
+    UTC) is the second quarter's."""
+    from incidents.stats import queries
+
+    zone = ZoneInfo("Europe/Amsterdam")
+    in_time = _alarm(employee, "q1-in-time", datetime(2026, 2, 3, 10, tzinfo=zone))
+    _complete(employee, in_time, datetime(2026, 2, 3, 12, tzinfo=zone))
+    late = _alarm(employee, "q1-late", datetime(2026, 2, 20, 10, tzinfo=zone))
+    _complete(employee, late, datetime(2026, 4, 1, 9, tzinfo=zone))  # February closed on 8 March
+    _alarm(employee, "q1-never", datetime(2026, 3, 31, 23, 30, tzinfo=zone))
+    discarded = _alarm(employee, "q1-discarded", datetime(2026, 1, 5, 10, tzinfo=zone))
+    with time_machine.travel(datetime(2026, 1, 5, 11, tzinfo=zone), tick=False):
+        services.discard_draft(employee, discarded)
+    _alarm(employee, "q2-after-midnight", datetime(2026, 4, 1, 0, 30, tzinfo=zone))
+    months = [f"2026-{m:02d}" for m in range(1, 7)]
+    assert queries.alarms(months) == {"2026-Q1": (4, 1), "2026-Q2": (1, 0)}
+    assert queries.alarms(months[3:]) == {"2026-Q2": (1, 0)}

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from incidents import services
 from incidents.extensions import db
 from incidents.models import (
+    AlarmEvent,
     Channel,
     Incident,
     IncidentStatus,
@@ -48,6 +49,7 @@ from incidents.models import (
 )
 from incidents.services import ReportData
 from incidents.services.aftercare import StepResult
+from incidents.services.alarms import Alarm, receive_alarm
 from tests.attacker import Inference
 from tests.conftest import login
 
@@ -225,6 +227,37 @@ def seeded(org) -> Org:
                 Channel.PHONE,
                 rng,
             )
+    # Alarm buttons: a few a month, most completed as a report in time, some late, some never.
+    people = [p for _, name, _, _ in ORGANISATION for p in org.people[name]]
+    for month in MONTHS:
+        for _ in range(rng.choice((0, 1, 1, 2, 3, 6))):
+            person = rng.choice(people)
+            moment = at(month, rng.randint(1, 28), rng.randint(8, 17))
+            with time_machine.travel(moment + timedelta(minutes=1), tick=False):
+                event, _new = receive_alarm(
+                    Alarm(f"attack-alarm-{next(token)}", person.email, moment, "Balie")
+                )
+            chance = rng.random()
+            if chance < 0.3:
+                continue  # never completed
+            later = (
+                timedelta(days=40) if chance < 0.4 else timedelta(hours=3)
+            )  # late: after publication
+            draft = db.session.get(Incident, event.incident_id)
+            with time_machine.travel(moment + later, tick=False):
+                services.complete_draft(
+                    person,
+                    draft,
+                    ReportData(
+                        occurred_at=moment,
+                        channel=Channel.COUNTER,
+                        description="The alarm.",
+                        affected_ids=[person.id],
+                        **_facts(2, rng),
+                    ),
+                    submit=True,
+                    version=None,
+                )
     # Rare level-4 incidents planted in small teams: one hospital admission in May in a team
     # of three, on a home visit; two in a team of two.
     for name, month in (
@@ -288,7 +321,7 @@ def pull(client) -> dict[tuple[str, ...], list[list[str]]]:
     tables: dict[tuple[str, ...], list[list[str]]] = {}
     for period in options(page, "period"):
         for by in options(page, "by"):
-            for table in ("cross", "levels", "months", "police", "referrals"):
+            for table in ("cross", "levels", "months", "police", "referrals", "alarms"):
                 rows = csv_rows(client, f"period={period}&by={by}&table={table}")
                 if rows is not None:
                     tables[(period, by, table)] = rows
@@ -375,6 +408,12 @@ class Model:
             self.inference.constrain(
                 [*((("outcome", "police_report", o, month), 1) for o in POLICE), (decided, -1)],
                 0,
+                0,
+            )
+            # A completed alarm is a report of its month.
+            self.inference.constrain(
+                [(("alarm", "reported", month), 1), *((("w", lvl, month), -1) for lvl in LEVELS)],
+                None,
                 0,
             )
             for o in REFERRALS:
@@ -515,6 +554,14 @@ def model_of(
                 continue  # versions that showed 0 added up the kinds in this total
             terms = Counter({("decided", kind, m): 1 for m in months})
             model.add(terms, interval(totals[1], zero), (*request_key, "total"))
+        elif table == "alarms":
+            for i, row in enumerate(("reported", "unreported")):
+                terms = Counter({("alarm", row, m): 1 for m in months})
+                model.add(terms, interval(body[i][1], zero), (*request_key, row))
+            terms = Counter(
+                {("alarm", row, m): 1 for row in ("reported", "unreported") for m in months}
+            )
+            model.add(terms, interval(totals[1], zero), (*request_key, "total"))
     for key, text in held_figures.items():
         year, label = key.split(":", 1)
         if label == year:  # held, not anonymised (nothing is anonymised here)
@@ -559,6 +606,18 @@ def truth(org: Org) -> dict[Any, int]:
                 found[("decided", step.kind, month)] += 1
                 for outcome in step.outcomes:
                     found[("outcome", step.kind, outcome, month)] += 1
+    for alarm in db.session.scalars(select(AlarmEvent)):
+        local = alarm.triggered_at.astimezone(ZONE)
+        month = f"{local.year}-{local.month:02d}"
+        next_month = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=ZONE)
+        incident = alarm.incident
+        done = (
+            incident is not None
+            and incident.status == IncidentStatus.SUBMITTED
+            and incident.submitted_at is not None
+            and incident.submitted_at < next_month + delay
+        )
+        found[("alarm", "reported" if done else "unreported", month)] += 1
     return found
 
 
