@@ -37,7 +37,7 @@ test: $(VENV)/.installed-test translations
 	$(BIN)/pytest
 
 ## bench: latency, throughput and memory at 10k and 1M incidents, SQLite and PostgreSQL
-## (QUICK=1: 100k instead of 1M, under 5 minutes); see bench/README.md
+## (QUICK=1: 100k instead of 1M, about 10 minutes); see bench/README.md
 bench: $(VENV)/.installed-bench translations
 	$(BIN)/python -m bench.run $(if $(filter-out 0,$(QUICK)),--quick)
 

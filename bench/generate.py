@@ -1,5 +1,9 @@
 """Bulk benchmark data: an organisation and five years of incidents with their aftercare.
 
+The organisation is a large municipality of 15,000 staff (issue 17): 12 departments, 50
+front-line teams where most incidents happen (the eight counter teams share one manager, the
+front-office manager) and 550 back-office teams with the rest of the staff and few incidents.
+
 Rows go straight into the tables in big batches on one connection (SQLite: executemany;
 PostgreSQL: COPY), never through the ORM or the services. The aftercare steps follow the real
 protocol: `rules.plan` is asked once per kind of incident (level, people, weekday, hour) and
@@ -20,10 +24,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from statistics import median
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from incidents import rules
@@ -44,9 +47,17 @@ DOMAIN = "bench.test"
 PASSWORD = "bench-password-2026"  # noqa: S105 - throwaway accounts of a throwaway database
 HR_EMAIL = f"hr@{DOMAIN}"
 ADMIN_EMAIL = f"admin@{DOMAIN}"
-DEPARTMENTS = 5
-TEAMS = 50
-TEAM_SIZE = (16, 24)  # employees per team, besides its manager and deputy
+STAFF = 15_000  # accounts in all: a large municipality (issue 17)
+DEPARTMENTS = 12
+FRONT_TEAMS = 50  # counters, phone, enforcement, social work: where incidents happen
+COUNTER_TEAMS = 8  # the first front-line teams: the public counters, with one manager
+TEAM_SIZE = (16, 24)  # employees of a front-line team, besides its manager and deputy
+OFFICE_TEAMS = 550  # the back office: the rest of the staff, in teams of about 21
+# Which share of the incidents each kind of team gets, spread over its teams by lognormal
+# weights. The counters' third gives the front-office manager a full first inbox page
+# (queries.INBOX_PAGE open steps) at 10,000 incidents already.
+INCIDENT_SHARES = {"counter": 0.35, "front": 0.50, "office": 0.15}
+FRONT_OFFICE_EMAIL = f"frontoffice@{DOMAIN}"
 YEARS = 5
 BATCH = 20_000  # incidents per round trip of inserts
 WORKERS = 1  # a process making rows while the main process writes them (2 cores)
@@ -139,19 +150,24 @@ class Organisation:
             total += weight
             self.cumulative.append(total)
 
-    def typical_team(self) -> int:
-        """The team with the median share of incidents."""
-        middle = median(self.weights)
-        return min(self.teams, key=lambda t: abs(self.weights[self.teams.index(t)] - middle))
+    def managed_by(self, manager: int) -> list[int]:
+        """The teams whose manager `manager` is."""
+        return [team for team in self.teams if self.manager.get(team) == manager]
 
     def pick_team(self, rng: random.Random) -> int:
         index = bisect.bisect(self.cumulative, rng.random() * self.cumulative[-1])
         return self.teams[min(index, len(self.teams) - 1)]
 
 
+def team_kind(name_en: str) -> str:
+    """The kind of a bench team (counter, front or office), from its English name."""
+    return {"Counter": "counter", "Team": "front", "Office": "office"}[name_en.split()[0]]
+
+
 def setup_organisation(engine: Engine, password_hash: str) -> None:
     """Departments, teams, managers, deputies, employees, HR, an admin and client conversation
-    counts, once; every account gets the same password hash (argon2 per user is too slow)."""
+    counts, once: STAFF accounts in all. Every account gets the same password hash (argon2 per
+    user is too slow)."""
     with engine.begin() as conn:
         if conn.scalar(select(User.id).where(User.email == HR_EMAIL)) is not None:
             return
@@ -177,24 +193,31 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
             )
             return len(users)
 
+        def team(name_nl: str, name_en: str, parent: int | None) -> int:
+            teams.append(
+                {"id": len(teams) + 1, "name_nl": name_nl, "name_en": name_en, "parent_id": parent}
+            )
+            return len(teams)
+
         leaders: dict[int, tuple[int, int | None]] = {}
         for d in range(1, DEPARTMENTS + 1):
-            teams.append({"id": d, "name_nl": f"Afdeling {d}", "name_en": f"Department {d}"})
-            leaders[d] = (user(f"head{d}@{DOMAIN}", f"Head {d}", Role.MANAGER, d), None)
-        for t in range(1, TEAMS + 1):
-            team_id = DEPARTMENTS + t
+            department = team(f"Afdeling {d}", f"Department {d}", None)
+            leaders[department] = (user(f"head{d}@{DOMAIN}", f"Head {d}", Role.MANAGER, d), None)
+        front_office = user(FRONT_OFFICE_EMAIL, "Front Office Manager", Role.MANAGER, 1)
+        front_teams = []
+        for t in range(1, FRONT_TEAMS + 1):
             department = (t - 1) % DEPARTMENTS + 1
-            teams.append(
-                {
-                    "id": team_id,
-                    "name_nl": f"Team {t:02d}",
-                    "name_en": f"Team {t:02d}",
-                    "parent_id": department,
-                }
-            )
-            boss = user(f"manager{t:02d}@{DOMAIN}", f"Manager {t:02d}", Role.MANAGER, department)
+            if t <= COUNTER_TEAMS:
+                team_id = team(f"Balie {t:02d}", f"Counter {t:02d}", department)
+                boss = front_office
+            else:
+                team_id = team(f"Team {t:02d}", f"Team {t:02d}", department)
+                boss = user(
+                    f"manager{t:02d}@{DOMAIN}", f"Manager {t:02d}", Role.MANAGER, department
+                )
             deputy = user(f"deputy{t:02d}@{DOMAIN}", f"Deputy {t:02d}", Role.MANAGER, team_id)
             leaders[team_id] = (boss, deputy)
+            front_teams.append(team_id)
             for e in range(1, rng.randint(*TEAM_SIZE) + 1):
                 user(
                     f"employee{t:02d}-{e:02d}@{DOMAIN}",
@@ -202,10 +225,35 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
                     Role.EMPLOYEE,
                     team_id,
                 )
+        # The back office takes the rest: a manager, a deputy and an even share of employees
+        # each, so that with HR and the admin there are exactly STAFF accounts.
+        employees = STAFF - len(users) - 2 - 2 * OFFICE_TEAMS
+        base, extra = divmod(employees, OFFICE_TEAMS)
+        for o in range(1, OFFICE_TEAMS + 1):
+            department = (o - 1) % DEPARTMENTS + 1
+            team_id = team(f"Bureau {o:03d}", f"Office {o:03d}", department)
+            boss = user(
+                f"officemanager{o:03d}@{DOMAIN}",
+                f"Office Manager {o:03d}",
+                Role.MANAGER,
+                department,
+            )
+            deputy = user(
+                f"officedeputy{o:03d}@{DOMAIN}", f"Office Deputy {o:03d}", Role.MANAGER, team_id
+            )
+            leaders[team_id] = (boss, deputy)
+            for e in range(1, base + (o <= extra) + 1):
+                user(
+                    f"staff{o:03d}-{e:02d}@{DOMAIN}",
+                    f"Staff {o:03d}-{e:02d}",
+                    Role.EMPLOYEE,
+                    team_id,
+                )
         hr = user(HR_EMAIL, "Bench HR", Role.HR, None)
         user(ADMIN_EMAIL, "Bench Admin", Role.ADMIN, None)
+        if len(users) != STAFF:
+            raise RuntimeError(f"bench organisation of {len(users)} accounts, not {STAFF}")
         for row in teams:
-            row.setdefault("parent_id", None)
             row["active"] = True
         conn.execute(insert(Team), teams)
         conn.execute(insert(User), users)
@@ -218,14 +266,19 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
                     'SELECT id, team_id, created_at, NULL FROM "user"'
                 )
             )
-        for unit, (head, second) in leaders.items():
-            conn.execute(
-                update(Team).where(Team.id == unit).values(manager_id=head, deputy_id=second)
-            )
+        conn.execute(  # one executemany: 612 teams
+            update(Team)
+            .where(Team.id == bindparam("unit"))
+            .values(manager_id=bindparam("head"), deputy_id=bindparam("second")),
+            [
+                {"unit": unit, "head": head, "second": second}
+                for unit, (head, second) in leaders.items()
+            ],
+        )
         counts = []
         first = date(now.year - YEARS, now.month, 1)
-        for team_id in range(DEPARTMENTS + 1, DEPARTMENTS + TEAMS + 1):
-            base = rng.randint(300, 1500)
+        for team_id in front_teams:  # the back office has no client conversations
+            monthly = rng.randint(300, 1500)
             for channel in (Channel.COUNTER, Channel.PHONE, Channel.INTERVIEW_ROOM):
                 month = first
                 while month <= now.date():
@@ -234,7 +287,7 @@ def setup_organisation(engine: Engine, password_hash: str) -> None:
                             "team_id": team_id,
                             "channel": channel,
                             "month": month,
-                            "count": int(base * rng.uniform(0.7, 1.3)),
+                            "count": int(monthly * rng.uniform(0.7, 1.3)),
                             "updated_at": now,
                             "updated_by_id": hr,
                         }
@@ -253,11 +306,16 @@ def inspect_tables(conn: Connection) -> set[str]:
 def load_organisation(conn: Connection) -> Organisation:
     """The bench organisation as stored: teams (not departments), their employees, managers."""
     teams = sorted(
-        conn.execute(select(Team.id, Team.manager_id).where(Team.parent_id.is_not(None))).all()
+        conn.execute(
+            select(Team.id, Team.manager_id, Team.name_en).where(Team.parent_id.is_not(None))
+        ).all()
     )
     rng = random.Random(7)  # noqa: S311 - the same team weights on every run
-    weights = [rng.lognormvariate(0, 0.5) for _ in teams]
-    members: dict[int, list[int]] = {team_id: [] for team_id, _ in teams}
+    raw = [rng.lognormvariate(0, 0.5) for _ in teams]
+    kinds = [team_kind(name) for _, _, name in teams]
+    totals = {kind: sum(w for w, k in zip(raw, kinds, strict=True) if k == kind) for kind in kinds}
+    weights = [INCIDENT_SHARES[k] * w / totals[k] for w, k in zip(raw, kinds, strict=True)]
+    members: dict[int, list[int]] = {team_id: [] for team_id, _, _ in teams}
     team_of: dict[int, int] = {}
     emails: dict[int, str] = {}
     for user_id, team_id, role, email in conn.execute(
@@ -268,11 +326,11 @@ def load_organisation(conn: Connection) -> Organisation:
             members[team_id].append(user_id)
             team_of[user_id] = team_id
     return Organisation(
-        teams=[team_id for team_id, _ in teams],
+        teams=[team_id for team_id, _, _ in teams],
         weights=weights,
         members=members,
         team_of=team_of,
-        manager={team_id: manager_id for team_id, manager_id in teams if manager_id is not None},
+        manager={team_id: manager for team_id, manager, _ in teams if manager is not None},
         emails=emails,
     )
 

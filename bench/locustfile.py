@@ -5,6 +5,10 @@ accounts and incident ids in the JSON file named by BENCH_PARAMS. Each user logs
 real login form in `on_start` and warms the page up (requests named "warm-up", not counted).
 Locust rounds response times in its CSV files; the unrounded times of every request are also
 written, by name, to the JSON file named by BENCH_SAMPLES when locust quits.
+
+`Submit` measures two things in one run: the POST of the report alone ("submit_post") and the
+whole flow a reporter waits for ("submit": the form, the POST and the new incident's page, one
+request event of type FLOW with the wall time of the three).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import random
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,22 +144,62 @@ class IncidentPage(_SimplePage):
         return f"/incidents/{random.choice(PARAMS['incident_ids'])}"  # noqa: S311
 
 
+def report_form_path() -> str:
+    """The report form with a fresh submission token (without one the app redirects to this)."""
+    return f"/incidents/new?t={secrets.token_urlsafe(24)}"
+
+
+class ReportForm(_SimplePage):
+    """An employee opening the report form (a colleague picker, not a list of all 15,000)."""
+
+    account = "employees"
+    name = "form"
+
+    def path(self) -> str:
+        return report_form_path()
+
+
 class Submit(_Page):
-    """A real report: the form (with its CSRF and submission tokens), then the POST."""
+    """A real report: the form (with its CSRF and submission tokens), the POST, naming a
+    colleague from elsewhere in the organisation as a witness (as the picker posts its id),
+    then the new incident's page."""
 
     account = "employees"
     name = "submit"
 
     def path(self) -> str:
-        return f"/incidents/new?t={secrets.token_urlsafe(24)}"
+        return report_form_path()
 
     @task
     def report(self) -> None:
+        began = time.perf_counter()
+        size = 0
+        try:
+            size = self._report()
+        except _FlowFailed as failed:
+            self._flow(began, size, failed)
+        else:
+            self._flow(began, size, None)
+
+    def _flow(self, began: float, size: int, failed: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="FLOW",
+            name="submit",
+            response_time=(time.perf_counter() - began) * 1000,
+            response_length=size,
+            response=None,
+            context={},
+            exception=failed,
+        )
+
+    def _report(self) -> int:
+        """Form, POST, incident page; the bytes received, or _FlowFailed."""
         form = self.client.get(self.path(), name="report form", allow_redirects=False)
         html = form.text or ""
         token = hidden_value(html, "submission_token")
         if form.status_code != 200 or not token:
-            return
+            raise _FlowFailed(f"report form: status {form.status_code}")
+        witness = random.choice(PARAMS["colleagues"])  # noqa: S311
         data = {
             "csrf_token": hidden_value(html, "csrf_token") or "",
             "submission_token": token,
@@ -163,20 +208,31 @@ class Submit(_Page):
             "types": random.choice(("verbal", "verbal", "intimidation", "threat")),  # noqa: S311
             "description": "Client shouted at the counter after the decision was explained.",
             "affected_self": "y",
+            "witnesses": str(witness),
             "perpetrator_known": "unknown",
             "submit": "Submit report",
         }
         with self.client.post(
             f"/incidents/new?t={token}",
             data=data,
-            name="submit",
+            name="submit_post",
             allow_redirects=False,
             catch_response=True,
         ) as response:
             location = response.headers.get("Location", "") if response.headers else ""
             if response.status_code not in (302, 303) or "/incidents/" not in location:
                 response.failure(f"status {response.status_code}, location {location!r}")
-                return
+                raise _FlowFailed(f"submit_post: status {response.status_code}")
         # As a browser does: open the new incident, which shows (and so clears) the "thank
         # you" message; left in the session, every message would make its cookie longer.
-        self.client.get(location, name="after submit", allow_redirects=False)
+        with self.client.get(
+            location, name="after submit", allow_redirects=False, catch_response=True
+        ) as page:
+            if page.status_code != 200:
+                page.failure(f"status {page.status_code}")
+                raise _FlowFailed(f"after submit: status {page.status_code}")
+        return len(form.content or b"") + len(page.content or b"")
+
+
+class _FlowFailed(Exception):
+    """A request of the submit flow went wrong (it is also a failure of its own)."""

@@ -255,6 +255,7 @@ class Measurement:
     others: dict[str, dict[str, float]]  # the other requests of the scenario (login, warm-up)
     other_cpu_cores: float = 0.0  # CPU taken by other processes meanwhile, in cores
     stolen_cores: float = 0.0  # CPU the hypervisor gave to other machines meanwhile
+    size_bytes: float = 0.0  # the average body of a response (HTML, uncompressed)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -267,15 +268,16 @@ def percentile(values: list[float], share: float) -> float:
 
 def run_locust(
     user_class: str,
-    endpoint: str,
+    endpoints: tuple[str, ...],
     host: str,
     params: Path,
     workdir: Path,
     *,
     seconds: int,
     users: int,
-) -> Measurement:
-    """Run one locust scenario headless against `host`; raises HarnessError when locust broke."""
+) -> list[Measurement]:
+    """Run one locust scenario headless against `host`: a measurement for each of the request
+    names in `endpoints`. Raises HarnessError when locust broke."""
     prefix = workdir / f"locust-{user_class}"
     samples = workdir / f"samples-{user_class}.json"
     log = workdir / f"locust-{user_class}.log"
@@ -312,10 +314,10 @@ def run_locust(
     if result.returncode not in (0, 1) or not stats.exists():  # 1: some requests failed
         raise HarnessError(f"locust {user_class} exited with {result.returncode}; see {log}")
     named = {r["Name"]: r for r in csv.DictReader(stats.open()) if r["Type"]}
-    row = named.get(endpoint)
-    if row is None:
-        raise HarnessError(f"locust {user_class} made no {endpoint!r} request; see {log}")
-    times = json.loads(samples.read_text()).get(endpoint, []) if samples.exists() else []
+    missing = [endpoint for endpoint in endpoints if endpoint not in named]
+    if missing:
+        raise HarnessError(f"locust {user_class} made no {missing[0]!r} request; see {log}")
+    samples_by_name = json.loads(samples.read_text()) if samples.exists() else {}
     failures = Path(f"{prefix}_failures.csv")
     examples = (
         [
@@ -325,25 +327,43 @@ def run_locust(
         if failures.exists()
         else []
     )
-    return Measurement(
-        endpoint=endpoint,
-        requests=int(row["Request Count"]),
-        failures=int(row["Failure Count"]),
-        rps=float(row["Requests/s"]),
-        p50_ms=percentile(times, 0.50) if times else float(row["50%"]),
-        p95_ms=percentile(times, 0.95) if times else float(row["95%"]),
-        failure_examples=examples[:5],
-        others={
-            name: {
-                "requests": int(r["Request Count"]),
-                "failures": int(r["Failure Count"]),
-                "rps": float(r["Requests/s"]),
-                "p50_ms": float(r["50%"]),
-                "p95_ms": float(r["95%"]),
-            }
-            for name, r in named.items()
-            if name != endpoint
-        },
-        other_cpu_cores=round(other_cpu, 2),
-        stolen_cores=round(stolen, 2),
-    )
+    others = {
+        name: {
+            "requests": int(r["Request Count"]),
+            "failures": int(r["Failure Count"]),
+            "rps": float(r["Requests/s"]),
+            "p50_ms": float(r["50%"]),
+            "p95_ms": float(r["95%"]),
+        }
+        for name, r in named.items()
+        if name not in endpoints
+    }
+
+    # Each endpoint's failures go with it; those of the other requests (login, the form of
+    # the submit flow) with the first.
+    def own(example: str, endpoint: str) -> bool:
+        return example.startswith(f"{endpoint}: ")
+
+    rest = [x for x in examples if not any(own(x, endpoint) for endpoint in endpoints)]
+    measured = []
+    for number, endpoint in enumerate(endpoints):
+        row = named[endpoint]
+        times = samples_by_name.get(endpoint, [])
+        measured.append(
+            Measurement(
+                endpoint=endpoint,
+                requests=int(row["Request Count"]),
+                failures=int(row["Failure Count"]),
+                rps=float(row["Requests/s"]),
+                p50_ms=percentile(times, 0.50) if times else float(row["50%"]),
+                p95_ms=percentile(times, 0.95) if times else float(row["95%"]),
+                failure_examples=(
+                    [x for x in examples if own(x, endpoint)] + (rest if number == 0 else [])
+                )[:5],
+                others=others,
+                other_cpu_cores=round(other_cpu, 2),
+                stolen_cores=round(stolen, 2),
+                size_bytes=float(row["Average Content Size"]),
+            )
+        )
+    return measured

@@ -29,10 +29,12 @@ from incidents.models import (
     IncidentChange,
     IncidentPerson,
     IncidentStatus,
+    Location,
     Role,
     StepStatus,
     Team,
     User,
+    normalised_location_code,
 )
 
 # The aftercare inbox
@@ -445,3 +447,26 @@ def recent_alarms(limit: int = RECENT_ALARMS) -> list[AlarmLine]:
         )
     lines.sort(key=lambda line: line.received_at, reverse=True)
     return lines[:limit]
+
+
+# Locations and their posters
+
+
+def location_list() -> Sequence[Location]:
+    """Every location of the register: the active ones first, each part by name."""
+    return db.session.scalars(
+        select(Location).order_by(
+            Location.archived_at.is_not(None), func.lower(Location.name), Location.id
+        )
+    ).all()
+
+
+def active_location(code: str) -> Location | None:
+    """The active location whose poster carries `code` (any case), or None. Anything that is
+    not shaped like a code is not looked up."""
+    found = normalised_location_code(code)
+    if found is None:
+        return None
+    return db.session.scalar(
+        select(Location).where(Location.code == found, Location.archived_at.is_(None))
+    )

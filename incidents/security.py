@@ -52,6 +52,12 @@ PUBLIC_ENDPOINTS = frozenset(
         # The alarm provider's webhook: no session, every request signed with HMAC-SHA256
         # and checked by its view before anything else (incidents/api/views.py).
         "api.alarms_webhook",
+        # The installable web app: the browser fetches its manifest without a cookie and
+        # checks its service worker for updates when nobody is signed in (a redirect to the
+        # login would fail that check). Both are the same for everyone, like the static
+        # files (incidents/main/webapp.py).
+        "main.manifest",
+        "main.service_worker",
     }
 )
 # A password account whose role requires two-factor sign-in but who has not set it up yet
@@ -142,6 +148,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
         "form-action 'self'",
         "base-uri 'none'",
         "object-src 'none'",

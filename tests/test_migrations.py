@@ -133,3 +133,26 @@ def test_typed_step_records_carry_the_details_over_and_back(steps_app):
         assert [
             value if isinstance(value, dict) else json.loads(value) for value in back
         ] == DETAILS
+
+
+BEFORE_LOCATIONS = "b1bc646f4262"
+
+
+def test_locations_keep_active_names_unique_and_go_down_cleanly(empty_app):
+    upgrade(revision=BEFORE_LOCATIONS)
+    assert "location" not in inspect(db.engine).get_table_names()
+    upgrade()
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    row = {"name": "Balie", "channel": "counter", "created_at": now}
+    with db.engine.begin() as connection:
+        _insert(connection, "location", id=1, code="aaaaaaaa", name_key="balie", **row)
+        # Archived locations (name_key NULL) may share a name with each other and an active one.
+        for number, code in ((2, "bbbbbbbb"), (3, "cccccccc")):
+            _insert(connection, "location", id=number, code=code, archived_at=now, **row)
+    for duplicate in ({"code": "dddddddd", "name_key": "balie"}, {"code": "aaaaaaaa"}):
+        with db.engine.connect() as connection, pytest.raises(IntegrityError):
+            _insert(connection, "location", id=4, **{"name_key": None, **duplicate}, **row)
+    with db.engine.connect() as connection, pytest.raises(IntegrityError):
+        _insert(connection, "location", id=5, code="eeeeeeee", **{**row, "channel": "moon"})
+    downgrade(revision=BEFORE_LOCATIONS)
+    assert "location" not in inspect(db.engine).get_table_names()

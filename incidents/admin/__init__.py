@@ -1,4 +1,4 @@
-"""Administration: users, teams, managers and deputies."""
+"""Administration: users, teams, managers and deputies, locations and their posters."""
 
 from flask import Blueprint
 
@@ -8,6 +8,7 @@ from incidents.admin import (  # noqa: E402, F401
     alarms,
     audit,
     legal_holds,
+    locations,
     mail,
     org_import,
     ownership,

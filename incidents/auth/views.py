@@ -105,6 +105,13 @@ def login() -> ResponseReturnValue:
     return render_template("auth/login.html", form=form)
 
 
+# What a logout deletes from the browser: its storage, that is the reports kept offline with
+# their key (static/js/outbox.js), the service worker and its Cache Storage. Not "cache": every
+# page is sent no-store, so the HTTP cache holds only the public static files, and clearing it
+# makes Chrome's logout take seconds (Chromium issue 40233601; Rails dropped it for that).
+CLEAR_SITE_DATA = '"storage"'
+
+
 @bp.route("/logout", methods=["POST"])
 @roles(*ALL_ROLES)
 def logout() -> ResponseReturnValue:
@@ -118,7 +125,9 @@ def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "success")
-    return redirect(oidc_client.logout_url(id_token) or url_for("auth.login"))
+    response = redirect(oidc_client.logout_url(id_token) or url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
 
 
 def _session_id(value: str) -> int | None:

@@ -1,7 +1,7 @@
-"""The home page and the health endpoints."""
+"""The home page, the health endpoints, and the web app's manifest and service worker."""
 
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from incidents.main import views  # noqa: E402, F401
+from incidents.main import views, webapp  # noqa: E402, F401

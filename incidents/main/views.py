@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+import secrets
+from typing import Any
+
+from flask import current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
@@ -103,6 +106,7 @@ NAVIGATION = [
     ("hr.conversations", _l("Client conversations")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
+    ("admin.locations", _l("Locations")),
     ("admin.org_import", _l("HR import")),
     ("admin.aftercare_owners", _l("Aftercare owners")),
     ("admin.mail", _l("Outgoing mail")),
@@ -111,6 +115,18 @@ NAVIGATION = [
     ("admin.privacy_overview", _l("Privacy")),
     ("admin.scim", _l("Directory provisioning")),
 ]
+
+
+# Forms whose address carries a submission token (reporting.views._fresh_form_redirect): a
+# link made with a token of its own saves the redirect, a round trip on a slow phone network.
+TOKEN_FORMS = frozenset({"reporting.new", "reporting.quick"})
+
+
+def link_to(endpoint: str, **values: Any) -> str:
+    """The address of a page to link to; a report form's with a fresh submission token."""
+    if endpoint in TOKEN_FORMS and "t" not in values:
+        values["t"] = secrets.token_urlsafe(24)
+    return url_for(endpoint, **values)
 
 
 @bp.app_context_processor
@@ -130,4 +146,4 @@ def navigation() -> dict[str, object]:
             if current_user.role in allowed_roles(endpoint)
         ]
 
-    return {"nav_items": nav_items}
+    return {"nav_items": nav_items, "link_to": link_to}

@@ -14,6 +14,14 @@ from incidents.models.incident import (
     PerpetratorKnown,
     PersonRole,
 )
+from incidents.models.locations import (
+    LOCATION_CODE_ALPHABET,
+    LOCATION_CODE_LENGTH,
+    LOCATION_NAME_MAX,
+    Location,
+    location_name_key,
+    normalised_location_code,
+)
 from incidents.models.people import (
     AccountSource,
     LoginThrottle,
@@ -42,6 +50,9 @@ from incidents.models.statistics import (
 )
 
 __all__ = [
+    "LOCATION_CODE_ALPHABET",
+    "LOCATION_CODE_LENGTH",
+    "LOCATION_NAME_MAX",
     "AccountSource",
     "AftercareStep",
     "AlarmEvent",
@@ -55,6 +66,7 @@ __all__ = [
     "IncidentStatus",
     "IncidentType",
     "IncidentTypeRow",
+    "Location",
     "LoginThrottle",
     "Model",
     "Notification",
@@ -76,5 +88,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserSession",
+    "location_name_key",
+    "normalised_location_code",
     "utcnow",
 ]

@@ -55,6 +55,11 @@ class AuditAction(enum.StrEnum):
     INCIDENT_VIEW = "incident.view"
     INCIDENT_VIEW_EDIT = "incident.view_edit"
 
+    LOCATION_ARCHIVE = "location.archive"
+    LOCATION_CREATE = "location.create"
+    LOCATION_RESTORE = "location.restore"
+    LOCATION_UPDATE = "location.update"
+
     MAIL_RETRY = "mail.retry"
 
     PRIVACY_ACCESS_EXPORT = "privacy.access_export"

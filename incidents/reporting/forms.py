@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import enum
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,8 +19,9 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from incidents import queries
@@ -234,6 +236,44 @@ class ReportForm(FlaskForm):
         # formdata=None: filled in from the incident even when answering a POST.
         return cls(reporter=incident.reporter, editor=editor, data=data, formdata=None)
 
+    # The optional parts of the form, folded on the page, with how many of their fields are
+    # filled in (see `filled_in`).
+    SECTIONS = {
+        "people": ("affected", "witnesses", "outside_witnesses"),
+        "details": (
+            "location",
+            "aggravating",
+            "perpetrator_known",
+            "perpetrator_name",
+            "perpetrator_reference",
+            "police_called",
+            "police_report_wanted",
+            "damage",
+        ),
+    }
+
+    def filled_in(self, section: str) -> int:
+        """How many fields of an optional section hold something other than their default."""
+        filled = 0
+        for name in self.SECTIONS[section]:
+            value = getattr(self, name).data
+            if name == "perpetrator_known":
+                filled += value == PerpetratorKnown.KNOWN.value
+            elif isinstance(value, str):
+                filled += bool(value.strip())
+            else:
+                filled += bool(value)
+        return filled
+
+    def section_open(self, section: str) -> bool:
+        """A section is shown unfolded when one of its fields has an error or its search was
+        used (no JavaScript)."""
+        searched = self.searched_list()
+        return any(
+            getattr(self, name).errors or (searched is not None and searched.name == name)
+            for name in self.SECTIONS[section]
+        )
+
     def searched_list(self) -> ColleagueField | None:
         """The colleague list whose search button was pressed (no JavaScript), or None."""
         if self.find.data in ("affected", "witnesses"):
@@ -277,6 +317,41 @@ class ReportForm(FlaskForm):
         )
 
 
+class QuickWhen(enum.StrEnum):
+    """When a quick log happened: the three choices of its form."""
+
+    NOW = "now"
+    EARLIER_TODAY = "today"
+    YESTERDAY = "yesterday"
+
+
+QUICK_WHEN_LABELS = {
+    QuickWhen.NOW: _l("Just now"),
+    QuickWhen.EARLIER_TODAY: _l("Earlier today"),
+    QuickWhen.YESTERDAY: _l("Yesterday"),
+}
+# Without a time: "earlier today" is an hour ago (never before midnight), "yesterday" midday.
+EARLIER_TODAY_WITHOUT_TIME = timedelta(hours=1)
+YESTERDAY_WITHOUT_TIME = time(12, 0)
+
+
+def quick_moment(when: QuickWhen, at: time | None, now: datetime) -> datetime | None:
+    """When a quick log happened, as an aware moment in `now`'s time zone (the organisation's);
+    None for "just now" (the service takes the moment it saves). Pure, and it checks nothing:
+    `QuickLogForm` refuses a time with "just now" and a time still to come today."""
+    if when == QuickWhen.NOW:
+        return None
+    day = now.date() if when == QuickWhen.EARLIER_TODAY else now.date() - timedelta(days=1)
+    if at is not None:
+        return datetime.combine(day, at.replace(second=0, microsecond=0), tzinfo=now.tzinfo)
+    if when == QuickWhen.YESTERDAY:
+        return datetime.combine(day, YESTERDAY_WITHOUT_TIME, tzinfo=now.tzinfo)
+    midnight = datetime.combine(day, time(), tzinfo=now.tzinfo)
+    # Counted on the UTC clock: an hour ago is an hour ago on the night the clocks change.
+    hour_ago = (now.astimezone(UTC) - EARLIER_TODAY_WITHOUT_TIME).astimezone(now.tzinfo)
+    return max(hour_ago, midnight).replace(second=0, microsecond=0)
+
+
 class QuickLogForm(FlaskForm):
     submission_token = HiddenField()
     type = RadioField(
@@ -284,10 +359,30 @@ class QuickLogForm(FlaskForm):
         choices=[SelectChoice(t.value, TYPE_LABELS[t]) for t in QUICK_TYPES],
         validators=[InputRequired(message=_l("Choose what happened."))],
     )
+    when = RadioField(
+        _l("When did it happen?"),
+        choices=[SelectChoice(w.value, label) for w, label in QUICK_WHEN_LABELS.items()],
+        # A form sent without it (from before it was there) happened just now.
+        default=QuickWhen.NOW.value,
+        validate_choice=True,
+    )
+    time_of_day = TimeField(
+        _l("At what time? (optional)"),
+        validators=[Optional()],
+        description=_l(
+            "For earlier today or yesterday. Without a time: an hour ago, or yesterday at 12:00."
+        ),
+    )
     channel = RadioField(
         _l("Where or how?"),
         choices=[SelectChoice(c.value, label) for c, label in CHANNEL_LABELS.items()],
         validators=[InputRequired(message=_l("Choose where or how it happened."))],
+    )
+    location = StringField(
+        _l("Location"),
+        validators=[Length(max=200)],
+        filters=[strip_filter],
+        description=_l("Optional, for example “interview room 2”."),
     )
     note = StringField(
         _l("One line (optional)"),
@@ -296,3 +391,27 @@ class QuickLogForm(FlaskForm):
         description=_l("No names or medical details."),
     )
     submit = SubmitField(_l("Log it"))
+
+    def validate_time_of_day(self, field: TimeField) -> None:
+        at: time | None = field.data
+        if at is None or self.when.data not in set(QuickWhen):
+            return
+        when = QuickWhen(self.when.data)
+        if when == QuickWhen.NOW:
+            raise ValidationError(
+                str(
+                    _l("Leave the time empty for “just now”, or choose earlier today or yesterday.")
+                )
+            )
+        moment = quick_moment(when, at, datetime.now(org_zone()))
+        if moment is not None and moment > datetime.now(org_zone()) + FUTURE_TOLERANCE:
+            raise ValidationError(
+                str(_l("That time is still to come today. Choose yesterday, or an earlier time."))
+            )
+
+    def occurred_at(self) -> datetime | None:
+        """When it happened, in UTC; None for "just now" (the moment it is saved)."""
+        moment = quick_moment(
+            QuickWhen(self.when.data), self.time_of_day.data, datetime.now(org_zone())
+        )
+        return None if moment is None else moment.astimezone(UTC)

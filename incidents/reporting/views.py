@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -28,9 +29,11 @@ from incidents.models import (
     Channel,
     Incident,
     IncidentType,
+    Location,
     PersonRole,
     Role,
     User,
+    normalised_location_code,
     utcnow,
 )
 from incidents.reporting import bp
@@ -62,17 +65,18 @@ def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
     return incident, view
 
 
-def _fresh_form_redirect(endpoint: str, token: str) -> ResponseReturnValue | None:
+def _fresh_form_redirect(endpoint: str, token: str, **keep: Any) -> ResponseReturnValue | None:
     """Each form carries its submission token in its address, so that going back to it (pages
     are never cached) shows the same token again and a second submit finds the first incident.
-    A form without a token gets one; a used token leads to what it made."""
+    A form without a token gets one, with the query arguments in `keep`; a used token leads
+    to what it made."""
     if not 16 <= len(token) <= 64:
-        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24)))
+        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24), **keep))
     made = services.incident_by_token(token)
     if made is None:
         return None
     if made.reporter_id != current_user.id:
-        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24)))
+        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24), **keep))
     if made.is_draft:
         return redirect(url_for("reporting.edit", incident_id=made.id))
     return redirect(url_for("reporting.detail", incident_id=made.id))
@@ -227,13 +231,23 @@ def discard(incident_id: int) -> ResponseReturnValue:
 @bp.route("/quick", methods=["GET", "POST"])
 @roles(*REPORTERS)
 def quick() -> ResponseReturnValue:
+    """The quick log. `?at=<code>` comes from a location's poster (its QR code): the location
+    and its channel are filled in. A code that is unknown or archived fills in nothing."""
     form = QuickLogForm()
+    poster_code = request.args.get("at")
+    poster: Location | None = None
     if request.method == "GET":
         token = request.args.get("t", "")
-        redirect_to = _fresh_form_redirect("reporting.quick", token)
+        code = normalised_location_code(poster_code or "")
+        keep = {"at": code} if code else {}
+        redirect_to = _fresh_form_redirect("reporting.quick", token, **keep)
         if redirect_to is not None:
             return redirect_to
         form.submission_token.data = token
+        poster = queries.active_location(poster_code) if poster_code else None
+        if poster is not None:
+            form.channel.data = poster.channel.value
+            form.location.data = poster.name
     elif form.validate_on_submit():
         try:
             incident = services.quick_log(
@@ -242,13 +256,21 @@ def quick() -> ResponseReturnValue:
                 IncidentType(form.type.data),
                 Channel(form.channel.data),
                 form.note.data or "",
+                location=form.location.data or "",
+                occurred_at=form.occurred_at(),
             )
         except ServiceError as error:
             show_service_error(form, error)
         else:
             flash(_("Logged. Thank you: every report helps."), "success")
             return redirect(url_for("reporting.detail", incident_id=incident.id))
-    return render_template("reporting/quick.html", form=form, labels=LABELS)
+    return render_template(
+        "reporting/quick.html",
+        form=form,
+        labels=LABELS,
+        poster=poster,
+        unknown_poster=request.method == "GET" and bool(poster_code) and poster is None,
+    )
 
 
 @bp.route("")

@@ -19,6 +19,7 @@ from incidents.models import (
     Channel,
     Incident,
     IncidentType,
+    Location,
     Notification,
     Role,
     StepStatus,
@@ -26,6 +27,7 @@ from incidents.models import (
     TeamMembership,
     User,
 )
+from incidents.services import locations
 from incidents.services.base import ServiceError
 
 DEMO_PASSWORD = "aftercare-demo"  # noqa: S105 - demo mode only, refused in production
@@ -37,6 +39,13 @@ DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None]] = [
     ("manager2@demo.test", "Max Manager", Role.MANAGER, "enforcement"),
     ("hr@demo.test", "Hanna HR", Role.HR, None),
     ("admin@demo.test", "Adam Admin", Role.ADMIN, None),
+]
+
+# Locations with a poster (admin > Locations), in the organisation's language.
+DEMO_LOCATIONS: list[tuple[str, Channel]] = [
+    ("Balie publiekshal", Channel.COUNTER),
+    ("Spreekkamer 2", Channel.INTERVIEW_ROOM),
+    ("Team huisbezoeken", Channel.HOME_VISIT),
 ]
 
 
@@ -86,6 +95,9 @@ def seed_demo() -> list[tuple[str, Role]]:
             )
         # HR and the admin have no team: their aftercare, if ever needed, is the coordinator's.
         services.ownership.set_coordinator(users["admin@demo.test"], manager2)
+    if db.session.scalar(select(Location.id).limit(1)) is None:  # also for an older demo
+        for name, channel in DEMO_LOCATIONS:
+            locations.create_location(None, name=name, channel=channel)
     return [(email, role) for email, _, role, _ in DEMO_ACCOUNTS]
 
 

@@ -311,13 +311,23 @@ def amend_report(actor: User, incident: Incident, data: ReportData, version: int
 
 
 def quick_log(
-    reporter: User, token: str, incident_type: IncidentType, channel: Channel, note: str
+    reporter: User,
+    token: str,
+    incident_type: IncidentType,
+    channel: Channel,
+    note: str,
+    *,
+    location: str = "",
+    occurred_at: datetime | None = None,
 ) -> Incident:
-    """Log everyday verbal aggression or intimidation in a few taps: it happened now, to me."""
+    """Log everyday verbal aggression or intimidation in a few taps: it happened to me, at
+    `occurred_at` (None: now, the moment it is saved), at `location` (free text, as in the
+    full report; a location's poster fills in its name)."""
     data = ReportData(
-        occurred_at=utcnow(),
+        occurred_at=utcnow() if occurred_at is None else occurred_at,
         channel=channel,
         types=[incident_type],
+        location=location,
         description=note,
         affected_ids=[reporter.id],
     )

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "incidents.bounds",
             "incidents.csvsafe",
             "incidents.links",
+            "incidents.qr",
             "incidents.i18n",
             "incidents.stats.periods",
             "incidents.stats.disclosure",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -522,6 +522,7 @@ def _alarm(employee, event_id: str, moment: datetime) -> Incident:
         found, _new = alarms.receive_alarm(
             alarms.Alarm(event_id, employee.email, moment, "interview room 2")
         )
+    assert found.incident_id is not None
     return _incident(found.incident_id)
 
 

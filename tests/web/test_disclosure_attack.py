@@ -244,6 +244,7 @@ def seeded(org) -> Org:
                 timedelta(days=40) if chance < 0.4 else timedelta(hours=3)
             )  # late: after publication
             draft = db.session.get(Incident, event.incident_id)
+            assert draft is not None
             with time_machine.travel(moment + later, tick=False):
                 services.complete_draft(
                     person,
@@ -555,11 +556,11 @@ def model_of(
             terms = Counter({("decided", kind, m): 1 for m in months})
             model.add(terms, interval(totals[1], zero), (*request_key, "total"))
         elif table == "alarms":
-            for i, row in enumerate(("reported", "unreported")):
-                terms = Counter({("alarm", row, m): 1 for m in months})
-                model.add(terms, interval(body[i][1], zero), (*request_key, row))
+            for i, part in enumerate(("reported", "unreported")):
+                terms = Counter({("alarm", part, m): 1 for m in months})
+                model.add(terms, interval(body[i][1], zero), (*request_key, part))
             terms = Counter(
-                {("alarm", row, m): 1 for row in ("reported", "unreported") for m in months}
+                {("alarm", part, m): 1 for part in ("reported", "unreported") for m in months}
             )
             model.add(terms, interval(totals[1], zero), (*request_key, "total"))
     for key, text in held_figures.items():
@@ -610,12 +611,12 @@ def truth(org: Org) -> dict[Any, int]:
         local = alarm.triggered_at.astimezone(ZONE)
         month = f"{local.year}-{local.month:02d}"
         next_month = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=ZONE)
-        incident = alarm.incident
+        report = alarm.incident
         done = (
-            incident is not None
-            and incident.status == IncidentStatus.SUBMITTED
-            and incident.submitted_at is not None
-            and incident.submitted_at < next_month + delay
+            report is not None
+            and report.status == IncidentStatus.SUBMITTED
+            and report.submitted_at is not None
+            and report.submitted_at < next_month + delay
         )
         found[("alarm", "reported" if done else "unreported", month)] += 1
     return found

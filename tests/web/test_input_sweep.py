@@ -18,6 +18,7 @@ from incidents.extensions import db
 from incidents.models import AftercareStep, Channel, Incident, IncidentType, Role
 from incidents.services import ReportData
 from incidents.services import conversations as conversation_service
+from incidents.services import locations as location_service
 from incidents.services.aftercare import StepResult, result_errors
 from tests.conftest import PASSWORD, form_errors, login
 
@@ -89,9 +90,11 @@ def forms(ids):
         (
             Role.EMPLOYEE,
             "/incidents/quick",
-            ["note", "type", "channel"],
+            ["note", "type", "channel", "location", "when", "time_of_day"],
             {"submission_token": "sweep-token-0000000002"},
         ),
+        (Role.ADMIN, "/admin/locations/new", ["name", "channel"], {}),
+        (Role.ADMIN, f"/admin/locations/{ids['location']}/edit", ["name"], {"channel": "counter"}),
         (
             Role.MANAGER,
             f"/aftercare/steps/{step}",
@@ -137,6 +140,9 @@ def world(app, make_user, make_team):
         "incident": incident.id,
         "team": team.id,
         "user": employee.id,
+        "location": location_service.create_location(
+            None, name="Sweep counter", channel=Channel.COUNTER
+        ).id,
     }
     return users, ids
 

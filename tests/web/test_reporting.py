@@ -577,3 +577,82 @@ def test_the_colleague_lists_escape_names_and_keep_the_choice(client, employee, 
     # The choice is kept, ticked, with the escaped name.
     assert f'name="witnesses" value="{odd.id}" id="witnesses-{odd.id}" checked' in response.text
     assert "Ann &lt;b&gt;&#34;Bold&#34;&lt;/b&gt; &amp; Co" in response.text
+
+
+# --- the form on a phone ------------------------------------------------------------------------
+
+
+def _sections(html: str) -> dict[str, tuple[bool, str]]:
+    """The folded sections: summary title -> (unfolded, what the count says)."""
+    found = re.findall(
+        r'<details class="card fold" data-section( open)?>\s*<summary><span class="fold-title">'
+        r'([^<]+)</span> <span class="fold-count"[^>]*>([^<]*)</span>',
+        html,
+    )
+    return {title: (bool(is_open), count) for is_open, title, count in found}
+
+
+def test_the_submit_button_comes_right_after_the_required_fields(client, employee, frozen):
+    login(client, employee)
+    html = client.get("/incidents/new", follow_redirects=True).text
+    submit = html.index('name="submit"')
+    # Everything required is above it; the optional sections and their searches below, so
+    # Enter in a field submits the report, not a colleague search.
+    for required in ('name="occurred_at"', 'name="channel"', 'name="types"', 'name="description"'):
+        assert html.index(required) < submit
+    for optional in ('name="find"', 'name="location"', 'name="witnesses_q"', "data-section"):
+        assert html.index(optional) > submit
+    assert _sections(html) == {
+        "Betrokken collega's": (False, "optioneel"),
+        "Meer details": (False, "optioneel"),
+    }
+    assert "Ctrl" not in html and "Cmd" not in html  # no keyboard hints meant for a desktop
+
+
+def test_a_folded_section_counts_what_is_filled_in_and_opens_on_an_error(
+    client, employee, make_user, frozen
+):
+    colleague = make_user(name="Wim Witness", team=employee.team)
+    login(client, employee)
+    t = token(client)
+    response = client.post(
+        f"/incidents/new?t={t}",
+        data=report(
+            submission_token=t,
+            save_draft="Save as draft",
+            submit=None,
+            witnesses=[str(colleague.id)],
+            perpetrator_known="known",
+            perpetrator_name="P. Dader",
+        ),
+        follow_redirects=True,
+    )
+    # The draft: location, perpetrator known and named in one section, a witness in the other.
+    assert _sections(response.text) == {
+        "Betrokken collega's": (False, "1 ingevuld"),
+        "Meer details": (False, "3 ingevuld"),
+    }
+    draft = db.session.scalars(select(Incident)).one()
+    response = client.post(
+        f"/incidents/{draft.id}/edit",
+        data=report(submission_token=t, version=version_of(draft), perpetrator_reference="x" * 101),
+    )
+    assert response.status_code == 200
+    sections = _sections(response.text)
+    assert sections["Meer details"][0] is True  # the error is in sight
+    assert sections["Betrokken collega's"][0] is False
+    assert 'id="perpetrator_reference-error"' in response.text
+
+
+def test_a_colleague_search_without_javascript_unfolds_its_section(
+    client, employee, make_user, frozen
+):
+    make_user(name="Wim Witness", team=employee.team)
+    login(client, employee)
+    t = token(client)
+    response = client.post(
+        f"/incidents/new?t={t}",
+        data=report(submission_token=t, submit=None, find="witnesses", witnesses_q="wim"),
+    )
+    assert _sections(response.text)["Betrokken collega's"] == (True, "optioneel")
+    assert "Wim Witness" in response.text and count() == 0

@@ -43,6 +43,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "scim.search",
         "scim.unknown",
         "api.alarms_webhook",
+        # The installable web app: the same for everyone, nothing personal in them.
+        "main.manifest",
+        "main.service_worker",
     }
 )
 
@@ -77,6 +80,12 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "admin.org_import_apply": frozenset({A}),
     "admin.org_import_csv": frozenset({A}),
     "admin.alarms_page": frozenset({A}),
+    "admin.locations": frozenset({A}),
+    "admin.new_location": frozenset({A}),
+    "admin.edit_location": frozenset({A}),
+    "admin.set_location_archived": frozenset({A}),
+    "admin.location_poster": frozenset({A}),
+    "admin.location_qr": frozenset({A}),
     "admin.scim": frozenset({A}),
     "admin.create_scim_token": frozenset({A}),
     "admin.revoke_scim_token": frozenset({A}),
@@ -89,6 +98,10 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "reporting.detail": EVERYONE,
     "reporting.edit": EVERYONE,
     "reporting.discard": EVERYONE,
+    # Offline reporting: the shells a device keeps and the token for sending what it kept.
+    "reporting.offline_report": EVERYONE,
+    "reporting.offline_quick": EVERYONE,
+    "reporting.offline_token": EVERYONE,
     "aftercare.inbox": frozenset({M}),
     "aftercare.step": frozenset({M}),
     "aftercare.hand": frozenset({M}),
@@ -124,6 +137,10 @@ OBJECT_ROUTES = {
     "admin.org_import_csv",
     "auth.two_factor_qr",  # no secret being set up: 404
     "admin.revoke_scim_token",  # no token has been made: 404
+    "admin.edit_location",  # no location has been made: 404
+    "admin.set_location_archived",
+    "admin.location_poster",
+    "admin.location_qr",
 }
 
 
