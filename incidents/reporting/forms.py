@@ -25,7 +25,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from incidents import queries
-from incidents.bounds import EARLIEST_DAY, parse_int
+from incidents.bounds import EARLIEST_DAY, EARLIEST_MOMENT, parse_int
 from incidents.forms import DateBetween, MaxLength, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.i18n import select_locale
@@ -390,7 +390,23 @@ class QuickLogForm(FlaskForm):
         filters=[strip_filter],
         description=_l("No names or medical details."),
     )
+    # Set by static/js/offline.js on a log kept on the device without a network: the moment it
+    # was kept (ISO 8601). "Just now", "earlier today" and "yesterday" count from then, not
+    # from when the network came back. Like any time a reporter types, it is theirs to give;
+    # anything unreadable, before 1990 or ahead of the clock counts from now.
+    kept_at = HiddenField()
     submit = SubmitField(_l("Log it"))
+
+    def now(self) -> datetime:
+        """The moment the answers count from, in the organisation's time zone."""
+        now = datetime.now(org_zone())
+        try:
+            kept = datetime.fromisoformat((self.kept_at.data or "").strip())
+        except ValueError:
+            return now
+        if kept.tzinfo is None or not EARLIEST_MOMENT <= kept <= now:
+            return now
+        return kept.astimezone(org_zone())
 
     def validate_time_of_day(self, field: TimeField) -> None:
         at: time | None = field.data
@@ -403,15 +419,18 @@ class QuickLogForm(FlaskForm):
                     _l("Leave the time empty for “just now”, or choose earlier today or yesterday.")
                 )
             )
-        moment = quick_moment(when, at, datetime.now(org_zone()))
-        if moment is not None and moment > datetime.now(org_zone()) + FUTURE_TOLERANCE:
+        now = self.now()
+        moment = quick_moment(when, at, now)
+        if moment is not None and moment > now + FUTURE_TOLERANCE:
             raise ValidationError(
                 str(_l("That time is still to come today. Choose yesterday, or an earlier time."))
             )
 
     def occurred_at(self) -> datetime | None:
-        """When it happened, in UTC; None for "just now" (the moment it is saved)."""
-        moment = quick_moment(
-            QuickWhen(self.when.data), self.time_of_day.data, datetime.now(org_zone())
-        )
+        """When it happened, in UTC; None for "just now" (the moment it is saved), or the
+        moment a log kept offline was kept."""
+        now = self.now()
+        moment = quick_moment(QuickWhen(self.when.data), self.time_of_day.data, now)
+        if moment is None and self.kept_at.data and now < datetime.now(org_zone()):
+            moment = now.replace(second=0, microsecond=0)
         return None if moment is None else moment.astimezone(UTC)

@@ -644,3 +644,37 @@ def test_the_svg_download_holds_no_name(login_as):
     svg = client.get(f"/admin/locations/{location.id}/qr.svg").get_data(as_text=True)
     assert "Balie" not in svg
     assert io.StringIO(svg).read().count("<svg") == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # Kept on the device at 23:10 the evening before, sent at 10:30: counted from 23:10.
+        ({"when": "now"}, (date(2026, 3, 9), time(23, 10))),
+        ({"when": "today"}, (date(2026, 3, 9), time(22, 10))),
+        ({"when": "today", "time_of_day": "20:00"}, (date(2026, 3, 9), time(20, 0))),
+        ({"when": "yesterday"}, (date(2026, 3, 8), time(12, 0))),
+    ],
+)
+def test_a_log_kept_offline_counts_its_when_from_the_moment_it_was_kept(
+    client, employee, frozen, fields, expected
+):
+    login(client, employee)
+    kept = local(date(2026, 3, 9), time(23, 10, 42)).isoformat().replace("+00:00", "Z")
+    response = quick(client, "kept-padded-token-0001", kept_at=kept, **fields)
+    assert response.status_code == 302, form_errors(response.text)
+    incident = db.session.scalar(select(Incident))
+    assert incident is not None and incident.occurred_at == local(*expected)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    ["", "junk", "2026-03-10T09:00:00", "1989-12-31T23:00:00Z", "2026-03-11T09:00:00Z", "9" * 300],
+)
+def test_a_kept_moment_that_cannot_be_right_counts_from_now(client, employee, frozen, kept):
+    """No zone, before 1990, ahead of the clock, or not a moment: "just now" is now."""
+    login(client, employee)
+    response = quick(client, "kept-padded-token-0002", kept_at=kept, when="now")
+    assert response.status_code == 302, form_errors(response.text)
+    incident = db.session.scalar(select(Incident))
+    assert incident is not None and incident.occurred_at == NOW

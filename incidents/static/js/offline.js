@@ -8,6 +8,9 @@
 //   user who is signed in now, each report with its own submission token, so a report is
 //   stored once however often it is sent;
 // - logging out first tries to send what waits, then deletes the key and the outbox.
+// Each report is posted with `kept_at`, the moment it was kept (ISO 8601, UTC): the server
+// ignores it for now; it is there for answers relative to the moment of sending, such as the
+// quick log's "just now".
 // The texts come from the page: data-* attributes of the [data-outbox] element, translated
 // by the server. Without this script (or without IndexedDB, WebCrypto or service workers)
 // the forms work as they always did, online.
@@ -290,7 +293,7 @@
       });
       document.body.appendChild(form);
       send(form);
-    });
+    }).catch(function () { say("info", [text("waiting")]); });
   }
 
   function flush(options) {

@@ -20,13 +20,6 @@
   var TOKEN_MIN = 16;
   var TOKEN_MAX = 64;
 
-  function done(request) {
-    return new Promise(function (resolve, reject) {
-      request.onsuccess = function () { resolve(request.result); };
-      request.onerror = function () { reject(request.error); };
-    });
-  }
-
   function open() {
     return new Promise(function (resolve, reject) {
       var request = scope.indexedDB.open(DB_NAME, DB_VERSION);
@@ -157,7 +150,6 @@
       });
     },
     exists: exists,
-    forget: forget,
-    done: done
+    forget: forget
   };
 }(self));
