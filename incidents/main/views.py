@@ -107,6 +107,7 @@ NAVIGATION = [
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
     ("admin.locations", _l("Locations")),
+    ("admin.alarms", _l("Alarm buttons")),
     ("admin.org_import", _l("HR import")),
     ("admin.aftercare_owners", _l("Aftercare owners")),
     ("admin.mail", _l("Outgoing mail")),

@@ -27,7 +27,7 @@ from incidents.models import (
     TeamMembership,
     User,
 )
-from incidents.services import locations
+from incidents.services import alarms, locations
 from incidents.services.base import ServiceError
 
 DEMO_PASSWORD = "aftercare-demo"  # noqa: S105 - demo mode only, refused in production
@@ -148,21 +148,35 @@ def seed_demo_history(now: datetime) -> int:
     while moment < now - timedelta(days=2):
         key = rng.choice(list(people))
         victim = rng.choice(people[key])
-        incident = services.save_report(
-            victim,
-            f"demo-history-{made:05d}-{secrets.token_hex(4)}",
-            services.ReportData(
-                occurred_at=moment,
-                channel=rng.choice(channels),
-                types=rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0],
-                description="Demo: a client shouted at the counter.",
-                affected_ids=[victim.id],
-            ),
-            submit=True,
+        data = services.ReportData(
+            occurred_at=moment,
+            channel=rng.choice(channels),
+            types=rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0],
+            description="Demo: a client shouted at the counter.",
+            affected_ids=[victim.id],
         )
-        _date_back(incident, moment, now, rng)
+        if rng.random() < 0.15:  # an alarm button, most of them completed as a report
+            event, _new = alarms.receive_alarm(
+                alarms.Alarm(f"demo-alarm-{made:05d}", victim.email, moment, "Spreekkamer 2")
+            )
+            draft = db.session.get(Incident, event.incident_id)
+            if draft is not None and rng.random() < 0.8:
+                incident = services.complete_draft(victim, draft, data, submit=True, version=None)
+                _date_back(incident, moment, now, rng)
+        else:
+            incident = services.save_report(
+                victim, f"demo-history-{made:05d}-{secrets.token_hex(4)}", data, submit=True
+            )
+            _date_back(incident, moment, now, rng)
         made += 1
         moment += timedelta(hours=rng.randint(60, 160))
+    # Eva pressed her alarm button an hour ago: a draft on her home page, the contact step
+    # in Mira's inbox.
+    eva = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][0]))
+    if eva is not None:
+        alarms.receive_alarm(
+            alarms.Alarm("demo-alarm-today", eva.email, now - timedelta(hours=1), "Spreekkamer 2")
+        )
     return made
 
 

@@ -572,7 +572,7 @@ def _alarms_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
         "alarms",
         str(_l("Alarm buttons")),
         _series(shown, ALARM_ROWS, lambda row: (alarms, row, None), (alarms, None, None)),
-        str(_l("Report")),
+        str(_l("With or without a report")),
         {
             "reported": str(_l("With a completed report")),
             "unreported": str(_l("Without a completed report")),

@@ -471,6 +471,9 @@ def test_on_a_phone_the_optional_sections_fold_and_count_what_is_filled_in(
     page.get_by_role("checkbox", name="Verbale agressie", exact=True).check()
     page.get_by_role("textbox", name="Korte beschrijving").fill(DESCRIPTION)
     open_section(page, "Betrokken collega's")
+    page.locator("#affected_q").fill("zz")  # a search typed is nothing filled in
+    expect(people.locator("[data-section-count]")).to_have_text("optioneel")
+    page.locator("#affected_q").fill("")
     pick_colleague(page, "witnesses", "Wim", "Wim Witness")
     expect(people.locator("[data-section-count]")).to_have_text("1 ingevuld")
     open_section(page, "Meer details")

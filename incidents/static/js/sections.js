@@ -13,7 +13,8 @@
     for (var i = 0; i < fields.length; i++) {
       var el = fields[i];
       var name = el.name;
-      if (!name || el.disabled || el.type === "search" || el.type === "submit" || el.type === "button") {
+      if (!name || el.disabled || el.type === "search" || el.type === "submit" || el.type === "button" ||
+          el.hasAttribute("data-picker-input")) {
         continue;
       }
       if (el.type === "radio") {
