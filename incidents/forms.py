@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import current_app, flash, request
+from flask import current_app, flash, request, url_for
 from flask_babel import format_number, gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
@@ -110,6 +111,12 @@ def show_service_error(form: Form, error: Any) -> None:
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
+
+
+def fresh_form_url(endpoint: str, **values: Any) -> str:
+    """The address of a report form with a new submission token (`t`): the token the form
+    carries, so that a second submit finds the incident the first one made."""
+    return url_for(endpoint, t=secrets.token_urlsafe(24), **values)
 
 
 def page_cursor() -> int | None:

@@ -1,4 +1,4 @@
-"""QR codes for the location posters, by segno. Pure: no Flask, no database.
+"""QR codes for the location posters and two-factor set-up, by segno. Pure: no Flask, no database.
 
 On the poster the code is an inline SVG that the template draws from a `Drawing` (so nothing
 is marked safe, and it has presentation attributes only: no style attribute, no script, as our
@@ -18,9 +18,9 @@ ERROR_CORRECTION = "q"
 BORDER = 4
 
 
-def make(text: str) -> segno.QRCode:
+def make(text: str, error: str = ERROR_CORRECTION) -> segno.QRCode:
     """The QR code of `text`, at the smallest size that holds it."""
-    return segno.make(text, error=ERROR_CORRECTION, micro=False)
+    return segno.make(text, error=error, micro=False)
 
 
 @dataclass(frozen=True)
@@ -50,18 +50,20 @@ def drawing(text: str) -> Drawing:
     return Drawing(size=len(rows), path="".join(runs))
 
 
-def svg_file(text: str, *, title: str) -> str:
-    """`text` as an SVG file of its own, black on white, 10 px per module (for a print shop
-    or a sign maker)."""
+def svg_file(
+    text: str, *, title: str, error: str = ERROR_CORRECTION, scale: int = 10, xmldecl: bool = True
+) -> str:
+    """`text` as an SVG file of its own, black on white (so it scans on any page), `scale` px
+    per module: for a print shop or a sign maker, or an authenticator app's set-up."""
     buffer = io.BytesIO()
-    make(text).save(
+    make(text, error).save(
         buffer,
         kind="svg",
-        scale=10,
+        scale=scale,
         border=BORDER,
         dark="#000",
         light="#fff",
-        xmldecl=True,
+        xmldecl=xmldecl,
         svgclass=None,
         lineclass=None,
         title=title,

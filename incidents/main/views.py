@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import current_app, render_template, url_for
@@ -14,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from incidents import queries
 from incidents.errors import database_unavailable
 from incidents.extensions import db
+from incidents.forms import fresh_form_url
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import step_labels
 from incidents.main import bp
@@ -126,7 +126,7 @@ TOKEN_FORMS = frozenset({"reporting.new", "reporting.quick"})
 def link_to(endpoint: str, **values: Any) -> str:
     """The address of a page to link to; a report form's with a fresh submission token."""
     if endpoint in TOKEN_FORMS and "t" not in values:
-        values["t"] = secrets.token_urlsafe(24)
+        return fresh_form_url(endpoint, **values)
     return url_for(endpoint, **values)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -12,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access, queries, services
-from incidents.forms import ConfirmForm, page_cursor, show_service_error
+from incidents.forms import ConfirmForm, fresh_form_url, page_cursor, show_service_error
 from incidents.i18n import select_locale
 from incidents.labels import (
     AGGRAVATING_LABELS,
@@ -71,12 +70,12 @@ def _fresh_form_redirect(endpoint: str, token: str, **keep: Any) -> ResponseRetu
     A form without a token gets one, with the query arguments in `keep`; a used token leads
     to what it made."""
     if not 16 <= len(token) <= 64:
-        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24), **keep))
+        return redirect(fresh_form_url(endpoint, **keep))
     made = services.incident_by_token(token)
     if made is None:
         return None
     if made.reporter_id != current_user.id:
-        return redirect(url_for(endpoint, t=secrets.token_urlsafe(24), **keep))
+        return redirect(fresh_form_url(endpoint, **keep))
     if made.is_draft:
         return redirect(url_for("reporting.edit", incident_id=made.id))
     return redirect(url_for("reporting.detail", incident_id=made.id))

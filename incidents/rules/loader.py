@@ -68,7 +68,7 @@ def _parse(text: str, raw: bytes, source: str) -> Protocol:
     except tomllib.TOMLDecodeError as exc:  # its message names the line and column
         raise ProtocolError(f"invalid TOML: {exc}", source=source) from exc
     reader = _Reader(source)
-    reader.check_keys(data, {"version", "rules", "steps", "calendar", "outcomes"}, "")
+    reader.check_keys(data, {"version", "rules", "steps", "calendar", "outcomes", "alarm"}, "")
     declared = reader.text(data, "version", "")
     rules = tuple(
         reader.rule(table, f"rules[{i}]") for i, table in enumerate(reader.tables(data, "rules"))
@@ -94,6 +94,7 @@ def _parse(text: str, raw: bytes, source: str) -> Protocol:
         steps=steps,
         calendar=calendar,
         outcomes=outcomes,
+        alarm_steps=reader.alarm_steps(data.get("alarm"), steps),
     )
 
 
@@ -315,6 +316,30 @@ class _Reader:
             if name in value[:i]:
                 self.fail(f"{_join(path, key)}[{i}]", f"{name!r} is listed twice")
         return tuple(enum_type(name) for name in value)
+
+    def alarm_steps(self, table: object, steps: Sequence[StepDefinition]) -> frozenset[str]:
+        """The steps an alarm starts at once: ids of steps for the victim that are planned at
+        the lowest level. Without [alarm], every such contact step (an alarm means contact)."""
+        if table is None:
+            return frozenset(
+                s.id
+                for s in steps
+                if s.kind == StepKind.CONTACT
+                and s.subject == Subject.VICTIM
+                and s.applies_to(MIN_LEVEL)
+            )
+        if not isinstance(table, dict):
+            self.fail("alarm", "must be a table (write [alarm] above its keys)")
+        self.check_keys(table, {"steps"}, "alarm")
+        chosen = self.names(table, "steps", "alarm", [s.id for s in steps], "step")
+        for i, step_id in enumerate(table.get("steps", [])):
+            step = next(s for s in steps if s.id == step_id)
+            if step.subject != Subject.VICTIM or not step.applies_to(MIN_LEVEL):
+                self.fail(
+                    f"alarm.steps[{i}]",
+                    f"step {step_id!r} is not for the victim at level {MIN_LEVEL}",
+                )
+        return chosen
 
     def calendar(self, table: object) -> Calendar:
         if not isinstance(table, dict):

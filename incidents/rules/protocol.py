@@ -241,6 +241,8 @@ class Protocol:
     steps: tuple[StepDefinition, ...]
     calendar: Calendar
     outcomes: dict[StepKind, OutcomeRules] = field(default_factory=dict)
+    # The steps an alarm button starts at once, before the report is completed ([alarm]).
+    alarm_steps: frozenset[str] = frozenset()
 
     def outcomes_of(self, kind: StepKind | str) -> OutcomeRules:
         """The outcome rules of a step kind; KeyError for a kind the protocol does not know."""

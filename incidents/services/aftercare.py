@@ -84,21 +84,22 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     _update_closed(incident)
 
 
-def contact_at_once(incident: Incident, person: User) -> list[AftercareStep]:
-    """An alarm always means contact: the protocol's contact steps for `person`, added to the
-    alarm's draft at once, before the report is submitted; inside the caller's transaction.
+def alarm_steps_at_once(incident: Incident, person: User) -> list[AftercareStep]:
+    """The steps the protocol's [alarm] names (an alarm means contact) for `person`, added to
+    the alarm's draft at once, before the report is submitted; inside the caller's transaction.
 
-    They are planned as for the lowest level, due by the end of the working day of the alarm.
+    They are planned as for the lowest level (due by the end of the working day of the alarm).
     Submitting the report later finds them (`apply_protocol` adds only missing steps), and the
     statistics count them with the incident once it is submitted, as they count every step."""
     if incident.occurred_at is None:
         raise ServiceError(_("Only an incident with a date has aftercare steps."))
+    protocol = current_protocol()
     planned = [
         p
         for p in rules.plan(
-            rules.MIN_LEVEL, [person.id], [], incident.occurred_at, utcnow(), current_protocol()
+            rules.MIN_LEVEL, [person.id], [], incident.occurred_at, utcnow(), protocol
         )
-        if p.definition.kind == rules.StepKind.CONTACT
+        if p.definition.id in protocol.alarm_steps
     ]
     added = [_new_step(p, person) for p in planned]
     incident.steps.extend(added)

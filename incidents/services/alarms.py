@@ -178,7 +178,7 @@ def _make_draft(alarm: Alarm, user: User) -> AlarmEvent:
     db.session.flush()
     audit(None, AuditAction.ALARM_RECEIVE, incident, event=alarm.provider_event_id)
     notify.queue("alarm", user, str(incident.id), incident=incident)
-    aftercare.contact_at_once(incident, user)
+    aftercare.alarm_steps_at_once(incident, user)
     return event
 
 

@@ -26,20 +26,18 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import io
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-import segno
 from flask import current_app
 from flask_babel import format_time
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
-from incidents import notify
+from incidents import notify, qr
 from incidents.extensions import db
 from incidents.models import (
     AuditAction,
@@ -173,24 +171,14 @@ def secret_for_entry(user: User) -> str | None:
 
 
 def qr_svg(user: User) -> bytes | None:
-    """The QR code of `provisioning_uri` as SVG (black on white, so it scans on any page)."""
+    """The QR code of `provisioning_uri` as SVG."""
     uri = provisioning_uri(user)
     if uri is None:
         return None
-    buffer = io.BytesIO()
-    segno.make(uri, error="m").save(
-        buffer,
-        kind="svg",
-        scale=5,
-        border=4,
-        dark="#000",
-        light="#fff",
-        xmldecl=False,
-        svgclass=None,
-        lineclass=None,
-        title=_("QR code for your authenticator app"),
+    svg = qr.svg_file(
+        uri, title=_("QR code for your authenticator app"), error="m", scale=5, xmldecl=False
     )
-    return buffer.getvalue()
+    return svg.encode("utf-8")
 
 
 def enrol(user: User) -> None:

@@ -182,3 +182,77 @@ def test_an_invalid_outcome_table_is_refused_naming_the_key(text: str, message: 
     with pytest.raises(ProtocolError) as raised:
         parse_protocol(text, source="org.toml")
     assert message in str(raised.value)
+
+
+# --- the steps an alarm starts at once ([alarm]) ---------------------------------------------
+
+STEPS = """version = "1"
+[[steps]]
+id = "call"
+kind = "contact"
+subject = "victim"
+min_level = 1
+max_level = 4
+due = "end_of_working_day"
+title_nl = "Bellen"
+title_en = "Call"
+[[steps]]
+id = "talk"
+kind = "aftercare_conversation"
+subject = "victim"
+min_level = 1
+max_level = 4
+due = "3d"
+title_nl = "Gesprek"
+title_en = "Talk"
+[[steps]]
+id = "witness_call"
+kind = "contact"
+subject = "witness"
+min_level = 1
+max_level = 4
+due = "1d"
+title_nl = "Getuige bellen"
+title_en = "Call the witness"
+[[steps]]
+id = "police"
+kind = "police_report"
+subject = "incident"
+min_level = 2
+max_level = 4
+due = "2wd"
+title_nl = "Aangifte"
+title_en = "Police"
+"""
+
+
+def test_an_alarm_starts_the_steps_the_protocol_names() -> None:
+    assert load_protocol(default_protocol_path()).alarm_steps == {"contact"}
+    # Without [alarm]: the victim's contact steps of level 1 (an alarm means contact).
+    assert parse_protocol(STEPS).alarm_steps == {"call"}
+    assert parse_protocol(STEPS + '[alarm]\nsteps = ["call", "talk"]\n').alarm_steps == {
+        "call",
+        "talk",
+    }
+
+
+ALARM_INVALID = [
+    pytest.param('[alarm]\nsteps = ["phone"]\n', "alarm.steps[0]: unknown step 'phone'", id="unknown step"),
+    pytest.param('[alarm]\nsteps = ["witness_call"]\n', "alarm.steps[0]: step 'witness_call' is not for the victim at level 1", id="a witness's step"),
+    pytest.param('[alarm]\nsteps = ["call", "police"]\n', "alarm.steps[1]: step 'police' is not for the victim at level 1", id="not at level 1"),
+    pytest.param('[alarm]\nsteps = "call"\n', "alarm.steps: must be a list of step names", id="not a list"),
+    pytest.param('[alarm]\nstep = ["call"]\n', "alarm.step: unknown key", id="unknown key"),
+    pytest.param('alarm = ["call"]\n', "alarm: must be a table", id="not a table"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("extra", "message"), ALARM_INVALID)
+def test_an_invalid_alarm_table_is_refused_naming_the_key(extra: str, message: str) -> None:
+    text = (
+        STEPS.replace('version = "1"\n', 'version = "1"\n' + extra)
+        if extra.startswith("alarm =")
+        else STEPS + extra
+    )
+    with pytest.raises(ProtocolError) as raised:
+        parse_protocol(text, source="org.toml")
+    assert message in str(raised.value)
