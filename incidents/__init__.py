@@ -80,7 +80,8 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
 
 def _init_database(app: Flask) -> None:
     """SQLite: write-ahead logging, so readers and the one writer do not wait on each other,
-    and the month function of the statistics; every session keeps the statistics' counts."""
+    the writers of all processes in one queue (`locks`), and the month function of the
+    statistics; every session keeps the statistics' counts."""
     from flask_sqlalchemy.session import Session
     from sqlalchemy import event
 
@@ -99,6 +100,10 @@ def _init_database(app: Flask) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        app.extensions["incidents.writer_queue"] = locks.init_writer_queue(
+            engine, str(engine.url.database)
+        )
 
     tally.init_engine(engine, app.config["ORG_TIMEZONE"], app.config["STATS_PUBLISH_DELAY_DAYS"])
     tally.init_session(Session)

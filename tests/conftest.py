@@ -27,6 +27,7 @@ from incidents.extensions import limiter
 from incidents.models import Role, Team, User
 from incidents.services import sessions
 from incidents.stats import tally
+from incidents.stats.memo import memo
 from tests.oidc_provider import OidcProvider, ProviderUnavailable, find_node
 from tests.oidc_provider import started as started_oidc_provider
 from tests.postgres_server import PostgresServer, find_bin_dir
@@ -140,6 +141,7 @@ def app(session_app: Flask) -> Iterator[Flask]:
                 conn.execute(text("UPDATE team SET manager_id = NULL, deputy_id = NULL"))
                 for table in tables:
                     conn.execute(table.delete())
+        memo().clear()  # the tables were emptied behind the app's back, as a restore would
         # Every test doubles as a check that the statistics' running counts followed
         # whatever it changed: they must equal a full recount from the incidents.
         assert not drift, f"stat_tally differs from a full recount: {drift}"
@@ -256,9 +258,11 @@ def form_errors(html: str) -> list[str]:
 class QueryCounter:
     def __init__(self) -> None:
         self.count = 0
+        self.statements: list[str] = []
 
-    def __call__(self, *args: Any) -> None:
+    def __call__(self, _connection: Any, _cursor: Any, statement: str, *args: Any) -> None:
         self.count += 1
+        self.statements.append(statement)
 
 
 @pytest.fixture

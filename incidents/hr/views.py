@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from incidents.bounds import parse_int
 from incidents.csvsafe import csv_text
@@ -71,9 +72,11 @@ def statistics() -> ResponseReturnValue:
     offered = periods.periods(years, closed)
     period, by = _choices(closed, offered)
     choice = _comparison_choice(closed)
+    stats = figures.build(period, by, now) if period else None
     return render_template(
         "hr/statistics.html",
-        stats=figures.build(period, by, now) if period else None,
+        stats=stats,
+        tables=_tables(stats) if stats else "",
         periods=offered,
         dimensions=figures.DIMENSIONS,
         compare_months=periods.COMPARE_MONTHS,
@@ -83,6 +86,15 @@ def statistics() -> ResponseReturnValue:
         compare_asked="change" in request.args,
         k=figures.current_k(),
     )
+
+
+def _tables(stats: figures.Statistics) -> Markup:
+    """The page's tables, rendered once for the figures they show (built figures are kept
+    under everything they were made from, see `stats.memo`), in the language of the figures."""
+    if "tables" not in stats.rendered:
+        stats.rendered["tables"] = render_template("hr/_tables.html", stats=stats, k=stats.k)
+    # The output of an autoescaped template (every name in it escaped), kept: not user input.
+    return Markup(stats.rendered["tables"])  # noqa: S704  # nosec B704
 
 
 @bp.route("/statistics.csv")

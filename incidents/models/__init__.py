@@ -47,6 +47,7 @@ from incidents.models.statistics import (
     StatPublication,
     StatPublished,
     StatTally,
+    StatVersion,
 )
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "StatPublication",
     "StatPublished",
     "StatTally",
+    "StatVersion",
     "StepStatus",
     "Team",
     "TeamMembership",

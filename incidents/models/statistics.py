@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     ForeignKey,
     String,
@@ -76,3 +77,14 @@ class StatPublished(_StatRow, Model):
     and late reports never move a published figure. Same rows as `StatTally`."""
 
     __tablename__ = "stat_published"
+
+
+class StatVersion(Model):
+    """How often what the statistics count from changed: one row, raised in the same transaction
+    as every change to `stat_tally` or `conversation_count`, so a process may keep what it read
+    from them under this number (`incidents.stats.memo`) until it moves."""
+
+    __tablename__ = "stat_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)

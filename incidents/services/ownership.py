@@ -9,6 +9,7 @@ coordinator gives them every waiting step at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -48,11 +49,7 @@ def owner_for(person: User | None) -> tuple[User | None, Team | None]:
     deputy when the manager is absent, missing or the person themselves; else the manager
     above; else the coordinator. (None, team) only when there is no coordinator either."""
     team = person.team if person is not None else None
-    candidates: list[User | None] = []
-    if team is not None:
-        candidates = [team.manager, team.deputy, team.manager_above()]
-    candidates.append(coordinator())
-    for candidate in candidates:
+    for candidate in _candidates(team):
         if (
             candidate is not None
             and candidate.active
@@ -61,6 +58,15 @@ def owner_for(person: User | None) -> tuple[User | None, Team | None]:
         ):
             return candidate, team
     return None, team
+
+
+def _candidates(team: Team | None) -> Iterator[User | None]:
+    """In order, each looked up only when the one before would not do."""
+    if team is not None:
+        yield team.manager
+        yield team.deputy
+        yield team.manager_above()
+    yield coordinator()
 
 
 def set_coordinator(actor: User | None, user: User | None) -> int:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import selectinload
 
 from incidents.bounds import parse_int
 from incidents.extensions import db
+from incidents.locks import begin_immediate
 from incidents.models import AccountSource, AuditAction, Role, ScimToken, Team, User
 from incidents.services import accounts
 from incidents.services.base import ServiceError, audit, transaction
@@ -542,9 +543,7 @@ def _request() -> Iterator[None]:
         with transaction():
             connection = db.session.connection()
             if connection.dialect.name == "sqlite":
-                driver = connection.connection.driver_connection
-                if driver is not None and not driver.in_transaction:
-                    driver.execute("BEGIN IMMEDIATE")
+                begin_immediate(connection)
             yield
     except IntegrityError as error:
         raise Conflict("a value that must be unique is already in use") from error

@@ -155,10 +155,11 @@ def _apply_report(incident: Incident, data: ReportData) -> list[str]:
     ):
         current = {p.user_id: p for p in incident.people if p.role == role}
         if set(current) != set(ids):
-            for user_id, person in current.items():
-                if user_id not in ids:
-                    incident.people.remove(person)
-            db.session.flush()  # removals first: a person may move from one role to the other
+            removed = [person for user_id, person in current.items() if user_id not in ids]
+            for person in removed:
+                incident.people.remove(person)
+            if removed:
+                db.session.flush()  # removals first: a person may move to the other role
             incident.people.extend(
                 IncidentPerson(user_id=i, role=role) for i in ids if i not in current
             )
@@ -235,7 +236,15 @@ def save_report(
         raise InvalidInput(errors)
     try:
         with transaction():
-            incident = Incident(submission_token=token, reporter_id=reporter.id, quick=quick)
+            # A new incident has no steps and is not closed: said here, the protocol's check
+            # for steps it has already costs no query, and closing it no UPDATE.
+            incident = Incident(
+                submission_token=token,
+                reporter_id=reporter.id,
+                quick=quick,
+                steps=[],
+                closed_at=None,
+            )
             db.session.add(incident)
             fields = _apply_report(incident, data)
             if submit:

@@ -39,6 +39,7 @@ from sqlalchemy import delete, func, select
 
 from incidents import notify, qr
 from incidents.extensions import db
+from incidents.locks import begin_immediate
 from incidents.models import (
     AuditAction,
     LoginThrottle,
@@ -299,9 +300,7 @@ def _lock(user: User) -> User:
     """Hold the user's row until the transaction ends, and read it afresh."""
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:
-            driver.execute("BEGIN IMMEDIATE")
+        begin_immediate(connection)
     locked = db.session.scalar(
         select(User)
         .where(User.id == user.id)

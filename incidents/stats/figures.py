@@ -22,6 +22,7 @@ from incidents.models import Channel, IncidentType
 from incidents.rules import Outcome, StepKind
 from incidents.stats import disclosure, queries
 from incidents.stats.disclosure import Figure
+from incidents.stats.memo import memo
 from incidents.stats.periods import (
     COMPARE_MONTHS,
     Period,
@@ -102,6 +103,8 @@ class Statistics:
     on_time: Figure
     first_contact: Figure
     tables: list[Shown]
+    # Parts of pages rendered from these figures, kept with them (see `hr.views`).
+    rendered: dict[Hashable, str] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> Shown | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -132,6 +135,14 @@ class Units:
     rows: list[str]
     labels: dict[str, str]
     too_small: set[str]
+
+    def key(self) -> Hashable:
+        return (
+            frozenset(self.row_of.items()),
+            tuple(self.rows),
+            frozenset(self.labels.items()),
+            frozenset(self.too_small),
+        )
 
 
 def units(period: Period) -> Units:
@@ -197,6 +208,16 @@ class Builder:
         self.units: dict[str, Units] = {}
         self._done: set[str] = set()
 
+    def inputs(self) -> Hashable:
+        """Everything read so far, as one key: the same inputs give the same figures."""
+        return (
+            self.k,
+            self.found.key(),
+            frozenset(self.conversations.items()),
+            frozenset(self.alarms.items()),
+            tuple((key, found.key()) for key, found in sorted(self.units.items())),
+        )
+
     # --- adding figures -----------------------------------------------------------------------
 
     def _cross(
@@ -240,7 +261,7 @@ class Builder:
         self._cross(key, "channel", channels, CHANNELS)
         disclosure.add_table(release, (key, "type"), self._by("type", months), TYPES, LEVELS)
         if with_units:
-            found = units(p)
+            found = self.units.get(key) or units(p)
             self.units[key] = found
             merged: dict[tuple[str, str], int] = {}
             for (team, level), n in self._by("team", months).items():
@@ -390,8 +411,17 @@ def _series(
 
 
 def build(period: Period, by: str, now: datetime) -> Statistics:
-    """All figures for a period, broken down `by` a dimension and by level."""
+    """All figures for a period, broken down `by` a dimension and by level. The queries run on
+    every call; what is made from their results is kept under them (`memo`)."""
     builder = Builder(period.months())
+    if period.is_year:
+        builder.units[period.key] = units(period)
+    on_time = queries.on_time(period, builder.found, now)
+    made_from = (period, by, builder.inputs(), on_time, _language(), id(current_protocol()))
+    return memo().get(("build", made_from), lambda: _build(builder, period, by, on_time))
+
+
+def _build(builder: Builder, period: Period, by: str, on_time: tuple[int, int]) -> Statistics:
     builder.period(period)
     shown = builder.resolve()
     k, key, months = builder.k, period.key, period.months()
@@ -400,7 +430,6 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
     conversations = _conversations_by_channel(builder.conversations)
     conversation_total = sum(conversations.values())
     rates = _rates(shown, key, conversations, conversation_total)
-    in_time, due = queries.on_time(period, builder.found, now)
     contacts, median_hours = builder.found.first_contact()
     return Statistics(
         period=period,
@@ -410,7 +439,7 @@ def build(period: Period, by: str, now: datetime) -> Statistics:
         rate=rates.total,
         conversations=conversation_total,
         coverage=_conversation_coverage(builder, months, conversation_total),
-        on_time=disclosure.share(in_time, due, k),
+        on_time=disclosure.share(*on_time, k),
         first_contact=disclosure.median_of(contacts, median_hours, k),
         tables=[
             _cross_shown(shown, key, by, rows, row_labels, found),

@@ -7,7 +7,7 @@ results are raw counts: they go through `disclosure` before anyone sees them."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,12 +22,15 @@ from incidents.models import (
     ConversationCount,
     Incident,
     IncidentStatus,
+    StatPublication,
     StatPublished,
     StatTally,
+    StatVersion,
     StepStatus,
     Team,
     TeamMembership,
 )
+from incidents.stats.memo import memo
 from incidents.stats.periods import Period, add_months
 from incidents.stats.tally import month_of, reported_in_time
 
@@ -51,6 +54,14 @@ class Counts:
     cells: dict[Row, int]
     # Measures summed over all the months read (first contacts, open steps by deadline day).
     whole: dict[tuple[str, str], int] = field(default_factory=dict)
+    # What they were read from, when that says all of it (`counts`): a key for what is made
+    # from them. None: the cells themselves are the key.
+    made_from: Hashable | None = None
+
+    def key(self) -> Hashable:
+        if self.made_from is not None:
+            return self.made_from
+        return (frozenset(self.cells.items()), frozenset(self.whole.items()))
 
     def __post_init__(self) -> None:
         # By measure once, so each figure reads only its measure's rows.
@@ -137,44 +148,42 @@ def counts(
     which must be whole quarters: a few aggregate queries, each one key range per measure, by
     month for the monthly trend and by quarter for the rest. Incidents by team and channel are
     read only for the teams, channels and months of `conversations` (as `conversations`
-    gives them), as the measure "covered" by quarter and "team:channel". `published=False` reads every measure from the
-    running counts (for checks and tests)."""
-    incidents = StatPublished if published else StatTally
-    in_months = (incidents.month >= min(months), incidents.month <= max(months))
+    gives them), as the measure "covered" by quarter and "team:channel".
+
+    Published counts never change, and the running counts carry a version that moves with
+    every change (`tally.version`): the counts are read once per process for each state of
+    both (`memo`), which costs one query. `published=False` reads every measure from the
+    running counts (for checks and tests), every time."""
+    registered = conversations if conversations is not None else {}
+    keys = tuple(sorted({f"{team}:{channel}" for team, channel, _ in registered}))
+    if not published:
+        return _counts(StatTally, months, keys, registered)
+    made_from = ("counts", publications(), tuple(months), keys, frozenset(registered))
+
+    def read() -> Counts:
+        found = _counts(StatPublished, months, keys, registered)
+        found.made_from = made_from
+        return found
+
+    return memo().get(made_from, read)
+
+
+def _counts(
+    incidents: type[StatPublished] | type[StatTally],
+    months: Sequence[str],
+    keys: tuple[str, ...],
+    registered: dict[tuple[str, str, str], int],
+) -> Counts:
+    cells, covered = _incident_counts(incidents, months, keys)
     steps = [m for m in STEP_MEASURES if m not in WHOLE_MEASURES]
-    cells: dict[Row, int] = {}
-    for model, measures, monthly in (
-        (incidents, list(MONTHLY_MEASURES), True),
-        (incidents, ["team", "type"], False),
-        (StatTally, steps, False),
-    ):
-        when = model.month if monthly else _quarter(model.month)
-        total = func.sum(model.count)
-        for measure, month, key, level, n in db.session.execute(
-            select(model.measure, when, model.key, model.level, total)
-            .where(
-                model.measure.in_(measures),
-                model.month >= min(months),
-                model.month <= max(months),
-            )
-            .group_by(model.measure, when, model.key, model.level)
-        ):
-            if n:
-                cells[(measure, month, key, int(level))] = int(n)
+    cells.update(_sums(StatTally, steps, months, monthly=False))
     # Covered: team and channel cells whose team, channel and month registered conversations
     # (read for those teams and channels only, then matched by month).
-    registered = conversations if conversations is not None else {}
-    keys = sorted({f"{team}:{channel}" for team, channel, _ in registered})
-    if keys:
-        for month, key, n in db.session.execute(
-            select(incidents.month, incidents.key, func.sum(incidents.count))
-            .where(incidents.measure == "team_channel", *in_months, incidents.key.in_(keys))
-            .group_by(incidents.month, incidents.key)
-        ):
-            team, _, channel = key.partition(":")
-            if n and (team, channel, month) in registered:
-                cell = ("covered", quarter_of(month), key, 0)
-                cells[cell] = cells.get(cell, 0) + int(n)
+    for month, key, n in covered:
+        team, _, channel = key.partition(":")
+        if (team, channel, month) in registered:
+            cell = ("covered", quarter_of(month), key, 0)
+            cells[cell] = cells.get(cell, 0) + n
     whole: dict[tuple[str, str], int] = {}
     total = func.sum(StatTally.count)
     for measure, key, n in db.session.execute(
@@ -189,6 +198,67 @@ def counts(
         if n:
             whole[(measure, key)] = int(n)
     return Counts(cells, whole)
+
+
+def publications() -> tuple[int, str | None, datetime | None, int]:
+    """What the counts were read from: how many months are published, the last one, when it
+    was published, and the version of the running counts (`tally.version`)."""
+    count, last, at, changes = db.session.execute(
+        select(
+            func.count(),
+            func.max(StatPublication.month),
+            func.max(StatPublication.published_at),
+            select(StatVersion.changes).where(StatVersion.id == 1).scalar_subquery(),
+        )
+    ).one()
+    return int(count), last, at, int(changes or 0)
+
+
+def _incident_counts(
+    model: type[StatPublished] | type[StatTally], months: Sequence[str], keys: Sequence[str]
+) -> tuple[dict[Row, int], list[tuple[str, str, int]]]:
+    """The incident measures of these months (by month for the trend, by quarter for the
+    rest), and the (month, "team:channel", count) of these keys."""
+    cells = {
+        **_sums(model, list(MONTHLY_MEASURES), months, monthly=True),
+        **_sums(model, ["team", "type"], months, monthly=False),
+    }
+    covered: list[tuple[str, str, int]] = []
+    if keys:
+        covered = [
+            (month, key, int(n))
+            for month, key, n in db.session.execute(
+                select(model.month, model.key, func.sum(model.count))
+                .where(
+                    model.measure == "team_channel",
+                    model.month >= min(months),
+                    model.month <= max(months),
+                    model.key.in_(keys),
+                )
+                .group_by(model.month, model.key)
+            )
+            if n
+        ]
+    return cells, covered
+
+
+def _sums(
+    model: type[StatPublished] | type[StatTally],
+    measures: list[str],
+    months: Sequence[str],
+    monthly: bool,
+) -> dict[Row, int]:
+    """(measure, month or quarter, key, level) -> count over these months."""
+    when = model.month if monthly else _quarter(model.month)
+    cells: dict[Row, int] = {}
+    for measure, month, key, level, n in db.session.execute(
+        select(model.measure, when, model.key, model.level, func.sum(model.count))
+        .where(model.measure.in_(measures), model.month >= min(months), model.month <= max(months))
+        .group_by(model.measure, when, model.key, model.level)
+    ):
+        if n:
+            cells[(measure, month, key, int(level))] = int(n)
+    return cells
 
 
 def open_due_today(period: Period, now: datetime) -> int:
@@ -240,7 +310,14 @@ def on_time(period: Period, found: Counts, now: datetime) -> tuple[int, int]:
 
 
 def conversations(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
-    """Client conversations in these months by (team id, channel, "YYYY-MM")."""
+    """Client conversations in these months by (team id, channel, "YYYY-MM"): read once per
+    process and version (`tally.changed` is raised when they change)."""
+    return memo().get(
+        ("conversations", publications(), tuple(months)), lambda: _sum_conversations(months)
+    )
+
+
+def _sum_conversations(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
     first = datetime.strptime(min(months), "%Y-%m").date()
     last = datetime.strptime(max(months), "%Y-%m").date()
     channel = type_coerce(ConversationCount.channel, String)  # the stored value, as it is

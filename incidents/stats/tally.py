@@ -24,6 +24,10 @@ Measures (month = the incident's month in the organisation's time zone):
 An incident counts once it is submitted, and only if it was submitted before its month was
 published (the month's end plus `STATS_PUBLISH_DELAY_DAYS`): a late report is in the aftercare
 and in everyone's lists, but never moves a published figure.
+
+Every transaction that changes the counts, or the client conversation counts (through the ORM),
+also raises the version in `stat_version` (`changed`): a process keeps what it read from both
+under that number (`incidents.stats.memo`).
 """
 
 from __future__ import annotations
@@ -60,10 +64,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from incidents.locks import lock_incidents
 from incidents.models import (
     AftercareStep,
+    ConversationCount,
     Incident,
     IncidentStatus,
     IncidentTypeRow,
     StatTally,
+    StatVersion,
     StepStatus,
 )
 from incidents.rules import StepKind
@@ -73,6 +79,7 @@ Key = tuple[str, str, str, int]  # measure, month, key, level
 _TOUCHED = "tally.touched"  # session.info: ids of incidents whose "before" is counted
 _BEFORE = "tally.before"  # session.info: their contributions before this transaction
 _PENDING = "tally.pending"  # session.info: new incidents, whose ids the flush will give
+_CONVERSATIONS = "tally.conversations"  # session.info: client conversation counts changed
 _CHUNK = 500
 
 
@@ -301,16 +308,39 @@ def add(connection: Connection, delta: dict[Key, int]) -> None:
     ]
     if not rows:
         return
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    upsert = _upsert(connection)
     statement = upsert(StatTally)
     statement = statement.on_conflict_do_update(
         index_elements=["measure", "month", "key", "level"],
         set_={"count": StatTally.count + statement.excluded.count},
     )
     connection.execute(statement, rows)
+    changed(connection)
+
+
+def _upsert(connection: Connection) -> Any:
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert
+
+
+def changed(connection: Connection) -> None:
+    """Raise the version of what the statistics count from (the running counts, and the client
+    conversations), in the transaction that changed it. It waits for another such transaction
+    to end, as the running counts of the same month already make it."""
+    statement = _upsert(connection)(StatVersion).values(id=1, changes=1)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["id"], set_={"changes": StatVersion.changes + 1}
+        )
+    )
+
+
+def version(connection: Connection) -> int:
+    """The version of the running counts and the conversations: it moves with every change."""
+    return int(connection.scalar(select(StatVersion.changes).where(StatVersion.id == 1)) or 0)
 
 
 def rebuild(connection: Connection) -> int:
@@ -324,6 +354,7 @@ def rebuild(connection: Connection) -> int:
             select(rows.c.t_measure, rows.c.t_month, rows.c.t_key, rows.c.t_level, rows.c.count),
         )
     )
+    changed(connection)
     return int(result.rowcount or 0)
 
 
@@ -382,6 +413,9 @@ def _incident_of(obj: Any) -> tuple[int | None, Incident | None]:
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     ids: set[int] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ConversationCount):
+            session.info[_CONVERSATIONS] = True  # the version moves at the commit
+            continue
         incident_id, incident = _incident_of(obj)
         if incident_id is not None:
             ids.add(incident_id)
@@ -404,6 +438,8 @@ def _before_commit(session: Session) -> None:
     session.flush()  # what is still unflushed is noticed here (the commit would flush it too)
     ids: set[int] = session.info.pop(_TOUCHED, set())
     before: Counter[Key] = session.info.pop(_BEFORE, Counter())
+    if session.info.pop(_CONVERSATIONS, False):
+        changed(session.connection())
     if not ids:
         return
     connection = session.connection()
@@ -412,7 +448,7 @@ def _before_commit(session: Session) -> None:
 
 
 def _forget(session: Session, *_args: Any) -> None:
-    for name in (_TOUCHED, _BEFORE, _PENDING):
+    for name in (_TOUCHED, _BEFORE, _PENDING, _CONVERSATIONS):
         session.info.pop(name, None)
 
 

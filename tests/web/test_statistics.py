@@ -16,9 +16,22 @@ from sqlalchemy import select
 
 from incidents import services
 from incidents.extensions import db
-from incidents.models import AuditEvent, Channel, ConversationCount, IncidentType, Role
+from incidents.models import (
+    AftercareStep,
+    AuditEvent,
+    Channel,
+    ConversationCount,
+    Incident,
+    IncidentType,
+    Role,
+    StepStatus,
+)
 from incidents.services import ReportData
+from incidents.services.aftercare import complete_step
+from incidents.stats import tally
+from incidents.stats.memo import memo
 from tests.conftest import login
+from tests.web.test_races import result_for
 
 K = 5
 NOW = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)  # 2025 is published (December closed 7 January)
@@ -303,6 +316,7 @@ def test_the_statistics_page_makes_a_fixed_number_of_queries(
     hr, data, make_user, make_team, count_queries
 ):
     hr.get("/hr/statistics?period=2025&by=team")
+    memo().clear()  # what a page reads when nothing is kept, at both sizes
     with count_queries() as few:
         hr.get("/hr/statistics?period=2025&by=team")
     with time_machine.travel(BEFORE, tick=False):
@@ -314,6 +328,7 @@ def test_the_statistics_page_makes_a_fixed_number_of_queries(
             f"more-stats-token-{n:04d}",
             datetime(2025, 3, 1, tzinfo=UTC) + timedelta(days=n),
         )
+    memo().clear()
     with time_machine.travel(NOW, tick=False), count_queries() as many:
         hr.get("/hr/statistics?period=2025&by=team")
     assert many.count == few.count
@@ -347,3 +362,118 @@ def test_before_and_after_at_whole_quarters_without_a_total(hr, data):
     # The 3-month windows are the quarters themselves: the same figures as their pages.
     q3 = csv_table(hr, "period=2025-Q3&table=levels")
     assert [row[1] for row in q3[1:]] == [row[2] for row in rows[1:]]
+
+
+# --- what a process keeps (incidents.stats.memo) -----------------------------------------------
+
+PAGES = ("period=2025&by=type", "period=2025&by=team", "period=2025-Q2&by=channel")
+
+
+def shown(html: str) -> list[str]:
+    """What a statistics page tells: its key figures, table titles and cells."""
+    return re.findall(r"<strong>([^<]*)</strong>|<h2[^>]*>([^<]*)</h2>|<td[^>]*>([^<]*)</td>", html)
+
+
+def kept_and_fresh(client, query: str) -> tuple[list[str], list[str]]:
+    """The page as a process that kept its figures serves it, and as one that kept nothing."""
+    kept = shown(client.get(f"/hr/statistics?{query}").text)
+    memo().clear()
+    return kept, shown(client.get(f"/hr/statistics?{query}").text)
+
+
+def complete_on_time(manager, incidents) -> None:
+    """Every open step of these incidents done an hour before it was due."""
+    for incident in incidents:
+        for step in db.session.scalars(
+            select(AftercareStep).where(
+                AftercareStep.incident_id == incident.id, AftercareStep.status == StepStatus.OPEN
+            )
+        ):
+            with time_machine.travel(step.due_at - timedelta(hours=1), tick=False):
+                complete_step(manager, step, result_for(step), attempts=step.attempts)
+
+
+def test_a_kept_page_is_the_page_made_afresh_after_every_kind_of_change(hr, data, make_user):
+    """Each change that moves a figure moves it on the next page of a process that kept the
+    figures from before: it shows what a process that kept nothing shows."""
+    boss = data["big"].manager
+    incidents = list(db.session.scalars(select(Incident).order_by(Incident.id)))
+    before = {query: shown(hr.get(f"/hr/statistics?{query}").text) for query in PAGES}
+
+    def changes():
+        yield "steps done on time", lambda: complete_on_time(boss, incidents[:12])
+        yield "conversations registered", lambda: counter_rate(hr, data, (1, 2, 3))
+        yield "a team grown all year", lambda: grow(data, make_user)
+
+    for name, change in changes():
+        for query in PAGES:
+            hr.get(f"/hr/statistics?{query}")  # kept
+        change()
+        for query in PAGES:
+            kept, fresh = kept_and_fresh(hr, query)
+            assert kept == fresh, (name, query)
+        moved = [q for q in PAGES if shown(hr.get(f"/hr/statistics?{q}").text) != before[q]]
+        assert moved, f"{name} moved no figure: the test would not notice a stale page"
+        before = {query: shown(hr.get(f"/hr/statistics?{query}").text) for query in PAGES}
+
+
+def grow(data, make_user) -> None:
+    """Two more people in the tiny team since before 2025: it reports on its own now."""
+    with time_machine.travel(BEFORE, tick=False):
+        for n in range(3):
+            make_user(name=f"Newcomer {n}", team=data["small"])
+
+
+def test_a_new_publication_is_a_new_key(app, data, make_user):
+    """A month published since the figures were kept is read: 2026-Q1 appears, and its
+    figures are those of a process that kept nothing."""
+    person = make_user(Role.HR, name="Henk HR")
+    with time_machine.travel(NOW, tick=False):
+        report(data["staff"][0], "q1-token-0001-padding", datetime(2026, 2, 3, 10, tzinfo=UTC))
+        page = login(app.test_client(), person).get("/hr/statistics").text
+        assert 'value="2026-Q1"' not in page
+    with time_machine.travel(datetime(2026, 5, 10, 9, tzinfo=UTC), tick=False):
+        hr = login(app.test_client(), person)
+        page = hr.get("/hr/statistics?period=2026-Q1").text
+        assert 'value="2026-Q1" selected' in page
+        kept, fresh = kept_and_fresh(hr, "period=2026-Q1")
+        assert kept == fresh
+
+
+def test_kept_figures_are_read_once_until_the_counts_move(hr, data, count_queries):
+    hr.get("/hr/statistics?period=2025&by=type")
+    with count_queries() as warm:
+        hr.get("/hr/statistics?period=2025&by=type")
+    # Neither the published counts nor the running counts are summed again: only their state
+    # is read (and the years that have any).
+    assert [s for s in warm.statements if sums_counts(s)] == []
+    version = tally.version(db.session.connection())
+    complete_on_time(data["big"].manager, list(db.session.scalars(select(Incident).limit(2))))
+    assert tally.version(db.session.connection()) > version
+    with count_queries() as moved:
+        hr.get("/hr/statistics?period=2025&by=type")
+    assert any(sums_counts(s) for s in moved.statements)
+
+
+def sums_counts(statement: str) -> bool:
+    return "sum(" in statement and (
+        "FROM stat_published" in statement or "FROM stat_tally" in statement
+    )
+
+
+def test_the_version_moves_with_every_change_to_the_running_counts(app, data):
+    connection = db.session.connection()
+    version = tally.version(connection)
+    report(data["staff"][1], "version-token-0001", datetime(2025, 4, 1, 10, tzinfo=UTC))
+    assert tally.version(db.session.connection()) == version + 1
+    with db.engine.begin() as connection:
+        tally.rebuild(connection)
+    assert tally.version(db.session.connection()) == version + 2
+
+
+def test_the_tables_are_in_the_language_of_the_page(hr, data):
+    dutch = hr.get("/hr/statistics?period=2025&by=type").text
+    hr.post("/language", data={"locale": "en"})
+    english = hr.get("/hr/statistics?period=2025&by=type").text
+    assert "Bedreiging" in dutch and "Bedreiging" not in english
+    assert "Threat" in english

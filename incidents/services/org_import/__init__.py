@@ -38,7 +38,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from incidents.extensions import db
-from incidents.locks import lock_incidents
+from incidents.locks import begin_immediate, lock_incidents
 from incidents.models import (
     AccountSource,
     AuditAction,
@@ -311,9 +311,7 @@ def _take_write_lock() -> None:
     rows read for the plan are locked as they are read (`organisation(lock=True)`)."""
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        if driver is not None and not driver.in_transaction:
-            driver.execute("BEGIN IMMEDIATE")
+        begin_immediate(connection)
     else:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     db.session.expire_all()  # what was read before the lock may be out of date
