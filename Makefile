@@ -32,9 +32,14 @@ run: $(VENV)/.installed-run translations
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests)
+## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests).
+## The browser tests run beside the rest, in a second process: the browser mostly waits.
 test: $(VENV)/.installed-test translations
-	$(BIN)/pytest
+	@$(BIN)/pytest -p no:cacheprovider tests/e2e > .pytest-e2e.log 2>&1 & e2e=$$!; \
+	$(BIN)/pytest --ignore=tests/e2e; rest=$$?; \
+	wait $$e2e; browser=$$?; \
+	echo "--- browser tests (tests/e2e) ---"; cat .pytest-e2e.log; rm -f .pytest-e2e.log; \
+	test $$rest -eq 0 && test $$browser -eq 0
 
 ## bench: latency, throughput and memory at 10k and 1M incidents, SQLite and PostgreSQL
 ## (QUICK=1: 100k instead of 1M, about 10 minutes); see bench/README.md

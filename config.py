@@ -25,6 +25,11 @@ class Config:
     # The time zone of dates, deadlines and statistics. None: the protocol's [calendar]
     # timezone, which is the one source; a value that differs from it stops the start.
     ORG_TIMEZONE: str | None = None
+    # The employer as a police report names it: the organisation reports on the employee's
+    # behalf with its own postal address ("domicilie", VPT), so the employee's home address
+    # is never in the report. ORG_ADDRESS may hold several lines (street, postcode and town).
+    ORG_NAME = "Gemeente"
+    ORG_ADDRESS = ""
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
@@ -155,6 +160,15 @@ class Config:
     ALARM_WEBHOOK_SECRET: list[str] | str = []
     ALARM_MAX_AGE_SECONDS = 300
     ALARM_MAX_BYTES = 16 * 1024
+
+    # Evidence: files on an incident. Where their bytes are kept: "" a folder under the instance
+    # path (never served directly), "file:///an/absolute/path", or an S3-compatible store for
+    # more than one server, "s3://bucket/prefix?endpoint_url=https://...&region=..." (with the
+    # usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). At most this many files per incident,
+    # each at most this large.
+    EVIDENCE_STORAGE = ""
+    EVIDENCE_MAX_FILES = 10
+    EVIDENCE_MAX_BYTES = 15 * 1024 * 1024
 
     # A link to set a password (sent by an admin, or to a new account) works once, this long.
     PASSWORD_RESET_HOURS = 48

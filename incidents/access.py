@@ -5,6 +5,9 @@
 - A colleague witness sees when, where and what, and their own part: not the description,
   the perpetrator or other people.
 - Anyone else sees nothing: the incident answers 404, as if it did not exist.
+- Evidence (files on an incident) is for those who see the whole incident, and never for a
+  witness or an HR employee in that role; the managers of the affected employees (and whoever
+  runs the police report) choose files for the police and see kept originals.
 The rules hold for every role: an HR employee or an admin who was threatened follows their
 own incident and aftercare like anyone else, and sees no other incident.
 
@@ -16,7 +19,15 @@ from __future__ import annotations
 
 import enum
 
-from incidents.models import AftercareStep, Incident, IncidentStatus, PersonRole, Role, User
+from incidents.models import (
+    AftercareStep,
+    Attachment,
+    Incident,
+    IncidentStatus,
+    PersonRole,
+    Role,
+    User,
+)
 
 
 class View(enum.Enum):
@@ -92,3 +103,30 @@ def visible_steps(user: User, incident: Incident, view: View) -> list[AftercareS
     if view == View.FULL and _manages_an_affected_person(user, incident):
         return list(incident.steps)
     return [s for s in incident.steps if s.subject_user_id == user.id or may_work_on(user, s)]
+
+
+def can_see_evidence(user: User, incident: Incident) -> bool:
+    """The files on an incident: for those who see all of it."""
+    return incident_view(user, incident) == View.FULL
+
+
+def can_add_evidence(user: User, incident: Incident) -> bool:
+    return can_see_evidence(user, incident)
+
+
+def can_manage_evidence(user: User, incident: Incident) -> bool:
+    """Choose files for the police, download the police bundle, see kept originals: the
+    managers of the affected employees, and whoever may work on the police report."""
+    if not can_see_evidence(user, incident):
+        return False
+    return _manages_an_affected_person(user, incident) or any(
+        s.kind == "police_report" and may_work_on(user, s) for s in incident.steps
+    )
+
+
+def can_remove_evidence(user: User, attachment: Attachment) -> bool:
+    """Whoever added a file, and the managers of the incident."""
+    incident = attachment.incident
+    if not can_see_evidence(user, incident):
+        return False
+    return attachment.added_by_id == user.id or can_manage_evidence(user, incident)

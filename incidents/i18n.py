@@ -93,11 +93,24 @@ def format_moment(value: datetime | None, format: str = "medium") -> str:
     )
 
 
+def format_size(size: int) -> str:
+    """The `filesize` filter: "850 kB", "2,4 MB" in the user's language (1 kB = 1,000 bytes, as
+    file managers show it)."""
+    from flask_babel import format_decimal
+
+    if size < 1000:
+        return str(gettext("%(n)s bytes", n=format_decimal(size)))
+    if size < 1_000_000:
+        return str(gettext("%(n)s kB", n=format_decimal(round(size / 1000))))
+    return str(gettext("%(n)s MB", n=format_decimal(round(size / 1_000_000, 1))))
+
+
 def init_app(app: Flask) -> None:
     """Expose the current locale to templates."""
     from flask_babel import get_locale
 
     app.jinja_env.filters["datetimeformat"] = format_moment
+    app.jinja_env.filters["filesize"] = format_size
 
     @app.context_processor
     def inject_locale() -> dict[str, object]:

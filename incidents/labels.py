@@ -77,6 +77,9 @@ HISTORY_ACTIONS = {
     "draft": _l("saved a draft"),
     "submitted": _l("submitted the report"),
     "updated": _l("added information"),
+    "evidence_added": _l("added files"),
+    "evidence_removed": _l("removed a file"),
+    "evidence_handed": _l("handed evidence to the police"),
 }
 
 # The right of access (`incidents.privacy.access_export`) as the "My data" page names it.
@@ -93,6 +96,12 @@ AUDIT_ACTION_LABELS = {
     AuditAction.INCIDENT_SUBMIT: HISTORY_ACTIONS["submitted"],
     AuditAction.INCIDENT_UPDATE: HISTORY_ACTIONS["updated"],
     AuditAction.INCIDENT_LEVEL: _l("changed the level"),
+    AuditAction.EVIDENCE_ADD: _l("added a file"),
+    AuditAction.EVIDENCE_DOWNLOAD: _l("opened a file"),
+    AuditAction.EVIDENCE_ORIGINAL: _l("downloaded the original of a file"),
+    AuditAction.EVIDENCE_REMOVE: HISTORY_ACTIONS["evidence_removed"],
+    AuditAction.EVIDENCE_POLICE: _l("chose a file for the police, or took it back"),
+    AuditAction.EVIDENCE_BUNDLE: _l("downloaded the police bundle"),
     AuditAction.STEP_COMPLETE: _l("recorded an aftercare step"),
     AuditAction.STEP_ATTEMPT: _l("recorded an attempt to reach you"),
     AuditAction.STEP_HAND: _l("handed an aftercare step to another manager"),

@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection, Engine
@@ -102,7 +103,10 @@ class WriterQueue:
                 self._holders.add(holder)  # the process has its turn already
                 return
             if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                except OSError:  # a read-only folder: SQLite alone orders the writers
+                    return
             if self._wait(self._fd):
                 self._holders.add(holder)
 
@@ -133,7 +137,10 @@ class WriterQueue:
 
 
 def init_writer_queue(engine: Engine, database: str) -> WriterQueue:
-    """Queue this engine's write transactions on `<database>-writer`."""
+    """Queue this engine's write transactions on `<database>-writer` (the path of a
+    `file:` URI database, without its query)."""
+    if database.startswith("file:"):
+        database = urlsplit(database).path
     queue = WriterQueue(database + "-writer")
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -200,9 +200,10 @@ class CleanRequest(Request):
 UPLOAD_ROOM = 64 * 1024
 
 
-def accepts_file(max_bytes: int) -> Callable[[F], F]:
-    """Declare that a view takes a file of at most `max_bytes`: its request body may then be
-    larger than MAX_CONTENT_LENGTH (see `allow_file_upload`)."""
+def accepts_file(max_bytes: int | Callable[[Any], int]) -> Callable[[F], F]:
+    """Declare that a view takes files of at most `max_bytes` together (a number, or a
+    function of the app's config): its request body may then be larger than
+    MAX_CONTENT_LENGTH (see `allow_file_upload`)."""
 
     def decorate(view: F) -> F:
         view.max_file_bytes = max_bytes  # type: ignore[attr-defined]
@@ -213,12 +214,17 @@ def accepts_file(max_bytes: int) -> Callable[[F], F]:
 
 def allow_file_upload() -> None:
     """Before every request, ahead of the CSRF check that reads the body: a view that accepts
-    a file may be sent more than MAX_CONTENT_LENGTH (up to twice the file's limit plus room for
-    the form, so a file just over it is refused next to its field rather than by a bare 413)."""
+    files may be sent more than MAX_CONTENT_LENGTH in a multipart body (up to twice the files'
+    limit plus room for the form, so a file just over it is refused next to its field rather
+    than by a bare 413); its other fields, and any other body, keep the usual limit."""
     view = current_app.view_functions.get(request.endpoint or "")
     max_bytes = getattr(view, "max_file_bytes", None)
-    if max_bytes is not None:
+    if callable(max_bytes):
+        max_bytes = max_bytes(current_app.config)
+    if max_bytes is not None and request.mimetype == "multipart/form-data":
         request.max_content_length = 2 * max_bytes + UPLOAD_ROOM
+        # The fields beside the files stay as small as any form's.
+        request.max_form_memory_size = current_app.config["MAX_CONTENT_LENGTH"]
 
 
 def init_app(app: Flask) -> None:

@@ -114,7 +114,11 @@ def session_app(
     """One app per database, its schema built by the migrations (upgrade from empty to head)."""
     from flask_migrate import upgrade
 
-    app = make_app(database_url(request, tmp_path_factory, "incidents_test"))
+    evidence = tmp_path_factory.mktemp(f"evidence-{request.param}")
+    app = make_app(
+        database_url(request, tmp_path_factory, "incidents_test"),
+        EVIDENCE_STORAGE=evidence.as_uri(),
+    )
     with app.app_context():
         upgrade()
     yield app

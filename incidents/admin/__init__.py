@@ -7,6 +7,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from incidents.admin import (  # noqa: E402, F401
     alarms,
     audit,
+    evidence,
     legal_holds,
     locations,
     mail,

@@ -1,19 +1,21 @@
-"""The right of access: everything the app holds about me, as a page and as a JSON download.
+"""The right of access: everything the app holds about me, as a page, as a JSON download,
+and as a ZIP holding that JSON and the files (evidence) it lists.
 
-Both views collect the same data (`incidents.privacy.access_export`) and are audited.
+All views collect the same data (`incidents.privacy.access_export`) and are audited.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from flask import Response, render_template
+from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents.auth import bp
+from incidents.evidence.storage import StorageError
 from incidents.labels import (
     ACCOUNT_FIELD_LABELS,
     ACTOR_LABELS,
@@ -80,10 +82,31 @@ def my_data_json() -> ResponseReturnValue:
     user = current_user._get_current_object()  # the model, not the proxy
     data = access_export.collect(user)
     audit_log.record_export(user, "json")
-    body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     filename = f"my-data-{data['generated_at'][:10]}.json"
     return Response(
-        body,
+        access_export.as_json(data),
         mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/account/data.zip")
+@roles(*ALL_ROLES)
+def my_data_zip() -> ResponseReturnValue:
+    """The JSON export with the files still held on the incidents it lists in full."""
+    user = current_user._get_current_object()  # the model, not the proxy
+    try:
+        data, body = access_export.archive(user)
+    except StorageError as error:
+        current_app.logger.error("evidence store: %s", error)
+        flash(
+            _("The files cannot be read right now. Try again later, or download the JSON."), "error"
+        )
+        return redirect(url_for("auth.my_data"))
+    audit_log.record_export(user, "zip")
+    filename = f"my-data-{data['generated_at'][:10]}.zip"
+    return Response(
+        body,
+        mimetype="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -114,6 +114,7 @@ NAVIGATION = [
     ("admin.audit", _l("Audit trail")),
     ("admin.legal_holds", _l("Legal holds")),
     ("admin.privacy_overview", _l("Privacy")),
+    ("admin.evidence_settings", _l("Evidence")),
     ("admin.scim", _l("Directory provisioning")),
 ]
 

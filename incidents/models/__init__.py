@@ -4,6 +4,7 @@ from incidents.models.aftercare import AftercareStep, StepStatus
 from incidents.models.base import Model, UTCDateTime, utcnow
 from incidents.models.incident import (
     AlarmEvent,
+    Attachment,
     Channel,
     Incident,
     IncidentChange,
@@ -57,6 +58,7 @@ __all__ = [
     "AccountSource",
     "AftercareStep",
     "AlarmEvent",
+    "Attachment",
     "AuditAction",
     "AuditEvent",
     "Channel",

@@ -62,6 +62,10 @@ class AftercareStep(Model):
     reason: Mapped[str] = mapped_column(String(200), default="")
     # Later: what came of a filed police report. None: not known; "" known, but anonymised.
     police_outcome: Mapped[str | None] = mapped_column(String(200))
+    # A police report: when the evidence was first handed over (the police bundle downloaded),
+    # and how many files the latest bundle held.
+    evidence_handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    evidence_files: Mapped[int] = mapped_column(default=0, server_default="0")
     # The moments a conversation was tried without reaching the employee (aware ISO 8601).
     attempt_times: Mapped[list[str]] = mapped_column(JSON, default=list)
     # A measure past its end date: retention has emptied what identified the citizen.

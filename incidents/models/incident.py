@@ -144,6 +144,11 @@ class Incident(Model):
         cascade="all, delete-orphan",
         order_by="(AftercareStep.due_at, AftercareStep.id)",
     )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="Attachment.id",
+    )
 
     @property
     def types(self) -> list[IncidentType]:
@@ -224,3 +229,42 @@ class AlarmEvent(Model):
 
     user: Mapped[User] = relationship()
     incident: Mapped[Incident | None] = relationship()
+
+
+class Attachment(Model):
+    """A file added to an incident as evidence: a photo, a screenshot, a letter, an e-mail.
+
+    The bytes live in the evidence store under `key` (never in the static folder, never served
+    directly); images there are re-encoded without their metadata. `original_key` holds the
+    upload as it was, only when the admin keeps originals for the police. A removed file is
+    gone from the store; its row stays, saying who removed it and why, as does a file whose
+    incident lost its personal data to retention (its name blanked)."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    original_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    filename: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Chosen by a manager for the police bundle; handed_at: first downloaded in one.
+    for_police: Mapped[bool] = mapped_column(default=False)
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    removed_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    incident: Mapped[Incident] = relationship(back_populates="attachments")
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
+    removed_by: Mapped[User | None] = relationship(foreign_keys=[removed_by_id])
+
+    @property
+    def present(self) -> bool:
+        """Still in the store (not removed, not taken by retention)."""
+        return self.removed_at is None

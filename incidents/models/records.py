@@ -42,6 +42,13 @@ class AuditAction(enum.StrEnum):
 
     CONVERSATIONS_SET = "conversations.set"
 
+    EVIDENCE_ADD = "evidence.add"
+    EVIDENCE_DOWNLOAD = "evidence.download"
+    EVIDENCE_ORIGINAL = "evidence.download_original"
+    EVIDENCE_POLICE = "evidence.for_police"
+    EVIDENCE_BUNDLE = "evidence.police_bundle"
+    EVIDENCE_REMOVE = "evidence.remove"
+
     DOCTOR_CLOSING = "doctor.closing"
     DOCTOR_RECOUNT = "doctor.recount"
 
@@ -69,6 +76,7 @@ class AuditAction(enum.StrEnum):
     RETENTION_EXPIRE_MEASURE = "retention.expire_measure"
     RETENTION_RUN = "retention.run"
 
+    SETTINGS_KEEP_ORIGINALS = "settings.keep_originals"
     SETTINGS_COORDINATOR = "settings.coordinator"
 
     STATS_EXPORT = "stats.export"

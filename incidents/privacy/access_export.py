@@ -18,6 +18,11 @@ What is in it, and what is deliberately left out because it is about another per
   included: it is the user's own manager (or deputy) running their aftercare, whom they
   already see on their steps page and need to know. Steps about the incident as a whole
   (police report, response to the perpetrator) are not about the user and are left out.
+- the files (evidence) on the incidents the user sees in full, as reporter or affected
+  employee: name, size, type, SHA-256, when added and by whom (as the rest of the export
+  names people), whether chosen for the police, and when and why a file was removed. Never the
+  files of an incident the user only witnessed. `archive` adds the files themselves (those
+  still held, as they are shown: photos without their metadata) to a ZIP with the export.
 - the history entries the user made on those incidents (which fields, not values).
 - the audit entries about those incidents, about the user's own aftercare steps and about
   their account: when, what, and who as a role ("manager", "employee", ...) or "you";
@@ -31,6 +36,9 @@ The number of queries is constant: one per section, whatever the number of incid
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +49,7 @@ from incidents.extensions import db
 from incidents.labels import SYSTEM, YOU
 from incidents.models import (
     AftercareStep,
+    Attachment,
     AuditEvent,
     Incident,
     IncidentChange,
@@ -54,6 +63,7 @@ from incidents.models import (
     UserSession,
     utcnow,
 )
+from incidents.services.evidence import store
 
 # Written into the export where data is held but belongs to another person.
 NOT_INCLUDED = "held, not included: it is about another person"
@@ -98,7 +108,47 @@ def _incidents(user: User) -> list[Incident]:
     return list(db.session.scalars(query))
 
 
-def _incident(user: User, incident: Incident) -> dict[str, Any]:
+def _in_full(user: User, incident: Incident) -> bool:
+    """The user sees this incident in full (reporter or affected), not as a witness."""
+    return incident.reporter_id == user.id or any(
+        p.user_id == user.id and p.role == PersonRole.AFFECTED for p in incident.people
+    )
+
+
+def _files(incident_ids: list[int]) -> dict[int, list[Attachment]]:
+    """The attachments of these incidents by incident, in the order they were added."""
+    if not incident_ids:
+        return {}
+    query = (
+        select(Attachment)
+        .where(Attachment.incident_id.in_(incident_ids))
+        .options(joinedload(Attachment.added_by), joinedload(Attachment.removed_by))
+        .order_by(Attachment.added_at, Attachment.id)
+    )
+    found: dict[int, list[Attachment]] = {}
+    for attachment in db.session.scalars(query):
+        found.setdefault(attachment.incident_id, []).append(attachment)
+    return found
+
+
+def _file(user: User, attachment: Attachment) -> dict[str, Any]:
+    removed = not attachment.present
+    return {
+        "id": attachment.id,
+        "name": attachment.filename,
+        "size": attachment.size,
+        "type": attachment.content_type,
+        "sha256": attachment.sha256,
+        "added_at": iso(attachment.added_at),
+        "added_by": _who(user, attachment.added_by) if attachment.added_by_id else None,
+        "for_police": attachment.for_police,
+        "removed_at": iso(attachment.removed_at),
+        "removed_by": _who(user, attachment.removed_by) if removed else None,
+        "removed_reason": attachment.removed_reason if removed else None,
+    }
+
+
+def _incident(user: User, incident: Incident, files: list[Attachment]) -> dict[str, Any]:
     mine = sorted(p.role.value for p in incident.people if p.user_id == user.id)
     reporter = incident.reporter_id == user.id
     your_roles = (["reporter"] if reporter else []) + mine
@@ -109,7 +159,7 @@ def _incident(user: User, incident: Incident) -> dict[str, Any]:
         "channel": incident.channel.value if incident.channel else None,
         "types": [t.value for t in incident.types],
     }
-    if not reporter and PersonRole.AFFECTED.value not in mine:
+    if not _in_full(user, incident):
         return {**common, "view": "witness"}
     others = [p for p in incident.people if p.user_id != user.id]
     perpetrator_held = (
@@ -135,6 +185,7 @@ def _incident(user: User, incident: Incident) -> dict[str, Any]:
         "colleague_witnesses": sum(p.role == PersonRole.WITNESS for p in others),
         "outside_witnesses": NOT_INCLUDED if incident.outside_witnesses.strip() else None,
         "perpetrator": NOT_INCLUDED if perpetrator_held else None,
+        "files": [_file(user, a) for a in files],
     }
 
 
@@ -268,19 +319,51 @@ def _notifications(user: User) -> list[dict[str, Any]]:
 
 def collect(user: User, locale: str | None = None) -> dict[str, Any]:
     """Everything held about `user`, minus other people's personal data (see the module)."""
+    return _collect(user, locale)[0]
+
+
+def _collect(user: User, locale: str | None) -> tuple[dict[str, Any], list[Attachment]]:
+    """The export, and the files it lists that are still held."""
     incidents = _incidents(user)
     steps = _steps(user)
     incident_ids = [i.id for i in incidents]
-    return {
+    files = _files([i.id for i in incidents if _in_full(user, i)])
+    data = {
         "generated_at": iso(utcnow()),
         "account": _account(user, locale or user.locale or "nl"),
-        "incidents": [_incident(user, i) for i in incidents],
+        "incidents": [_incident(user, i, files.get(i.id, [])) for i in incidents],
         "aftercare_steps": [_step(user, s) for s in steps],
         "history": _history(user, incident_ids),
         "audit": _audit(user, incident_ids, [s.id for s in steps]),
         "notifications": _notifications(user),
         "sessions": _sessions(user),
     }
+    held = [a for listed in files.values() for a in listed if a.present]
+    return data, held
+
+
+def as_json(data: dict[str, Any]) -> str:
+    """The export as the JSON download holds it."""
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def file_path(attachment: Attachment) -> str:
+    """Where a file is in the ZIP: files/<attachment id>-<its name> (names are made safe
+    when a file is added: no folders, no forbidden characters)."""
+    return f"files/{attachment.id}-{attachment.filename.replace('/', '_')}"
+
+
+def archive(user: User, locale: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """The export as a ZIP: `my-data.json` and the files still held, as `file_path` names
+    them. A file the store cannot give raises `StorageError`: nothing half is handed out."""
+    data, held = _collect(user, locale)
+    storage = store()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive_:
+        archive_.writestr("my-data.json", as_json(data))
+        for attachment in held:
+            archive_.writestr(file_path(attachment), storage.get(attachment.key))
+    return data, buffer.getvalue()
 
 
 def _sessions(user: User) -> list[dict[str, Any]]:

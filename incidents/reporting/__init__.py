@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("reporting", __name__, url_prefix="/incidents")
 
-from incidents.reporting import offline, views  # noqa: E402, F401
+from incidents.reporting import evidence, offline, police, views  # noqa: E402, F401

@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     HiddenField,
+    MultipleFileField,
     RadioField,
     SelectChoice,
     SelectMultipleField,
@@ -32,6 +33,7 @@ from incidents.i18n import select_locale
 from incidents.labels import AGGRAVATING_LABELS, CHANNEL_LABELS, TYPE_LABELS
 from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, PersonRole, User
 from incidents.services import ReportData
+from incidents.services.evidence import Upload
 from incidents.services.reporting import FUTURE_TOLERANCE
 
 DESCRIPTION_MAX = 4000
@@ -94,6 +96,11 @@ class ColleagueField(SelectMultipleField):
             shown = self.ids[: current_app.config["MAX_COLLEAGUES_PER_REPORT"]]
             self._chosen = queries.colleagues_by_id(shown, locale=select_locale())
         return self._chosen
+
+
+# What a file field offers (a phone offers its camera for images); the server decides again
+# from the content.
+ACCEPT = "image/*,.heic,.heif,application/pdf,.pdf,text/plain,.txt,message/rfc822,.eml,.msg"
 
 
 class ReportForm(FlaskForm):
@@ -190,6 +197,9 @@ class ReportForm(FlaskForm):
     perpetrator_reference = StringField(
         _l("Client reference"), validators=[Length(max=100)], filters=[strip_filter]
     )
+    files = MultipleFileField(
+        _l("Photos or files"), render_kw={"accept": ACCEPT}
+    )  # its description: `files_hint`
     police_called = BooleanField(_l("The police were called"))
     police_report_wanted = BooleanField(_l("I want a police report to be filed"))
     damage = BooleanField(_l("There is damage"))
@@ -206,6 +216,7 @@ class ReportForm(FlaskForm):
                 "%(name)s (who reported it) was affected", name=reporter.name
             )
         self.reporter = reporter
+        self.files.description = files_hint()
         for name in ("occurred_at", "channel", "types", "description"):
             getattr(self, name).flags.required = True
 
@@ -240,6 +251,7 @@ class ReportForm(FlaskForm):
     # filled in (see `filled_in`).
     SECTIONS = {
         "people": ("affected", "witnesses", "outside_witnesses"),
+        "files": ("files",),
         "details": (
             "location",
             "aggravating",
@@ -259,6 +271,8 @@ class ReportForm(FlaskForm):
             value = getattr(self, name).data
             if name == "perpetrator_known":
                 filled += value == PerpetratorKnown.KNOWN.value
+            elif name == "files":
+                filled += bool(uploads(self.files))
             elif isinstance(value, str):
                 filled += bool(value.strip())
             else:
@@ -434,3 +448,45 @@ class QuickLogForm(FlaskForm):
         if moment is None and self.kept_at.data and now < datetime.now(org_zone()):
             moment = now.replace(second=0, microsecond=0)
         return None if moment is None else moment.astimezone(UTC)
+
+
+def files_hint() -> Any:
+    config = current_app.config
+    return _l(
+        "Photos, screenshots, PDF, text or e-mail files: at most %(count)s, of %(mb)s MB each. "
+        "Photos are stored without their location and camera data. Without a network, files "
+        "are not kept: add them to the incident later.",
+        count=config["EVIDENCE_MAX_FILES"],
+        mb=config["EVIDENCE_MAX_BYTES"] // (1024 * 1024),
+    )
+
+
+def uploads(field: MultipleFileField) -> list[Upload]:
+    """The files chosen in a file field (a browser sends an empty part when none is)."""
+    found = []
+    for file in field.data or []:
+        name = getattr(file, "filename", "") or ""
+        if name:
+            file.stream.seek(0)  # read again when asked again
+            found.append(Upload(name=name, data=file.stream.read()))
+    return found
+
+
+class EvidenceForm(FlaskForm):
+    """Files added to an incident from its page."""
+
+    files = MultipleFileField(_l("Add photos or files"), render_kw={"accept": ACCEPT})
+    submit = SubmitField(_l("Add"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.files.description = files_hint()
+
+
+class RemoveEvidenceForm(FlaskForm):
+    reason = StringField(
+        _l("Why is it removed?"),
+        validators=[InputRequired(), Length(max=200)],
+        filters=[strip_filter],
+    )
+    submit = SubmitField(_l("Remove the file"))

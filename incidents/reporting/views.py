@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access, queries, services
+from incidents.extensions import db
 from incidents.forms import ConfirmForm, fresh_form_url, page_cursor, show_service_error
 from incidents.i18n import select_locale
 from incidents.labels import (
@@ -36,8 +37,15 @@ from incidents.models import (
     utcnow,
 )
 from incidents.reporting import bp
-from incidents.reporting.forms import QuickLogForm, ReportForm, local_now
-from incidents.security import roles
+from incidents.reporting.forms import (
+    EvidenceForm,
+    QuickLogForm,
+    RemoveEvidenceForm,
+    ReportForm,
+    local_now,
+    uploads,
+)
+from incidents.security import accepts_file, roles
 from incidents.services import ServiceError, audit_log
 from incidents.services.reporting import StaleEdit
 
@@ -55,7 +63,7 @@ LABELS = {
 }
 
 
-def _incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
+def incident_or_404(incident_id: int) -> tuple[Incident, access.View]:
     """The incident, if the current user may see it; otherwise 404 (no hint it exists)."""
     incident = queries.incident_with_details(incident_id)
     view = access.incident_view(current_user, incident) if incident is not None else None
@@ -120,8 +128,14 @@ def _saved(incident: Incident, submitted: bool) -> ResponseReturnValue:
     return redirect(url_for("reporting.edit", incident_id=incident.id))
 
 
+def all_files_bytes(config: dict[str, int]) -> int:
+    """A report or an incident page may send every file it may hold at once."""
+    return int(config["EVIDENCE_MAX_FILES"]) * int(config["EVIDENCE_MAX_BYTES"])
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles(*REPORTERS)
+@accepts_file(all_files_bytes)
 def new() -> ResponseReturnValue:
     form = ReportForm(reporter=current_user)
     if request.method == "GET":
@@ -136,10 +150,12 @@ def new() -> ResponseReturnValue:
     elif form.validate_on_submit():
         submit = not form.save_draft.data
         try:
+            evidence = services.evidence.check(uploads(form.files))
             incident = services.save_report(
-                current_user, _token(form), form.report_data(), submit=submit
+                current_user, _token(form), form.report_data(), submit=submit, evidence=evidence
             )
         except ServiceError as error:
+            db.session.rollback()
             show_service_error(form, error)
         else:
             return _saved(incident, not incident.is_draft)
@@ -150,7 +166,7 @@ def new() -> ResponseReturnValue:
 @roles(*REPORTERS)
 def edit(incident_id: int) -> ResponseReturnValue:
     """Complete a draft, or add information to a submitted incident."""
-    incident, view = _incident_or_404(incident_id)
+    incident, view = incident_or_404(incident_id)
     if not access.can_edit(current_user, incident):
         abort(404)
     if request.method == "GET":
@@ -219,7 +235,7 @@ def _edit_page(form: ReportForm, incident: Incident) -> str:
 @bp.route("/<int:incident_id>/discard", methods=["POST"])
 @roles(*REPORTERS)
 def discard(incident_id: int) -> ResponseReturnValue:
-    incident, _view = _incident_or_404(incident_id)
+    incident, _view = incident_or_404(incident_id)
     if not access.can_discard(current_user, incident):
         abort(404)
     services.discard_draft(current_user, incident)
@@ -319,10 +335,16 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
 @bp.route("/<int:incident_id>")
 @roles(*REPORTERS)
 def detail(incident_id: int) -> ResponseReturnValue:
-    incident, view = _incident_or_404(incident_id)
+    incident, view = incident_or_404(incident_id)
+    return detail_page(incident, view)
+
+
+def detail_page(incident: Incident, view: access.View, **forms: Any) -> str:
+    """The incident page, audited; `forms`: the evidence forms with their errors, if any."""
     steps = access.visible_steps(current_user, incident, view)
     full = view == access.View.FULL
     is_manager = current_user.role == Role.MANAGER
+    evidence = access.can_see_evidence(current_user, incident)
     page = render_template(
         "reporting/detail.html",
         tracks=_tracks(steps),
@@ -341,6 +363,15 @@ def detail(incident_id: int) -> ResponseReturnValue:
         labels=LABELS,
         step_labels=step_labels(),
         now=utcnow(),
+        evidence=incident.attachments if evidence else None,
+        evidence_form=forms.get("evidence_form") or EvidenceForm(formdata=None),
+        remove_form_for=lambda a: (
+            forms["remove_form"]
+            if forms.get("removing") == a.id
+            else RemoveEvidenceForm(formdata=None, prefix=f"remove-{a.id}")
+        ),
+        manage_evidence=evidence and access.can_manage_evidence(current_user, incident),
+        can_remove=lambda a: access.can_remove_evidence(current_user, a),
     )
     # Recorded after rendering: the commit would expire what the page still needs.
     audit_log.record_view(current_user, AuditAction.INCIDENT_VIEW, incident, view=view.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from incidents import access
 from incidents.bounds import EARLIEST_MOMENT
+from incidents.evidence.files import Prepared
 from incidents.extensions import db
 from incidents.models import (
     AlarmEvent,
@@ -30,6 +32,7 @@ from incidents.models import (
     utcnow,
 )
 from incidents.services import aftercare
+from incidents.services import evidence as evidence_store
 from incidents.services.base import (
     InvalidInput,
     ServiceError,
@@ -217,12 +220,20 @@ def incident_by_token(token: str) -> Incident | None:
 
 
 def save_report(
-    reporter: User, token: str, data: ReportData, *, submit: bool, quick: bool = False
+    reporter: User,
+    token: str,
+    data: ReportData,
+    *,
+    submit: bool,
+    quick: bool = False,
+    evidence: Sequence[Prepared] = (),
 ) -> Incident:
     """Create or complete a report; `submit` turns a draft into a reported incident.
 
     The token comes from the form: a double submit (double click, back and resubmit) finds the
-    incident the first submit made and changes nothing once it has been submitted.
+    incident the first submit made and changes nothing once it has been submitted. `evidence`:
+    files checked by `evidence.check`, stored with a new report in its transaction (all or
+    nothing); a report that existed already gets none (they were sent with it the first time).
     """
     existing = incident_by_token(token)
     if existing is not None:
@@ -235,7 +246,7 @@ def save_report(
     if errors:
         raise InvalidInput(errors)
     try:
-        with transaction():
+        with evidence_store.stored(evidence) as files, transaction():
             # A new incident has no steps and is not closed: said here, the protocol's check
             # for steps it has already costs no query, and closing it no UPDATE.
             incident = Incident(
@@ -252,6 +263,7 @@ def save_report(
                 incident.submitted_at = utcnow()
             _record(incident, reporter, "submitted" if submit else "draft", fields)
             db.session.flush()
+            evidence_store.attach(reporter, incident, files)
             if submit:
                 aftercare.apply_protocol(incident, reporter)
             audit(

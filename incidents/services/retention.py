@@ -4,8 +4,11 @@ perpetrator measures expire, and let an administrator stop retention with a lega
 What stays after anonymising is what the statistics count: when it happened, the channel,
 the types, the level and the aggravating facts, the team, and the steps' outcomes and dates.
 What goes is everything that tells who or what: free text, perpetrator data, outside
-witnesses, the notes, and the links to the colleagues involved. The incident itself is no
-longer shown to anyone once `anonymised_at` is set.
+witnesses, the notes, the links to the colleagues involved, and the evidence: every file's
+bytes leave the store (after the run has committed) and its row keeps only what says nothing
+(kind, type, size, hash, dates), marked as taken by retention, so the statistics still count
+the incident as one with evidence. The incident itself is no longer shown to anyone once
+`anonymised_at` is set.
 
 `flask retention` (in `incidents.cli`) runs `run_retention` daily; running it twice does
 nothing twice.
@@ -18,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
 
 from incidents.extensions import db
@@ -26,6 +29,7 @@ from incidents.models import (
     AftercareStep,
     AuditAction,
     Incident,
+    IncidentChange,
     IncidentStatus,
     RetentionRun,
     StepStatus,
@@ -33,6 +37,8 @@ from incidents.models import (
 )
 from incidents.rules import StepKind
 from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
+from incidents.services.evidence import delete_bytes
+from incidents.stats.tally import RETENTION_REMOVAL
 
 DEFAULT_YEARS = 5
 REASON_MIN, REASON_MAX = 3, 200
@@ -49,8 +55,9 @@ def retention_cutoff(now: datetime, years: int) -> datetime:
         return now.replace(year=now.year - years, day=28)
 
 
-def _anonymise(incident: Incident, now: datetime) -> None:
-    """Remove the personal data of one incident; keep what the statistics count."""
+def _anonymise(incident: Incident, now: datetime) -> tuple[list[str], int]:
+    """Remove the personal data of one incident; keep what the statistics count. Returns the
+    store keys whose bytes go once this commits, and how many files were still there."""
     incident.description = ""
     incident.location = ""
     incident.outside_witnesses = ""
@@ -62,9 +69,42 @@ def _anonymise(incident: Incident, now: datetime) -> None:
         step.note = ""
         step.subject_user_id = None
         _remove_personal_details(step)
+    keys, removed = _remove_files(incident, now)
     incident.anonymised_at = now
     incident.updated_at = now
     incident.version = (incident.version or 1) + 1  # an edit form still open is refused
+    return keys, removed
+
+
+def _remove_files(incident: Incident, now: datetime) -> tuple[list[str], int]:
+    """The incident's files: names blanked, those still there marked as taken by retention
+    (nobody removed them: the statistics keep counting them); the reason a person gave for
+    an earlier removal is free text and goes too. The history's file names go with them.
+    The key stays (it is random, names nothing, and the column is unique and required)."""
+    keys: list[str] = []
+    removed = 0
+    for attachment in incident.attachments:
+        # Every key, also of files removed before: a failed deletion then is tried again.
+        keys += [k for k in (attachment.key, attachment.original_key) if k]
+        attachment.filename = ""
+        attachment.original_key = None
+        attachment.for_police = False
+        if attachment.present:
+            attachment.removed_at, attachment.removed_by_id = now, None
+            attachment.removed_reason = RETENTION_REMOVAL
+            removed += 1
+        else:
+            attachment.removed_reason = ""
+    if incident.attachments:
+        db.session.execute(
+            update(IncidentChange)
+            .where(
+                IncidentChange.incident_id == incident.id,
+                IncidentChange.action.like("evidence%"),
+            )
+            .values(fields=[])
+        )
+    return keys, removed
 
 
 def _remove_personal_details(step: AftercareStep) -> None:
@@ -95,7 +135,8 @@ def _today(now: datetime) -> date:
 def run_retention(now: datetime, years: int) -> dict[str, int]:
     """One retention run, in one transaction: anonymise the incidents whose aftercare closed
     more than `years` ago (unless on legal hold), mark ended perpetrator measures as expired,
-    and keep the report as a `RetentionRun`. Running it again changes nothing new."""
+    and keep the report as a `RetentionRun`. Running it again changes nothing new. The files
+    of the anonymised incidents leave the evidence store after the commit."""
     if years < 1:
         raise ServiceError(_("The retention period must be at least one year."), "years")
     cutoff = retention_cutoff(now, years)
@@ -119,14 +160,22 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
         incidents = db.session.scalars(
             select(Incident)
             .where(*due, ~Incident.legal_hold)
-            .options(selectinload(Incident.people), selectinload(Incident.steps))
+            .options(
+                selectinload(Incident.people),
+                selectinload(Incident.steps),
+                selectinload(Incident.attachments),
+            )
             .order_by(Incident.id)
         ).all()
         held = (
             db.session.scalar(select(func.count(Incident.id)).where(*due, Incident.legal_hold)) or 0
         )
+        keys: list[str] = []
+        files_removed = 0
         for incident in incidents:
-            _anonymise(incident, now)
+            gone, removed = _anonymise(incident, now)
+            keys += gone
+            files_removed += removed
             audit(None, AuditAction.RETENTION_ANONYMISE, incident)
 
         expired = 0
@@ -137,6 +186,7 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
 
         report = {
             "anonymised": len(incidents),
+            "files_removed": files_removed,
             "held": held,
             "measures_expired": expired,
             "years": years,
@@ -145,6 +195,7 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
         db.session.add(run)
         db.session.flush()
         audit(None, AuditAction.RETENTION_RUN, run, **report)
+    delete_bytes(keys)  # only now: had the run failed, the files would still be needed
     return report
 
 
@@ -220,6 +271,8 @@ def recent_runs(limit: int = RECENT_RUNS) -> Sequence[RetentionRun]:
 def format_report(report: dict[str, Any]) -> str:
     """The report as one line, for the command and its log."""
     return (
-        "anonymised {anonymised}, held {held}, measures expired {measures_expired} "
-        "(retention {years} years)".format(**report)
+        "anonymised {anonymised}, files removed {files_removed}, held {held}, "
+        "measures expired {measures_expired} (retention {years} years)".format(
+            **{"files_removed": 0, **report}
+        )
     )

@@ -4,7 +4,9 @@ Everything a page, a CSV file, the yearly report or a comparison shows comes fro
 built here: the figures of the period, of every quarter it is made of, and the partitions that
 tie them together (a year over its quarters and its months, a row over its cells, ...), so a
 figure is shown the same way, or withheld, wherever it appears, and nothing raw leaves this
-module. Unit sizes are taken as of the period from the membership history."""
+module. A figure that counts some of another's incidents (those with evidence, of all) is
+never shown more precisely from below than the other (`Builder.resolve`). Unit sizes are
+taken as of the period from the membership history."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ SMALL_UNITS = "other"
 DECISIONS = (StepKind.POLICE_REPORT, StepKind.REFERRAL_DECISION)
 NO_TEAM = "none"
 ALARM_ROWS = ("reported", "unreported")
+EVIDENCE_ROWS = ("with_evidence", "handed_to_police")
 __all__ = ["COMPARE_MONTHS", "DIMENSIONS", "build", "closed_before", "comparison"]
 
 
@@ -207,6 +210,8 @@ class Builder:
         self.alarms = queries.alarms(months)
         self.units: dict[str, Units] = {}
         self._done: set[str] = set()
+        # (subset, superset) figures, supersets first: see `resolve`.
+        self._subsets: list[tuple[Hashable, Hashable]] = []
 
     def inputs(self) -> Hashable:
         """Everything read so far, as one key: the same inputs give the same figures."""
@@ -273,6 +278,7 @@ class Builder:
                 for level in LEVELS:
                     release.withhold(((key, "team"), small, level))
         self._decisions(key, months)
+        self._evidence(key, months)
         self._coverage(key, months)
         self._alarms(p)
 
@@ -288,6 +294,15 @@ class Builder:
         self.release.partition(
             (name, None, None), [(name, "reported", None), (name, "unreported", None)]
         )
+
+    def _evidence(self, key: str, months: Sequence[str]) -> None:
+        """Incidents with evidence, and those whose evidence went to the police (counted live,
+        like the aftercare): subsets of the period's incidents, not a partition of them."""
+        name = (key, "evidence")
+        with_evidence, handed = (name, "with_evidence", None), (name, "handed_to_police", None)
+        self.release.add(with_evidence, sum(self.found.by("evidence", months).values()))
+        self.release.add(handed, sum(self.found.by("evidence_police", months).values()))
+        self._subsets += [(with_evidence, (_all(key), None, None)), (handed, with_evidence)]
 
     def _decisions(self, key: str, months: Sequence[str]) -> None:
         """Decided police-report and referral steps, by outcome."""
@@ -375,7 +390,37 @@ class Builder:
     # --- reading figures ----------------------------------------------------------------------
 
     def resolve(self) -> dict[Hashable, Figure]:
-        return self.release.resolve()
+        """Every figure as shown. A subset (incidents with evidence, of all incidents) is a
+        lower bound on its superset, which the release does not know: so it is withheld with
+        its superset, and shown no higher than its superset shows ("≥ c" where that says
+        "≥ c" and the subset more), so that it never tells more about the superset, and
+        through it about the superset's parts, than the superset itself does."""
+        while True:
+            shown = self.release.resolve()
+            more = [
+                part
+                for part, whole in self._subsets
+                if shown[whole].withheld and not shown[part].withheld
+            ]
+            if not more:
+                break
+            for part in more:
+                self.release.withhold(part)
+        for part, whole in self._subsets:  # supersets first: a capped one caps its subset
+            shown[part] = _within(shown[part], shown[whole])
+        return shown
+
+
+def _within(part: Figure, whole: Figure) -> Figure:
+    """A subset's figure shown no more precisely from below than its superset's: the lowest
+    count it stands for is never above the lowest count the superset stands for."""
+    if part.suppressed or part.withheld or not isinstance(part.value, int):
+        return part
+    if whole.withheld or whole.suppressed or not isinstance(whole.value, int):
+        return disclosure.WITHHELD  # only when the counts disagree (a backdated edit)
+    if part.value > whole.value:
+        return Figure(whole.value, at_least=True)
+    return part
 
 
 def _level_labels() -> dict[str, str]:
@@ -446,6 +491,7 @@ def _build(builder: Builder, period: Period, by: str, on_time: tuple[int, int]) 
             _levels_shown(shown, key),
             _months_shown(shown, key, months),
             _police_shown(shown, key),
+            _evidence_shown(shown, key),
             _referrals_shown(shown, key),
             _alarms_shown(shown, key),
             _rates_shown(rates),
@@ -575,6 +621,30 @@ def _police_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
         {**_outcome_labels(outcomes), "outcome_known": str(_l("Outcome known"))},
         value_label=str(_l("Incidents")),
         note=str(_l("Decided police-report steps; the total counts each decision once.")),
+    )
+
+
+def _evidence_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
+    """The table "evidence": incidents with evidence, and those whose evidence was handed to
+    the police, beside all incidents of the period."""
+    evidence = (key, "evidence")
+    return Shown(
+        "evidence",
+        str(_l("Evidence")),
+        _series(shown, EVIDENCE_ROWS, lambda row: (evidence, row, None), (_all(key), None, None)),
+        str(_l("Evidence")),
+        {
+            "with_evidence": str(_l("With evidence")),
+            "handed_to_police": str(_l("Evidence handed to the police")),
+        },
+        value_label=str(_l("Incidents")),
+        note=str(
+            _l(
+                "Incidents with at least one file as evidence, and those with a file handed to"
+                " the police; the total is all incidents of the period. A file removed by"
+                " retention still counts, one removed by a person only when the police had it."
+            )
+        ),
     )
 
 

@@ -1,8 +1,9 @@
 """Read-only queries for the statistics. Incident counts of published months come from
-`stat_published` (frozen when the month closed), what the aftercare added since from the
-running counts in `stat_tally` (see `tally`), summed in SQL per month and key, so a page costs
-the same however many incidents there are; only what depends on the clock is counted live. The
-results are raw counts: they go through `disclosure` before anyone sees them."""
+`stat_published` (frozen when the month closed), what the aftercare and the evidence added
+since from the running counts in `stat_tally` (see `tally`), summed in SQL per month and key,
+so a page costs the same however many incidents there are; only what depends on the clock is
+counted live. The results are raw counts: they go through `disclosure` before anyone sees
+them."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from incidents.stats.tally import month_of, reported_in_time
 
 Row = tuple[str, str, str, int]  # measure, month, key, level
 
+# Read live from the running counts (for the published incidents): what is added after the
+# incident was reported, by the aftercare or as evidence.
 STEP_MEASURES = (
     "decided",
     "outcome",
@@ -44,6 +47,8 @@ STEP_MEASURES = (
     "done_on_time",
     "first_contact",
     "open_due",
+    "evidence",
+    "evidence_police",
 )
 
 

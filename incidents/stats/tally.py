@@ -20,6 +20,15 @@ Measures (month = the incident's month in the organisation's time zone):
                           today are overdue whatever the hour, so only today's are counted live
     team_channel          incidents by "team:channel" (key, level 0), for rates over the
                           teams and months that registered client conversations
+    evidence              incidents with evidence, by level: at least one file that is still
+                          there, was taken by retention, or was handed to the police
+    evidence_police       incidents with a file handed to the police, by level (a subset of
+                          "evidence")
+
+What counts as evidence (`evidence_kept`): a file removed by a person that never went to the
+police does not count (it was added by mistake, or was not evidence after all), so removing it
+moves the figure back. A file taken by retention still counts, and so does one handed to the
+police and removed later: retention must never move a figure, and the police had the file.
 
 An incident counts once it is submitted, and only if it was submitted before its month was
 published (the month's end plus `STATS_PUBLISH_DELAY_DAYS`): a late report is in the aftercare
@@ -49,6 +58,7 @@ from sqlalchemy import (
     cast,
     delete,
     event,
+    exists,
     func,
     insert,
     literal,
@@ -64,6 +74,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from incidents.locks import lock_incidents
 from incidents.models import (
     AftercareStep,
+    Attachment,
     ConversationCount,
     Incident,
     IncidentStatus,
@@ -81,6 +92,9 @@ _BEFORE = "tally.before"  # session.info: their contributions before this transa
 _PENDING = "tally.pending"  # session.info: new incidents, whose ids the flush will give
 _CONVERSATIONS = "tally.conversations"  # session.info: client conversation counts changed
 _CHUNK = 500
+# The removal reason of a file whose incident lost its personal data (`services.retention`);
+# such a file has no one who removed it.
+RETENTION_REMOVAL = "retention"
 
 
 def org_month(moment: str | None, zone: str) -> str | None:
@@ -181,6 +195,16 @@ def _outcome_values(dialect: str) -> Any:
     return func.json_each(AftercareStep.outcomes).table_valued("value")
 
 
+def evidence_kept() -> ColumnElement[bool]:
+    """An attachment that counts as evidence (see the module): there, taken by retention, or
+    handed to the police."""
+    return or_(
+        Attachment.removed_at.is_(None),
+        and_(Attachment.removed_by_id.is_(None), Attachment.removed_reason == RETENTION_REMOVAL),
+        Attachment.handed_at.is_not(None),
+    )
+
+
 def _contributions(
     dialect: str, zone: str, delay_days: int, only: ColumnElement[bool] | None
 ) -> Any:
@@ -220,6 +244,15 @@ def _contributions(
         for target, on in joins:
             query = query.join(target, on)
         return query.add_columns(func.count().label("count")).where(where)
+
+    def with_files(measure: str, which: ColumnElement[bool]) -> Any:
+        """Incidents with at least one attachment that is `which`, by level."""
+        return (
+            select(literal(measure).label("t_measure"), month, literal("").label("t_key"), level)
+            .select_from(Incident)
+            .add_columns(func.count().label("count"))
+            .where(counted, exists().where(Attachment.incident_id == Incident.id, which))
+        )
 
     outcome = _outcome_values(dialect)
     parts = [
@@ -267,6 +300,8 @@ def _contributions(
             _utc_day(AftercareStep.due_at, dialect),
             and_(counted, AftercareStep.status == StepStatus.OPEN),
         ),
+        with_files("evidence", evidence_kept()),
+        with_files("evidence_police", Attachment.handed_at.is_not(None)),
     ]
     grouped = [part.group_by("t_month", "t_key", "t_level") for part in parts]
     return union_all(*grouped)
@@ -400,7 +435,7 @@ def _incident_of(obj: Any) -> tuple[int | None, Incident | None]:
     """The incident an ORM object belongs to: its id, or the pending incident itself."""
     if isinstance(obj, Incident):
         return obj.id, obj
-    if isinstance(obj, AftercareStep | IncidentTypeRow):
+    if isinstance(obj, AftercareStep | IncidentTypeRow | Attachment):
         if obj.incident_id is not None:
             return obj.incident_id, None
         incident = obj.incident

@@ -8,6 +8,7 @@ manager) by name; people in the audit trail by their role.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import UTC, datetime
@@ -321,3 +322,31 @@ def test_json_is_plain_data(world):
     assert json.loads(json.dumps(data)) == data
     stamps = re.findall(r'"(\d{4}-\d\d-\d\dT[^"]+)"', json.dumps(data))
     assert stamps and all(s.endswith("+00:00") for s in stamps)
+
+
+def test_files_add_no_queries_however_many(world, count_queries):
+    """The files of every incident are read in one query (joined with who added and removed
+    them), whether there are none or many."""
+    from PIL import Image
+
+    from incidents.services.evidence import Upload, add_files, remove_file
+
+    people, incident, _unrelated = world
+    y = people["y"]
+
+    def queries() -> int:
+        db.session.expire_all()
+        with count_queries() as counter:
+            access_export.collect(y)
+        return counter.count
+
+    def png(n: int) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (3, 3), (n, 0, 0)).save(out, format="PNG")
+        return out.getvalue()
+
+    before = queries()
+    added = add_files(people["x"], incident, [Upload(f"p{n}.png", png(n)) for n in range(3)])
+    remove_file(people["boss"], added[0], "Not this one")
+    assert queries() == before
+    assert len(access_export.collect(y)["incidents"][0]["files"]) == 3

@@ -5,9 +5,11 @@ a team that grows past k during the year, two years of incidents, rare level-4 i
 small teams, incidents around New Year's night) pulls every figure that every period, breakdown,
 table, CSV file, before/after comparison and the privacy officer's overview offers. Each figure
 becomes an interval on the hidden integer counts behind it (level by month; team, channel and
-type by level by month; outcomes by month), linked by what the attacker knows for certain
-(every incident has one team, one channel, one level and at least one type; a police decision
-has one outcome). Bounds propagation runs until nothing changes (`tests/attacker.py`).
+type by level by month; outcomes by month; incidents with evidence and with evidence handed to
+the police by month), linked by what the attacker knows for certain (every incident has one
+team, one channel, one level and at least one type; a police decision has one outcome; the
+incidents whose evidence went to the police are some of those with evidence, which are some of
+the month's incidents). Bounds propagation runs until nothing changes (`tests/attacker.py`).
 
 The test fails when any count of 1..k-1 becomes exact, a hidden count or a sum a figure stands
 for is proven to be 1..k-1, a unit of fewer than k people is shown, or adding one incident (now,
@@ -32,12 +34,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from PIL import Image
 from sqlalchemy import select
 
 from incidents import services
 from incidents.extensions import db
 from incidents.models import (
     AlarmEvent,
+    Attachment,
     Channel,
     Incident,
     IncidentStatus,
@@ -50,6 +54,8 @@ from incidents.models import (
 from incidents.services import ReportData
 from incidents.services.aftercare import StepResult
 from incidents.services.alarms import Alarm, receive_alarm
+from incidents.services.evidence import Upload, add_files, remove_file
+from incidents.stats.tally import RETENTION_REMOVAL
 from tests.attacker import Inference
 from tests.conftest import login
 
@@ -289,7 +295,50 @@ def seeded(org) -> Org:
             Channel.PUBLIC_SPACE,
             rng,
         )
+    add_evidence(org)
     return org
+
+
+def png(n: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (n % 256, n // 256 % 256, 7)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def add_evidence(org: Org) -> None:
+    """Files on about one incident in four, added the day after the report, some handed to
+    the police the day after that, and some removed by the manager (who made a mistake), so
+    that some incidents with files count as without evidence. A random stream of its own:
+    the incidents stay as they were without evidence."""
+    rng = random.Random(7)
+    manager_of: dict[int | None, User] = {
+        team.id: org.managers[org.parents[name] or name] for name, team in org.teams.items()
+    }
+    incidents = db.session.scalars(
+        select(Incident).where(Incident.status == IncidentStatus.SUBMITTED).order_by(Incident.id)
+    ).all()
+    for n, incident in enumerate(incidents):
+        if rng.random() >= 0.25 or incident.submitted_at is None:
+            continue
+        reporter = db.session.get(User, incident.reporter_id)
+        manager = manager_of.get(incident.team_id) or org.admin
+        assert reporter is not None and manager is not None
+        moment = incident.submitted_at + timedelta(days=1)
+        with time_machine.travel(moment, tick=False):
+            files = add_files(
+                reporter, incident, [Upload(f"photo-{n}-{i}.png", png(n + i)) for i in range(2)]
+            )
+        chance = rng.random()
+        with time_machine.travel(moment + timedelta(days=1), tick=False):
+            if chance < 0.4:
+                with services.transaction():
+                    files[0].handed_at = moment + timedelta(days=1)
+                if chance < 0.1:  # handed, then removed: the police had it, it counts
+                    remove_file(manager, files[0], "The police have it")
+                    remove_file(manager, files[1], "Not needed")
+            elif chance < 0.55:  # both removed: added by mistake, no evidence
+                remove_file(manager, files[0], "Wrong incident")
+                remove_file(manager, files[1], "Wrong incident")
 
 
 # --- what the attacker sees ---------------------------------------------------------------------
@@ -322,7 +371,15 @@ def pull(client) -> dict[tuple[str, ...], list[list[str]]]:
     tables: dict[tuple[str, ...], list[list[str]]] = {}
     for period in options(page, "period"):
         for by in options(page, "by"):
-            for table in ("cross", "levels", "months", "police", "referrals", "alarms"):
+            for table in (
+                "cross",
+                "levels",
+                "months",
+                "police",
+                "evidence",
+                "referrals",
+                "alarms",
+            ):
                 rows = csv_rows(client, f"period={period}&by={by}&table={table}")
                 if rows is not None:
                     tables[(period, by, table)] = rows
@@ -409,6 +466,15 @@ class Model:
             self.inference.constrain(
                 [*((("outcome", "police_report", o, month), 1) for o in POLICE), (decided, -1)],
                 0,
+                0,
+            )
+            # Evidence handed to the police is evidence; evidence is on the month's incidents.
+            self.inference.constrain(
+                [(("evidence", "police", month), 1), (("evidence", "with", month), -1)], None, 0
+            )
+            self.inference.constrain(
+                [(("evidence", "with", month), 1), *((("w", lvl, month), -1) for lvl in LEVELS)],
+                None,
                 0,
             )
             # A completed alarm is a report of its month.
@@ -555,6 +621,15 @@ def model_of(
                 continue  # versions that showed 0 added up the kinds in this total
             terms = Counter({("decided", kind, m): 1 for m in months})
             model.add(terms, interval(totals[1], zero), (*request_key, "total"))
+        elif table == "evidence":
+            for i, part in enumerate(("with", "police")):
+                terms = Counter({("evidence", part, m): 1 for m in months})
+                model.add(terms, interval(body[i][1], zero), (*request_key, part))
+            model.add(
+                model.cells("w", None, LEVELS, months),
+                interval(totals[1], zero),
+                (*request_key, "total"),
+            )
         elif table == "alarms":
             for i, part in enumerate(("reported", "unreported")):
                 terms = Counter({("alarm", part, m): 1 for m in months})
@@ -607,6 +682,10 @@ def truth(org: Org) -> dict[Any, int]:
                 found[("decided", step.kind, month)] += 1
                 for outcome in step.outcomes:
                     found[("outcome", step.kind, outcome, month)] += 1
+        if any(counts_as_evidence(a) for a in incident.attachments):
+            found[("evidence", "with", month)] += 1
+        if any(a.handed_at is not None for a in incident.attachments):
+            found[("evidence", "police", month)] += 1
     for alarm in db.session.scalars(select(AlarmEvent)):
         local = alarm.triggered_at.astimezone(ZONE)
         month = f"{local.year}-{local.month:02d}"
@@ -620,6 +699,14 @@ def truth(org: Org) -> dict[Any, int]:
         )
         found[("alarm", "reported" if done else "unreported", month)] += 1
     return found
+
+
+def counts_as_evidence(attachment: Attachment) -> bool:
+    """Still there, taken by retention, or handed to the police (the statistics' rule)."""
+    by_retention = (
+        attachment.removed_by_id is None and attachment.removed_reason == RETENTION_REMOVAL
+    )
+    return attachment.present or by_retention or attachment.handed_at is not None
 
 
 def headcount(org: Org, teams: list[str], start: datetime, end: datetime) -> int:
@@ -700,6 +787,10 @@ def test_the_attacker_learns_no_small_count_and_sees_no_small_unit(app, seeded, 
     tables = pull(hr)
     held_figures = held(admin)
     assert len(tables) > 50 and any(k[1] == "team" for k in tables)  # the attacker saw a lot
+    evidence = [
+        row[1] for key, rows in tables.items() if key[-1] == "evidence" for row in rows[1:3]
+    ]
+    assert "<5" in evidence and any(v.isdigit() for v in evidence)  # small and larger counts
     learnt = attack(seeded, tables, held_figures)
     assert not learnt, f"{len(learnt)} small counts inferred, e.g.:\n" + "\n".join(learnt[:15])
     assert not small_units_shown(seeded, tables)

@@ -604,6 +604,7 @@ def test_the_submit_button_comes_right_after_the_required_fields(client, employe
         assert html.index(optional) > submit
     assert _sections(html) == {
         "Betrokken collega's": (False, "optioneel"),
+        "Foto's en bestanden": (False, "optioneel"),
         "Meer details": (False, "optioneel"),
     }
     assert "Ctrl" not in html and "Cmd" not in html  # no keyboard hints meant for a desktop

@@ -3,6 +3,7 @@ legal holds, expired perpetrator measures, the stored reports, the command and t
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from incidents.models import (
     AuditEvent,
     Channel,
     Incident,
+    IncidentChange,
     IncidentPerson,
     IncidentType,
     PerpetratorKnown,
@@ -163,7 +165,13 @@ def test_retention_anonymises_only_what_is_due_and_keeps_the_counts(incidents):
     before = statistics()
     with time_machine.travel(NOW, tick=False):
         report_ = retention.run_retention(NOW, 5)
-    assert report_ == {"anonymised": 1, "held": 1, "measures_expired": 3, "years": 5}
+    assert report_ == {
+        "anonymised": 1,
+        "files_removed": 0,
+        "held": 1,
+        "measures_expired": 3,
+        "years": 5,
+    }
 
     old = personal_data(incidents["old"])
     assert old == {"fields": [""] * 5, "people": [], "notes": [""] * len(old["notes"]),
@@ -198,6 +206,7 @@ def test_a_second_run_changes_nothing_but_keeps_its_report(incidents):
         later = NOW + timedelta(minutes=5)
         assert retention.run_retention(later, 5) == {
             "anonymised": 0,
+            "files_removed": 0,
             "held": 1,
             "measures_expired": 0,
             "years": 5,
@@ -283,7 +292,9 @@ def test_the_command_prints_its_report_on_one_line(app, incidents):
     with time_machine.travel(NOW, tick=False):
         result = runner.invoke(args=["retention", "--years", "5"])
         assert result.exit_code == 0, result.output
-        assert result.output == "anonymised 1, held 1, measures expired 3 (retention 5 years)\n"
+        assert result.output == (
+            "anonymised 1, files removed 0, held 1, measures expired 3 (retention 5 years)\n"
+        )
         default = runner.invoke(args=["retention"])
         years = app.config.get("RETENTION_YEARS", 5)
         assert default.exit_code == 0, default.output
@@ -403,3 +414,72 @@ def test_an_anonymised_incident_is_nobodys_any_more(app, make_user, make_team):
     db.session.commit()
     assert incident_view(victim, incident) is None and incident_view(boss, incident) is None
     assert login(app.test_client(), victim).get(f"/incidents/{incident.id}").status_code == 404
+
+
+def photo(colour: tuple[int, int, int]) -> bytes:
+    """A small PNG photo (each colour gives other bytes)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (6, 4), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_retention_takes_the_files_and_the_figures_stay(incidents, org, make_user):
+    """The files of an anonymised incident leave the store and their rows keep no name; a
+    legal hold keeps them; the statistics count the incident with evidence all the same."""
+    from incidents.services.evidence import Upload, add_files, remove_file, set_keep_originals
+    from incidents.services.evidence import store as evidence_store
+
+    admin = make_user(Role.ADMIN)
+    old, held = incidents["old"], incidents["held"]
+    with time_machine.travel(datetime(2019, 7, 2, 10, tzinfo=UTC), tick=False):
+        set_keep_originals(admin, True)  # originals too: they must go as well
+        kept, removed, handed = add_files(
+            org["victim"],
+            old,
+            [
+                Upload("mrs-resident-at-the-desk.png", photo((200, 0, 0))),
+                Upload("wrong-photo.png", photo((0, 200, 0))),
+                Upload("for-the-police.png", photo((0, 0, 200))),
+            ],
+        )
+        on_hold = add_files(org["victim"], held, [Upload("held.png", photo((9, 9, 9)))])[0]
+        remove_file(org["boss"], removed, "Shows Mrs Resident's neighbour by mistake")
+        with services.transaction():
+            handed.handed_at = datetime(2019, 7, 2, 10, tzinfo=UTC)
+    old_keys = [k for a in (kept, removed, handed) for k in (a.key, a.original_key) if k]
+    assert len(old_keys) == 6 and on_hold.original_key is not None
+    before = statistics()
+    evidence_2019 = {
+        measure: sum(before[2019][0].get((measure, q, "", 3), 0) for q in ("2019-Q2", "2019-Q3"))
+        for measure in ("evidence", "evidence_police")
+    }
+    assert evidence_2019 == {"evidence": 2, "evidence_police": 1}
+
+    with time_machine.travel(NOW, tick=False):
+        report_ = retention.run_retention(NOW, 5)
+    assert report_["anonymised"] == 1 and report_["files_removed"] == 2
+
+    store = evidence_store()
+    assert not any(store.exists(key) for key in old_keys)
+    db.session.expire_all()
+    for attachment in (kept, removed, handed):
+        assert attachment.filename == "" and attachment.original_key is None
+        assert not attachment.present and not attachment.for_police
+    for attachment in (kept, handed):
+        assert attachment.removed_at == NOW and attachment.removed_by_id is None
+        assert attachment.removed_reason == "retention"
+    # Removed by a person before: still theirs, but the reason they gave (free text) is gone.
+    assert removed.removed_by_id == org["boss"].id and removed.removed_reason == ""
+    history = db.session.scalars(
+        select(IncidentChange.fields).where(
+            IncidentChange.incident_id == old.id, IncidentChange.action.like("evidence%")
+        )
+    ).all()
+    assert history and all(fields == [] for fields in history)
+    # On hold: untouched, bytes and all.
+    assert on_hold.present and on_hold.filename == "held.png"
+    assert store.exists(on_hold.key) and store.exists(on_hold.original_key)
+    # Retention never moves a figure: the incident still counts as one with evidence.
+    assert statistics() == before

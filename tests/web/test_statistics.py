@@ -101,7 +101,7 @@ def cells(html: str) -> list[str]:
     return [c.strip() for c in re.findall(r'<td class="num"[^>]*>([^<]*)</td>', html)]
 
 
-COUNT_TABLES = ("cross", "levels", "months", "police", "referrals", "alarms")
+COUNT_TABLES = ("cross", "levels", "months", "police", "evidence", "referrals", "alarms")
 
 
 def csv_table(client, query):
@@ -218,7 +218,16 @@ def test_a_published_figure_does_not_move_when_a_late_report_arrives(hr, data):
 def test_csv_holds_the_figures_of_the_page(hr, data):
     page = hr.get("/hr/statistics?period=2025&by=channel").text
     from_csv = []
-    for table in ("cross", "levels", "months", "police", "referrals", "alarms", "rates"):
+    for table in (
+        "cross",
+        "levels",
+        "months",
+        "police",
+        "evidence",
+        "referrals",
+        "alarms",
+        "rates",
+    ):
         for row in csv_table(hr, f"period=2025&by=channel&table={table}")[1:]:
             from_csv.extend(row[1:])
     shown = [
