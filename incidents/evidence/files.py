@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-import olefile
-import pillow_heif
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from PIL import Image, ImageFile, ImageOps
@@ -215,6 +213,8 @@ def _is_heif(data: bytes) -> bool:
 def _is_outlook_message(data: bytes) -> bool:
     """An OLE compound file laid out as an Outlook message: a property stream and the
     `__substg1.0_` streams of its fields at the top. Word and Excel files are OLE too."""
+    import olefile
+
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             top = {entry[0] for entry in ole.listdir(streams=True, storages=True)}
@@ -336,6 +336,8 @@ def _without_metadata(image: Image.Image, stored_as: Kind) -> bytes:
 @functools.cache
 def _register_heif() -> None:
     """Let Pillow open HEIC photos (from iPhones), once, when the first one arrives."""
+    import pillow_heif  # some 10 MB: only once an iPhone photo arrives
+
     pillow_heif.register_heif_opener()
 
 

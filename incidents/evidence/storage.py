@@ -13,12 +13,11 @@ import re
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 _KEY = re.compile(r"[0-9a-f]{32}(\.orig)?")
 _S3_OPTIONS = frozenset({"endpoint_url", "region"})
@@ -156,6 +155,13 @@ class S3Storage:
             raise ValueError(f"unknown S3 storage options: {', '.join(sorted(unknown))}")
         self.bucket = parts.netloc
         self.prefix = unquote(parts.path).strip("/")
+        # Imported here: boto3 is some 25 MB in every worker, needed only with this store.
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._client_error, self._core_error = ClientError, BotoCoreError
+        self._errors = (BotoCoreError, ClientError)
         # A session of its own: boto3's default session is not safe to share between threads
         # while clients are made; the client made here is.
         self._client = boto3.session.Session().client(
@@ -175,7 +181,7 @@ class S3Storage:
         name = self._object_name(key)
         try:
             self._client.put_object(Bucket=self.bucket, Key=name, Body=data)
-        except (BotoCoreError, ClientError) as error:
+        except self._errors as error:
             raise StorageError(f"could not store {key}: {error}") from error
 
     def get(self, key: str) -> bytes:
@@ -183,29 +189,29 @@ class S3Storage:
         try:
             answer = self._client.get_object(Bucket=self.bucket, Key=name)
             return bytes(answer["Body"].read())
-        except ClientError as error:
+        except self._client_error as error:
             if _is_missing(error):
                 raise StorageError(f"no evidence stored under {key}") from error
             raise StorageError(f"could not read {key}: {error}") from error
-        except BotoCoreError as error:
+        except self._core_error as error:
             raise StorageError(f"could not read {key}: {error}") from error
 
     def delete(self, key: str) -> None:
         name = self._object_name(key)
         try:
             self._client.delete_object(Bucket=self.bucket, Key=name)
-        except (BotoCoreError, ClientError) as error:
+        except self._errors as error:
             raise StorageError(f"could not delete {key}: {error}") from error
 
     def exists(self, key: str) -> bool:
         name = self._object_name(key)
         try:
             self._client.head_object(Bucket=self.bucket, Key=name)
-        except ClientError as error:
+        except self._client_error as error:
             if _is_missing(error):
                 return False
             raise StorageError(f"could not look up {key}: {error}") from error
-        except BotoCoreError as error:
+        except self._core_error as error:
             raise StorageError(f"could not look up {key}: {error}") from error
         return True
 
