@@ -28,6 +28,7 @@ from incidents.models import (
     Role,
     User,
 )
+from incidents.rules import StepKind
 
 
 class View(enum.Enum):
@@ -120,7 +121,7 @@ def can_manage_evidence(user: User, incident: Incident) -> bool:
     if not can_see_evidence(user, incident):
         return False
     return _manages_an_affected_person(user, incident) or any(
-        s.kind == "police_report" and may_work_on(user, s) for s in incident.steps
+        s.kind == StepKind.POLICE_REPORT and may_work_on(user, s) for s in incident.steps
     )
 
 

@@ -150,9 +150,12 @@ def new() -> ResponseReturnValue:
     elif form.validate_on_submit():
         submit = not form.save_draft.data
         try:
-            evidence = services.evidence.check(uploads(form.files))
             incident = services.save_report(
-                current_user, _token(form), form.report_data(), submit=submit, evidence=evidence
+                current_user,
+                _token(form),
+                form.report_data(),
+                submit=submit,
+                evidence=uploads(form.files),
             )
         except ServiceError as error:
             db.session.rollback()

@@ -32,6 +32,7 @@ from incidents.models import (
     User,
     utcnow,
 )
+from incidents.rules import StepKind
 from incidents.services.base import InvalidInput, ServiceError, audit, lock, transaction
 
 FIELD = "files"  # the form field errors are shown next to
@@ -85,19 +86,7 @@ def check(uploads: Sequence[Upload], present: int = 0) -> list[Prepared]:
     """Every upload checked and made safe, or InvalidInput naming the first that is not; also
     when they would take the incident over the limit of files."""
     config = current_app.config
-    limit = int(config["EVIDENCE_MAX_FILES"])
-    if present + len(uploads) > limit:
-        raise InvalidInput(
-            {
-                FIELD: ngettext(
-                    "An incident holds at most %(num)d file.",
-                    "An incident holds at most %(num)d files.",
-                    limit,
-                )
-                + " "
-                + _("It has %(present)s already.", present=present)
-            }
-        )
+    check_room(present, len(uploads))
     originals = keep_originals()
     try:
         return [
@@ -114,37 +103,28 @@ def check(uploads: Sequence[Upload], present: int = 0) -> list[Prepared]:
 def stored(prepared: Sequence[Prepared]) -> Iterator[list[Stored]]:
     """Put the files in the store for the block, which writes their rows; when the block
     fails, take them out again."""
-    done: list[Stored] = []
+    put: list[str] = []  # the keys in the store so far
     storage = store()
     try:
+        files = []
         for file in prepared:
             key = new_key()
             original_key = f"{key}.orig" if file.original is not None else None
-            storage.put(key, file.data)
-            done.append(Stored(file, key, None))
-            if original_key is not None and file.original is not None:
-                storage.put(original_key, file.original)
-                done[-1] = Stored(file, key, original_key)
-        yield done
+            for name, data in ((key, file.data), (original_key, file.original)):
+                if name is not None and data is not None:
+                    storage.put(name, data)
+                    put.append(name)
+            files.append(Stored(file, key, original_key))
+        yield files
     except StorageError as error:
-        _take_out(storage, done)
+        delete_bytes(put)
         current_app.logger.error("evidence store: %s", error)
         raise ServiceError(
             _("The files could not be stored. Nothing was saved; please try again."), FIELD
         ) from error
     except BaseException:
-        _take_out(storage, done)
+        delete_bytes(put)
         raise
-
-
-def _take_out(storage: Storage, done: Sequence[Stored]) -> None:
-    for file in done:
-        for key in (file.key, file.original_key):
-            if key is not None:
-                try:
-                    storage.delete(key)
-                except StorageError as error:  # logged: an orphan in the store, no row
-                    current_app.logger.error("evidence store: could not delete %s: %s", key, error)
 
 
 def attach(actor: User, incident: Incident, files: Sequence[Stored]) -> list[Attachment]:
@@ -197,16 +177,26 @@ def add_files(actor: User, incident: Incident, uploads: Sequence[Upload]) -> lis
         incident = lock(incident.id)
         if incident.anonymised_at is not None:
             raise ServiceError(_("This incident was anonymised; it can no longer be changed."))
-        check_room(incident, len(files))
+        check_room(_present(incident), len(files))
         return attach(actor, incident, files)
 
 
-def check_room(incident: Incident, adding: int) -> None:
-    """Under the incident's lock: the limit still holds with what others added meanwhile."""
+def check_room(present: int, adding: int) -> None:
+    """InvalidInput when `adding` files would take an incident holding `present` over the
+    limit (checked before the upload is looked at, and again under the incident's lock)."""
     limit = int(current_app.config["EVIDENCE_MAX_FILES"])
-    present = _present(incident)
     if present + adding > limit:
-        raise InvalidInput({FIELD: _("It has %(present)s already.", present=present)})
+        raise InvalidInput(
+            {
+                FIELD: ngettext(
+                    "An incident holds at most %(num)d file.",
+                    "An incident holds at most %(num)d files.",
+                    limit,
+                )
+                + " "
+                + _("It has %(present)s already.", present=present)
+            }
+        )
 
 
 def _present(incident: Incident) -> int:
@@ -292,4 +282,4 @@ def read(actor: User, attachment: Attachment, original: bool = False) -> bytes:
 
 def police_step(incident: Incident) -> AftercareStep | None:
     """The incident's police-report step, if the protocol gave it one."""
-    return next((s for s in incident.steps if s.kind == "police_report"), None)
+    return next((s for s in incident.steps if s.kind == StepKind.POLICE_REPORT), None)

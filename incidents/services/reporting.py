@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from incidents import access
 from incidents.bounds import EARLIEST_MOMENT
-from incidents.evidence.files import Prepared
 from incidents.extensions import db
 from incidents.models import (
     AlarmEvent,
@@ -41,6 +40,7 @@ from incidents.services.base import (
     lock,
     transaction,
 )
+from incidents.services.evidence import Upload
 
 # Facts the form records, in the order the history names them.
 REPORT_FIELDS = (
@@ -226,14 +226,14 @@ def save_report(
     *,
     submit: bool,
     quick: bool = False,
-    evidence: Sequence[Prepared] = (),
+    evidence: Sequence[Upload] = (),
 ) -> Incident:
     """Create or complete a report; `submit` turns a draft into a reported incident.
 
     The token comes from the form: a double submit (double click, back and resubmit) finds the
     incident the first submit made and changes nothing once it has been submitted. `evidence`:
-    files checked by `evidence.check`, stored with a new report in its transaction (all or
-    nothing); a report that existed already gets none (they were sent with it the first time).
+    files sent with a new report, checked (`evidence.check`) and stored in its transaction, all
+    or nothing; a report that existed already gets none (they were sent with it the first time).
     """
     existing = incident_by_token(token)
     if existing is not None:
@@ -245,8 +245,9 @@ def save_report(
     errors = _report_errors(reporter, data, complete=submit, quick=quick)
     if errors:
         raise InvalidInput(errors)
+    prepared = evidence_store.check(evidence)
     try:
-        with evidence_store.stored(evidence) as files, transaction():
+        with evidence_store.stored(prepared) as files, transaction():
             # A new incident has no steps and is not closed: said here, the protocol's check
             # for steps it has already costs no query, and closing it no UPDATE.
             incident = Incident(

@@ -205,8 +205,9 @@ class Builder:
     def __init__(self, months: Sequence[str]) -> None:
         self.k = current_k()
         self.release = disclosure.Release(self.k)
-        self.conversations = queries.conversations(months)
-        self.found = queries.counts(months, conversations=self.conversations)
+        state = queries.publications()  # what both are kept under, read once
+        self.conversations = queries.conversations(months, state)
+        self.found = queries.counts(months, conversations=self.conversations, state=state)
         self.alarms = queries.alarms(months)
         self.units: dict[str, Units] = {}
         self._done: set[str] = set()

@@ -148,6 +148,7 @@ def counts(
     months: Sequence[str],
     published: bool = True,
     conversations: dict[tuple[str, str, str], int] | None = None,
+    state: State | None = None,
 ) -> Counts:
     """The published incident counts and the live aftercare counts of these (closed) months,
     which must be whole quarters: a few aggregate queries, each one key range per measure, by
@@ -157,13 +158,14 @@ def counts(
 
     Published counts never change, and the running counts carry a version that moves with
     every change (`tally.version`): the counts are read once per process for each state of
-    both (`memo`), which costs one query. `published=False` reads every measure from the
-    running counts (for checks and tests), every time."""
+    both (`memo`), which costs one query (none when the caller read the `state` already).
+    `published=False` reads every measure from the running counts (for checks and tests),
+    every time."""
     registered = conversations if conversations is not None else {}
     keys = tuple(sorted({f"{team}:{channel}" for team, channel, _ in registered}))
     if not published:
         return _counts(StatTally, months, keys, registered)
-    made_from = ("counts", publications(), tuple(months), keys, frozenset(registered))
+    made_from = ("counts", state or publications(), tuple(months), keys, frozenset(registered))
 
     def read() -> Counts:
         found = _counts(StatPublished, months, keys, registered)
@@ -205,7 +207,10 @@ def _counts(
     return Counts(cells, whole)
 
 
-def publications() -> tuple[int, str | None, datetime | None, int]:
+State = tuple[int, str | None, datetime | None, int]
+
+
+def publications() -> State:
     """What the counts were read from: how many months are published, the last one, when it
     was published, and the version of the running counts (`tally.version`)."""
     count, last, at, changes = db.session.execute(
@@ -314,11 +319,14 @@ def on_time(period: Period, found: Counts, now: datetime) -> tuple[int, int]:
     return found.one("done_on_time", months), found.one("done", months) + overdue
 
 
-def conversations(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
+def conversations(
+    months: Sequence[str], state: State | None = None
+) -> dict[tuple[str, str, str], int]:
     """Client conversations in these months by (team id, channel, "YYYY-MM"): read once per
     process and version (`tally.changed` is raised when they change)."""
     return memo().get(
-        ("conversations", publications(), tuple(months)), lambda: _sum_conversations(months)
+        ("conversations", state or publications(), tuple(months)),
+        lambda: _sum_conversations(months),
     )
 
 
