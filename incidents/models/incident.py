@@ -122,6 +122,9 @@ class Incident(Model):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
     # Raised by every change to the report: a form saved from an older version is refused.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The readable number, "2026-0142": the year it was submitted and its place in that year,
+    # given at submission (`services.numbers`). A draft has none.
+    number: Mapped[str | None] = mapped_column(String(16), unique=True)
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     type_rows: Mapped[list[IncidentTypeRow]] = relationship(
@@ -160,6 +163,16 @@ class Incident(Model):
     @property
     def is_draft(self) -> bool:
         return self.status == IncidentStatus.DRAFT
+
+
+class IncidentNumber(Model):
+    """The last incident number given in a year: taken and raised in the submitting
+    transaction, so two submissions never get the same number."""
+
+    __tablename__ = "incident_number"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int]
 
 
 class IncidentTypeRow(Model):

@@ -30,7 +30,7 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services import aftercare
+from incidents.services import aftercare, numbers
 from incidents.services import evidence as evidence_store
 from incidents.services.base import (
     InvalidInput,
@@ -215,6 +215,13 @@ def _locked_current(incident: Incident, version: int | None) -> Incident:
     return incident
 
 
+def _submit(incident: Incident) -> None:
+    """A draft becomes a reported incident, with its number."""
+    incident.status = IncidentStatus.SUBMITTED
+    incident.submitted_at = utcnow()
+    numbers.assign(incident, incident.submitted_at)
+
+
 def incident_by_token(token: str) -> Incident | None:
     return db.session.scalar(select(Incident).where(Incident.submission_token == token))
 
@@ -260,8 +267,7 @@ def save_report(
             db.session.add(incident)
             fields = _apply_report(incident, data)
             if submit:
-                incident.status = IncidentStatus.SUBMITTED
-                incident.submitted_at = utcnow()
+                _submit(incident)
             _record(incident, reporter, "submitted" if submit else "draft", fields)
             db.session.flush()
             evidence_store.attach(reporter, incident, files)
@@ -297,8 +303,7 @@ def complete_draft(
             raise StaleEdit([c for c in incident.changes if (c.version or 0) > version])
         fields = _apply_report(incident, data)
         if submit:
-            incident.status = IncidentStatus.SUBMITTED
-            incident.submitted_at = utcnow()
+            _submit(incident)
         _record(incident, reporter, "submitted" if submit else "draft", fields)
         if submit:
             db.session.flush()
