@@ -5,33 +5,45 @@ The administrator sees incidents by number, date submitted and level only: never
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from incidents.admin import bp
-from incidents.bounds import INT_MAX
 from incidents.forms import show_service_error, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.models import Role
 from incidents.security import roles
-from incidents.services import ServiceError, retention
+from incidents.services import ServiceError, numbers, retention
 
 HOLD, LIFT = "hold", "lift"
 
 
+def _incident_number(_form: FlaskForm, field: StringField) -> None:
+    number = numbers.parse(field.data or "")
+    if number is None:
+        raise ValidationError(_l("Enter the incident's number, for example 2026-0142."))
+    field.data = number
+
+
 class LegalHoldForm(FlaskForm):
-    incident = IntegerField(
+    incident = StringField(
         _l("Incident number"),
         validators=[
-            InputRequired(_l("Enter the number of the incident.")),
-            NumberRange(min=1, max=INT_MAX, message=_l("Enter the number of the incident.")),
+            InputRequired(_l("Enter the incident's number, for example 2026-0142.")),
+            Length(max=32, message=_l("Enter the incident's number, for example 2026-0142.")),
+            _incident_number,
         ],
-        description=_l("The number the privacy officer or lawyer gave you."),
+        filters=[strip_filter],
+        description=_l(
+            "The number the privacy officer or lawyer gave you, for example 2026-0142. "
+            "Not sure? Search for it below."
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "numeric"},
     )
     action = RadioField(
         _l("Action"),
@@ -56,9 +68,13 @@ class LegalHoldForm(FlaskForm):
 
 
 def _page(form: LegalHoldForm) -> ResponseReturnValue:
+    searched = (request.args.get("q") or "").strip()[:32]
     return render_template(
         "admin/legal_holds.html",
         form=form,
+        searched=searched,
+        found=retention.incidents_numbered(searched) if searched else [],
+        found_limit=retention.SEARCH_LIMIT,
         held=retention.held_incidents(),
         runs=retention.recent_runs(),
     )
@@ -67,7 +83,12 @@ def _page(form: LegalHoldForm) -> ResponseReturnValue:
 @bp.route("/legal-holds", methods=["GET"])
 @roles(Role.ADMIN)
 def legal_holds() -> ResponseReturnValue:
-    return _page(LegalHoldForm())
+    """The form, with the incident chosen from a search (`?q=2026-01`, then `?incident=`)."""
+    form = LegalHoldForm(formdata=None)
+    chosen = numbers.parse(request.args.get("incident") or "")
+    if chosen:
+        form.incident.data = chosen
+    return _page(form)
 
 
 @bp.route("/legal-holds", methods=["POST"])
@@ -83,9 +104,9 @@ def set_legal_hold() -> ResponseReturnValue:
             show_service_error(form, error)
         else:
             message = (
-                _("Incident %(id)s is on legal hold.", id=incident.id)
+                _("Incident %(number)s is on legal hold.", number=incident.number)
                 if hold
-                else _("The legal hold on incident %(id)s was lifted.", id=incident.id)
+                else _("The legal hold on incident %(number)s was lifted.", number=incident.number)
             )
             flash(message, "success")
             return redirect(url_for("admin.legal_holds"))

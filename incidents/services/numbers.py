@@ -20,7 +20,7 @@ from incidents.extensions import db
 from incidents.models import Incident, IncidentNumber
 
 # "2026-0142", "2026 142", "2026/142", "#2026-0142": a year, then the number in that year.
-_NUMBER = re.compile(r"^\s*#?\s*(\d{4})\s*[-/ .]\s*0*(\d{1,7})\s*$")
+_NUMBER = re.compile(r"^\s*#?\s*([0-9]{4})\s*[-/ .]\s*0*([0-9]{1,7})\s*$")
 
 
 def format_number(year: int, place: int) -> str:

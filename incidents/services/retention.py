@@ -37,6 +37,7 @@ from incidents.models import (
 )
 from incidents.rules import StepKind
 from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
+from incidents.services import numbers
 from incidents.services.evidence import delete_bytes
 from incidents.stats.tally import RETENTION_REMOVAL
 
@@ -199,12 +200,35 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
     return report
 
 
-def find_incident(incident_id: int | None) -> Incident:
-    """A submitted incident by its number, for the legal-hold form."""
-    incident = db.session.get(Incident, incident_id) if incident_id else None
+def find_incident(number: str | None) -> Incident:
+    """A submitted incident by its number ("2026-0142"), for the legal-hold form."""
+    incident = (
+        db.session.scalar(select(Incident).where(Incident.number == number)) if number else None
+    )
     if incident is None or incident.status != IncidentStatus.SUBMITTED:
         raise ServiceError(_("There is no submitted incident with this number."), "incident")
     return incident
+
+
+SEARCH_LIMIT = 20
+
+
+def incidents_numbered(typed: str) -> Sequence[Any]:
+    """Submitted incidents whose number starts with what was typed ("2026", "2026-01", a whole
+    number), the latest first: number, date submitted, level and hold only, never contents.
+
+    A range on the number (its unique index), not LIKE: "2026-01" finds 2026-0100 to
+    2026-0199, and nothing in what was typed is a wildcard."""
+    whole = numbers.parse(typed)
+    prefix = whole or typed.strip().lstrip("#").strip()
+    if not prefix or any(c not in "0123456789-" for c in prefix):
+        return []
+    return db.session.execute(
+        select(Incident.number, Incident.submitted_at, Incident.level, Incident.legal_hold)
+        .where(Incident.number >= prefix, Incident.number < prefix + "~")
+        .order_by(Incident.number.desc())
+        .limit(SEARCH_LIMIT)
+    ).all()
 
 
 def set_legal_hold(actor: User, incident: Incident, hold: bool, reason: str) -> None:
@@ -255,9 +279,9 @@ def _check_hold(incident: Incident, hold: bool) -> None:
 def held_incidents() -> Sequence[Any]:
     """Incidents on legal hold: number, date submitted and level only, never contents."""
     return db.session.execute(
-        select(Incident.id, Incident.submitted_at, Incident.level)
+        select(Incident.number, Incident.submitted_at, Incident.level)
         .where(Incident.legal_hold)
-        .order_by(Incident.id)
+        .order_by(Incident.number)
     ).all()
 
 

@@ -320,12 +320,13 @@ def test_admin_places_and_lifts_a_hold_without_seeing_contents(client, make_user
         incident = incidents["recent"]
         placed = client.post(
             "/admin/legal-holds",
-            data={"incident": str(incident.id), "action": "hold", "reason": "Request 12"},
+            data={"incident": incident.number, "action": "hold", "reason": "Request 12"},
         )
         assert placed.status_code == 302
         assert placed.headers["Location"].endswith("/admin/legal-holds")
         page = client.get("/admin/legal-holds").get_data(as_text=True)
-        assert f"<td>{incident.id}</td>" in page and f"<td>{incidents['held'].id}</td>" in page
+        held = incidents["held"].number
+        assert f"<td>{incident.number}</td>" in page and f"<td>{held}</td>" in page
         assert not any(secret in page for secret in SECRETS)
         assert "Private note" not in page and "Victim" not in page
         assert 'class="num">1</td>' in page  # the stored report of the run
@@ -333,7 +334,7 @@ def test_admin_places_and_lifts_a_hold_without_seeing_contents(client, make_user
         assert incident.legal_hold is True
         lifted = client.post(
             "/admin/legal-holds",
-            data={"incident": str(incident.id), "action": "lift", "reason": ""},
+            data={"incident": incident.number, "action": "lift", "reason": ""},
         )
     assert lifted.status_code == 302
     assert lifted.headers["Location"].endswith("/admin/legal-holds")
@@ -354,6 +355,7 @@ def test_admin_places_and_lifts_a_hold_without_seeing_contents(client, make_user
     ("data", "field"),
     [
         ({"incident": "999999", "action": "hold", "reason": "Request 12"}, "incident"),
+        ({"incident": "1999-9999", "action": "hold", "reason": "Request 12"}, "incident"),
         ({"incident": "abc", "action": "hold", "reason": "Request 12"}, "incident"),
         ({"incident": "", "action": "hold", "reason": "Request 12"}, "incident"),
         ({"incident": "-3", "action": "hold", "reason": "Request 12"}, "incident"),
@@ -365,7 +367,7 @@ def test_admin_places_and_lifts_a_hold_without_seeing_contents(client, make_user
 def test_bad_input_is_shown_next_to_the_field(client, make_user, incidents, data, field):
     login(client, make_user(Role.ADMIN))
     if data["incident"] == "OWN":
-        data = {**data, "incident": str(incidents["recent"].id)}
+        data = {**data, "incident": incidents["recent"].number}
     response = client.post("/admin/legal-holds", data=data)
     assert response.status_code == 200
     assert form_errors(response.get_data(as_text=True)) == [field]
@@ -378,16 +380,55 @@ def test_a_draft_cannot_be_held_and_the_form_needs_its_token(client, make_user, 
     draft = services.save_report(
         org["victim"], "retention-draft-padding-token", ReportData(), submit=False
     )
+    assert draft.number is None
+    # A draft has no number; its database id is no way in either.
     response = client.post(
         "/admin/legal-holds", data={"incident": str(draft.id), "action": "hold", "reason": "abc"}
     )
     assert form_errors(response.get_data(as_text=True)) == ["incident"]
+    response = client.get(f"/admin/legal-holds?q={draft.id}")
+    assert "Choose" not in response.get_data(as_text=True)
     no_token = client.post(
         "/admin/legal-holds",
         data={"incident": str(draft.id), "action": "hold", "reason": "abc"},
         csrf=False,
     )
     assert no_token.status_code == 400
+
+
+def test_the_admin_finds_an_incident_by_the_beginning_of_its_number(client, make_user, org):
+    login(client, make_user(Role.ADMIN))
+    now = datetime.now(UTC)
+    made = [
+        services.save_report(
+            org["victim"],
+            f"retention-search-{i}-padding-token",
+            ReportData(
+                occurred_at=now - timedelta(hours=2),
+                channel=Channel.COUNTER,
+                types=[IncidentType.VERBAL],
+                description="Private words that the admin never sees.",
+                affected_ids=[org["victim"].id],
+            ),
+            submit=True,
+        )
+        for i in range(3)
+    ]
+    year = now.year
+    page = client.get(f"/admin/legal-holds?q={year}-000").get_data(as_text=True)
+    assert [m.number for m in made] == [f"{year}-000{i}" for i in (1, 2, 3)]
+    for incident in made:
+        assert f"<td>{incident.number}</td>" in page
+    assert "Private words" not in page and org["victim"].name not in page
+    # One whole number, typed loosely, finds that one only; a wildcard is only a character.
+    page = client.get(f"/admin/legal-holds?q={year}/2").get_data(as_text=True)
+    assert f"<td>{year}-0002</td>" in page and f"<td>{year}-0001</td>" not in page
+    for typed in ("%", "_", f"{year}-%", "' OR 1=1 --", "x" * 500):
+        response = client.get("/admin/legal-holds", query_string={"q": typed})
+        assert response.status_code == 200 and "Choose " not in response.get_data(as_text=True)
+    # Choosing one fills in the form.
+    page = client.get(f"/admin/legal-holds?incident={year}-0002").get_data(as_text=True)
+    assert f'value="{year}-0002"' in page
 
 
 def test_an_anonymised_incident_is_nobodys_any_more(app, make_user, make_team):
