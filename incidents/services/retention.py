@@ -36,8 +36,8 @@ from incidents.models import (
     User,
 )
 from incidents.rules import StepKind
-from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
 from incidents.services import numbers
+from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
 from incidents.services.evidence import delete_bytes
 from incidents.stats.tally import RETENTION_REMOVAL
 

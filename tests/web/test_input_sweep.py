@@ -307,7 +307,7 @@ def test_the_service_bounds_the_dates_of_a_step(app):
 def test_a_legal_hold_for_a_number_no_column_holds_is_refused_next_to_its_field(app, world):
     users, _ids = world
     client = login(app.test_client(), users[Role.ADMIN])
-    for number in (HUGE, str(2**31), "0", "²", "2026-0", "１２３４-１"):
+    for number in (HUGE, str(2**31), "0", "²", "2026-0", "\uff11\uff12\uff13\uff14-\uff11"):
         response = client.post(
             "/admin/legal-holds",
             data={"incident": number, "action": "hold", "reason": "Court case 2026/17"},

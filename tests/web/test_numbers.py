@@ -25,7 +25,17 @@ def test_a_number_is_the_year_and_its_place_in_the_year():
 def test_what_people_type_finds_the_number():
     for typed in ("2026-0142", "2026-142", " 2026 142 ", "2026/0142", "#2026-0142", "2026.142"):
         assert parse(typed) == "2026-0142", typed
-    for typed in ("", "142", "2026", "2026-0", "20260142", "abc-0142", "2026-01x", "2026--1", "２０２６-１"):
+    for typed in (
+        "",
+        "142",
+        "2026",
+        "2026-0",
+        "20260142",
+        "abc-0142",
+        "2026-01x",
+        "2026--1",
+        "\uff12\uff10\uff12\uff16-\uff11",
+    ):
         assert parse(typed) is None, typed
 
 
