@@ -116,7 +116,7 @@ class StepForm(FlaskForm):
 class StepCorrectionForm(StepForm):
     """The recording form, prefilled with what was recorded, and the reason for correcting."""
 
-    attempts = None  # type: ignore[assignment]  # a recorded step has no attempts to guard
+    attempts = None  # a recorded step has no attempts to guard
     # The step's revision the form was opened at: a correction saved meanwhile wins.
     revision = IntegerField(
         widget=HiddenField.widget,

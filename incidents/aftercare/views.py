@@ -185,9 +185,7 @@ def police_reference(step_id: int) -> ResponseReturnValue:
     form = PoliceReferenceForm()
     if form.validate_on_submit():
         try:
-            aftercare.record_police_reference(
-                current_user, item, form.police_reference.data or ""
-            )
+            aftercare.record_police_reference(current_user, item, form.police_reference.data or "")
         except ServiceError as error:
             flash(error.message, "error")
         else:

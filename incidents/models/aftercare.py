@@ -101,7 +101,15 @@ class AftercareStep(Model):
 
 
 # The fields a correction may change, in the order the step page names them.
-CORRECTED_FIELDS = ("outcomes", "held_on", "reference", "end_date", "citizen_heard", "reason", "note")
+CORRECTED_FIELDS = (
+    "outcomes",
+    "held_on",
+    "reference",
+    "end_date",
+    "citizen_heard",
+    "reason",
+    "note",
+)
 _DATES = frozenset({"held_on", "end_date"})
 
 
@@ -142,7 +150,11 @@ class StepCorrection(Model):
         """(field, before, after) for every changed field, in the form's order, with dates
         as dates."""
         return [
-            (name, _read_value(name, self.previous[name]), _read_value(name, self.corrected.get(name)))
+            (
+                name,
+                _read_value(name, self.previous[name]),
+                _read_value(name, self.corrected.get(name)),
+            )
             for name in CORRECTED_FIELDS
             if name in self.previous
         ]

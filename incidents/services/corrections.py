@@ -194,7 +194,13 @@ def correct_step(
                 version=incident.version,
             )
         )
-        audit(actor, AuditAction.STEP_CORRECT, step, fields=list(previous), outcomes=values["outcomes"])
+        audit(
+            actor,
+            AuditAction.STEP_CORRECT,
+            step,
+            fields=list(previous),
+            outcomes=values["outcomes"],
+        )
         db.session.flush()
         db.session.refresh(incident)
         _update_closed(incident)
@@ -221,15 +227,17 @@ def _follow_up(
             return lambda _now: _retire_repeat(repeat)
         return lambda now: _offer_again(step, repeat, now)
     filed = rules.FILED
-    if step.kind == rules.StepKind.POLICE_REPORT and filed & set(before) and not filed & set(after):
-        if step.police_outcome is not None or step.evidence_handed_at is not None:
-            raise ServiceError(
-                _(
-                    "The police report has an outcome, or evidence was handed to the police: "
-                    "it cannot be corrected to not filed."
-                ),
-                "outcomes",
-            )
+    unfiled = bool(filed & set(before)) and not filed & set(after)
+    # An outcome, or evidence handed to the police, says that the report was filed.
+    known = step.police_outcome is not None or step.evidence_handed_at is not None
+    if step.kind == rules.StepKind.POLICE_REPORT and unfiled and known:
+        raise ServiceError(
+            _(
+                "The police report has an outcome, or evidence was handed to the police: "
+                "it cannot be corrected to not filed."
+            ),
+            "outcomes",
+        )
     return lambda _now: None
 
 
