@@ -791,3 +791,15 @@ def test_the_step_page_says_when_the_perpetrator_is_unknown(app, org, frozen):
     step = step_of(submit(org), "contact")
     page = login(app.test_client(), org["boss"]).get(f"/aftercare/steps/{step.id}").text
     assert f"<dt>{nl('Perpetrator')}</dt>\n    <dd>{nl('Unknown')}</dd>" in page
+
+
+def test_the_employee_s_access_export_has_the_corrections_of_their_steps(app, org, contact):
+    from incidents.privacy import access_export
+
+    boss = login(app.test_client(), org["boss"])
+    correct(boss, contact, outcomes="declined", note="", correction_reason=REASON)
+    data = access_export.collect(db.session.get_one(User, org["victim"].id), "nl")
+    [step] = [s for s in data["aftercare_steps"] if s["id"] == contact.id]
+    [kept] = step["corrections"]
+    assert kept["by"] == "manager" and kept["reason"] == REASON
+    assert kept["previous"] == {"outcomes": ["held"], "held_on": "2026-03-10", "note": "Talked."}
