@@ -152,6 +152,9 @@ class Config:
     # Reminders: an overdue step goes to the owner's own manager after this many days.
     ESCALATE_AFTER_DAYS = 3
     DRAFT_REMINDER_HOURS = 24
+    # A recorded step may be corrected by its owner, or by the manager who recorded it, for
+    # this many days after it was recorded (the reason and the earlier values are kept).
+    STEP_CORRECTION_DAYS = 30
 
     # Alarm buttons: the provider posts each event to /api/alarms, signed with HMAC-SHA256.
     # More than one secret may be valid at once while one is rotated: a list, or from the

@@ -97,6 +97,16 @@ def may_work_on(user: User, step: AftercareStep) -> bool:
     return step.team is not None and user.id in (step.team.manager_id, step.team.deputy_id)
 
 
+def may_correct_step(user: User, step: AftercareStep) -> bool:
+    """A recorded step may be corrected by its owner and by the manager who recorded it
+    (also a deputy), while they may work on it; not by the team's other manager or deputy,
+    and never once the incident lost its personal data. Whether the step is recorded and
+    still within the period is the service's rule (`services.aftercare.correction_open`)."""
+    if not may_work_on(user, step) or step.incident.anonymised_at is not None:
+        return False
+    return user.id in (step.owner_id, step.done_by_id)
+
+
 def visible_steps(user: User, incident: Incident, view: View) -> list[AftercareStep]:
     """The aftercare steps `user` may see on an incident: everything for the managers of the
     affected employees; otherwise their own track and the steps they work on. Never other

@@ -73,7 +73,20 @@ FIELD_LABELS = {
     **AGGRAVATING_LABELS,
 }
 
+# Names of what a step records, as a correction lists what it changed.
+STEP_FIELD_LABELS = {
+    "outcomes": _l("Outcome"),
+    "held_on": _l("Date"),
+    "reference": _l("Reference or report number"),
+    "end_date": _l("End date of the measure"),
+    "citizen_heard": _l("The citizen was heard before the decision"),
+    "reason": _l("Reason"),
+    "note": _l("Short note"),
+}
+
 HISTORY_ACTIONS = {
+    "step_corrected": _l("corrected an aftercare step"),
+    "police_reference": _l("added or changed the police report number"),
     "draft": _l("saved a draft"),
     "submitted": _l("submitted the report"),
     "updated": _l("added information"),
@@ -103,6 +116,8 @@ AUDIT_ACTION_LABELS = {
     AuditAction.EVIDENCE_POLICE: _l("chose a file for the police, or took it back"),
     AuditAction.EVIDENCE_BUNDLE: _l("downloaded the police bundle"),
     AuditAction.STEP_COMPLETE: _l("recorded an aftercare step"),
+    AuditAction.STEP_CORRECT: HISTORY_ACTIONS["step_corrected"],
+    AuditAction.STEP_POLICE_REFERENCE: HISTORY_ACTIONS["police_reference"],
     AuditAction.STEP_ATTEMPT: _l("recorded an attempt to reach you"),
     AuditAction.STEP_HAND: _l("handed an aftercare step to another manager"),
     AuditAction.USER_CREATE: _l("created the account"),

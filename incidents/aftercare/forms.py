@@ -1,9 +1,10 @@
-"""Forms to record a step's outcome and to hand a step over."""
+"""Forms to record a step's outcome, to correct it later, and to hand a step over."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from incidents import queries
 from incidents.bounds import EARLIEST_DAY, INT_MAX, MEASURE_MAX_YEARS, latest_measure_end
@@ -25,7 +26,14 @@ from incidents.forms import DateBetween, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import OUTCOME_LABELS
 from incidents.models import AftercareStep
-from incidents.services.aftercare import NOTE_MAX, StepResult, outcome_rules
+from incidents.services.aftercare import (
+    NOTE_MAX,
+    POLICE_REFERENCE_MAX,
+    StepResult,
+    outcome_rules,
+)
+from incidents.services.corrections import REASON_MAX as CORRECTION_REASON_MAX
+from incidents.services.corrections import correctable_outcomes
 
 
 def _today() -> date:
@@ -90,7 +98,7 @@ class StepForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.rules = outcome_rules(step.kind)
         self.outcomes.choices = [SelectChoice(o, OUTCOME_LABELS[o]) for o in self.rules.choose]
-        if self.attempts.data is None:
+        if self.attempts is not None and self.attempts.data is None:
             self.attempts.data = step.attempts
 
     def result(self) -> StepResult:
@@ -103,6 +111,62 @@ class StepForm(FlaskForm):
             citizen_heard=bool(self.citizen_heard.data),
             reason=self.reason.data or "",
         )
+
+
+class StepCorrectionForm(StepForm):
+    """The recording form, prefilled with what was recorded, and the reason for correcting."""
+
+    attempts = None  # a recorded step has no attempts to guard
+    # The step's revision the form was opened at: a correction saved meanwhile wins.
+    revision = IntegerField(
+        widget=HiddenField.widget,
+        validators=[
+            NumberRange(
+                min=0,
+                max=INT_MAX,
+                message=_l("This form is out of date. Open the step again and correct it anew."),
+            )
+        ],
+    )
+    correction_reason = StringField(
+        _l("Reason for the correction"),
+        validators=[
+            InputRequired(message=_l("Give the reason for the correction.")),
+            Length(max=CORRECTION_REASON_MAX),
+        ],
+        filters=[strip_filter],
+        description=_l("For example: the wrong outcome was chosen, or the date was mistyped."),
+    )
+
+    def __init__(self, *args: object, step: AftercareStep, **kwargs: object) -> None:
+        if request.method == "GET":  # prefilled with what was recorded; a POST has its own
+            kwargs.setdefault("data", _recorded(step))
+        super().__init__(*args, step=step, **kwargs)
+        choices = {o.value for o in correctable_outcomes(step)}
+        self.outcomes.choices = [c for c in self.outcomes.choices if c.value in choices]
+        if self.revision.data is None:
+            self.revision.data = step.revision
+
+
+def _recorded(step: AftercareStep) -> dict[str, object]:
+    return {
+        "outcomes": list(step.outcomes),
+        "held_on": step.held_on,
+        "reference": step.reference,
+        "end_date": step.end_date,
+        "citizen_heard": step.citizen_heard,
+        "reason": step.reason,
+        "note": step.note,
+    }
+
+
+class PoliceReferenceForm(FlaskForm):
+    police_reference = StringField(
+        _l("Report number"),
+        validators=[Length(max=POLICE_REFERENCE_MAX)],
+        filters=[strip_filter],
+        description=_l("The number the police gave the report."),
+    )
 
 
 class HandForm(FlaskForm):

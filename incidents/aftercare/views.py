@@ -9,13 +9,19 @@ from flask_login import current_user
 
 from incidents import access, queries
 from incidents.aftercare import bp
-from incidents.aftercare.forms import HandForm, PoliceOutcomeForm, StepForm
+from incidents.aftercare.forms import (
+    HandForm,
+    PoliceOutcomeForm,
+    PoliceReferenceForm,
+    StepCorrectionForm,
+    StepForm,
+)
 from incidents.extensions import db
 from incidents.forms import ConfirmForm, page_cursor, show_service_error
-from incidents.labels import step_labels
+from incidents.labels import STEP_FIELD_LABELS, step_labels
 from incidents.models import AftercareStep, AuditAction, Role, User, utcnow
 from incidents.security import roles
-from incidents.services import ServiceError, aftercare, audit_log
+from incidents.services import ServiceError, aftercare, audit_log, corrections
 
 STATES = ("open", "overdue", "done")
 
@@ -68,16 +74,24 @@ def step(step_id: int) -> ResponseReturnValue:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("aftercare.inbox"))
+    now = utcnow()
+    may_correct = access.may_correct_step(current_user, item)
     page = render_template(
         "aftercare/step.html",
         step=item,
         incident=item.incident,
+        full=access.incident_view(current_user, item.incident) == access.View.FULL,
         form=form,
         hand=HandForm(exclude_id=item.owner_id),
         police=PoliceOutcomeForm(data={"police_outcome": item.police_outcome or ""}),
+        police_reference=PoliceReferenceForm(data={"police_reference": item.reference}),
         police_outcome_allowed=aftercare.police_outcome_allowed(item),
+        correction_until=corrections.correction_until(item) if may_correct else None,
+        correction_open=may_correct and corrections.correction_open(item, now),
+        correction_days=corrections.correction_days(),
         labels=step_labels(),
-        now=utcnow(),
+        field_labels=STEP_FIELD_LABELS,
+        now=now,
     )
     if request.method == "GET":
         # Recorded after rendering: the commit would expire what the page still needs.
@@ -122,6 +136,62 @@ def police_outcome(step_id: int) -> ResponseReturnValue:
             flash(_("Saved."), "success")
     else:
         for message in form.police_outcome.errors:
+            flash(message, "error")
+    return redirect(url_for("aftercare.step", step_id=item.id))
+
+
+@bp.route("/steps/<int:step_id>/correct", methods=["GET", "POST"])
+@roles(Role.MANAGER)
+def correct(step_id: int) -> ResponseReturnValue:
+    """Correct what was recorded on a step, with a reason (the earlier values are kept)."""
+    item = _step_or_404(step_id)
+    if not access.may_correct_step(current_user, item):
+        abort(403)
+    if not corrections.correction_open(item, utcnow()):
+        flash(corrections.period_over(), "error")
+        return redirect(url_for("aftercare.step", step_id=item.id))
+    form = StepCorrectionForm(step=item)
+    if form.validate_on_submit():
+        try:
+            corrections.correct_step(
+                current_user,
+                item,
+                form.result(),
+                form.correction_reason.data or "",
+                form.revision.data or 0,
+            )
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            flash(_("The correction was saved."), "success")
+            return redirect(url_for("aftercare.step", step_id=item.id))
+    page = render_template(
+        "aftercare/correct.html",
+        step=item,
+        form=form,
+        labels=step_labels(),
+        now=utcnow(),
+    )
+    if request.method == "GET":
+        audit_log.record_view(current_user, AuditAction.STEP_VIEW, item, incident=item.incident_id)
+    return page
+
+
+@bp.route("/steps/<int:step_id>/police-reference", methods=["POST"])
+@roles(Role.MANAGER)
+def police_reference(step_id: int) -> ResponseReturnValue:
+    """Add, or change, the number of a filed police report later."""
+    item = _step_or_404(step_id)
+    form = PoliceReferenceForm()
+    if form.validate_on_submit():
+        try:
+            aftercare.record_police_reference(current_user, item, form.police_reference.data or "")
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Saved."), "success")
+    else:
+        for message in form.police_reference.errors:
             flash(message, "error")
     return redirect(url_for("aftercare.step", step_id=item.id))
 

@@ -27,6 +27,7 @@ from incidents.labels import (
     HISTORY_ACTIONS,
     PERSON_ROLE_LABELS,
     ROLE_LABELS,
+    STEP_FIELD_LABELS,
     TEAM_ROLE_CHANGE_LABELS,
     TYPE_LABELS,
     YOUR_ROLE_LABELS,
@@ -62,7 +63,7 @@ def my_data() -> ResponseReturnValue:
             "your_roles": YOUR_ROLE_LABELS,
             "person_roles": {r.value: PERSON_ROLE_LABELS[r] for r in PersonRole},
             "facts": AGGRAVATING_LABELS,
-            "fields": FIELD_LABELS,
+            "fields": {**STEP_FIELD_LABELS, **FIELD_LABELS},  # a correction names a step's
             "history": HISTORY_ACTIONS,
             "audit": AUDIT_ACTION_LABELS,
             "who": ACTOR_LABELS,

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 models, one module per part of the domain; import them from here."""
 
-from incidents.models.aftercare import AftercareStep, StepStatus
+from incidents.models.aftercare import AftercareStep, StepCorrection, StepStatus
 from incidents.models.base import Model, UTCDateTime, utcnow
 from incidents.models.incident import (
     AlarmEvent,
@@ -88,6 +88,7 @@ __all__ = [
     "StatPublished",
     "StatTally",
     "StatVersion",
+    "StepCorrection",
     "StepStatus",
     "Team",
     "TeamMembership",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -77,6 +77,9 @@ class AftercareStep(Model):
     # A declined conversation is offered once more: the repeat points at the declined step.
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("aftercare_step.id"))
     attempts: Mapped[int] = mapped_column(default=0)
+    # Raised by every change to a recorded step (a correction, the report number added
+    # later): a correction form opened before it is refused instead of undoing it.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -85,6 +88,9 @@ class AftercareStep(Model):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
     team: Mapped[Team | None] = relationship()
+    corrections: Mapped[list[StepCorrection]] = relationship(
+        back_populates="step", cascade="all, delete-orphan", order_by="StepCorrection.id"
+    )
 
     @property
     def is_open(self) -> bool:
@@ -92,3 +98,63 @@ class AftercareStep(Model):
 
     def is_overdue(self, now: datetime) -> bool:
         return self.is_open and self.due_at < now
+
+
+# The fields a correction may change, in the order the step page names them.
+CORRECTED_FIELDS = (
+    "outcomes",
+    "held_on",
+    "reference",
+    "end_date",
+    "citizen_heard",
+    "reason",
+    "note",
+)
+_DATES = frozenset({"held_on", "end_date"})
+
+
+def stored_value(value: Any) -> Any:
+    """A step's field value as a correction keeps it in JSON (dates as ISO text)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def _read_value(name: str, value: Any) -> Any:
+    if name in _DATES and isinstance(value, str) and value:
+        return date.fromisoformat(value)
+    return value
+
+
+class StepCorrection(Model):
+    """A correction of a recorded step: who, when, why, and the values it replaced (and
+    the ones it set), only of the fields that changed."""
+
+    __tablename__ = "step_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("aftercare_step.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    # Field name -> value (`stored_value`): before the correction, and what it set.
+    previous: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    corrected: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    step: Mapped[AftercareStep] = relationship(back_populates="corrections")
+    actor: Mapped[User | None] = relationship()
+
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """(field, before, after) for every changed field, in the form's order, with dates
+        as dates."""
+        return [
+            (
+                name,
+                _read_value(name, self.previous[name]),
+                _read_value(name, self.corrected.get(name)),
+            )
+            for name in CORRECTED_FIELDS
+            if name in self.previous
+        ]

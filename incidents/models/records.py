@@ -86,9 +86,11 @@ class AuditAction(enum.StrEnum):
 
     STEP_ATTEMPT = "step.attempt"
     STEP_COMPLETE = "step.complete"
+    STEP_CORRECT = "step.correct"
     STEP_HAND = "step.hand"
     STEP_OWNER = "step.owner"
     STEP_POLICE_OUTCOME = "step.police_outcome"
+    STEP_POLICE_REFERENCE = "step.police_reference"
     STEP_VIEW = "step.view"
 
     TEAM_ACTIVATE = "team.activate"

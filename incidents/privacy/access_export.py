@@ -18,6 +18,8 @@ What is in it, and what is deliberately left out because it is about another per
   included: it is the user's own manager (or deputy) running their aftercare, whom they
   already see on their steps page and need to know. Steps about the incident as a whole
   (police report, response to the perpetrator) are not about the user and are left out.
+  A corrected step has its corrections: when, who (as a role, or "you"), the reason, and the
+  earlier values of what is about the user (outcomes, date, reason, note).
 - the files (evidence) on the incidents the user sees in full, as reporter or affected
   employee: name, size, type, SHA-256, when added and by whom (as the rest of the export
   names people), whether chosen for the police, and when and why a file was removed. Never the
@@ -58,6 +60,7 @@ from incidents.models import (
     Notification,
     PerpetratorKnown,
     PersonRole,
+    StepCorrection,
     Team,
     User,
     UserSession,
@@ -193,7 +196,11 @@ def _steps(user: User) -> list[AftercareStep]:
     query = (
         select(AftercareStep)
         .where(AftercareStep.subject_user_id == user.id)
-        .options(joinedload(AftercareStep.owner), joinedload(AftercareStep.done_by))
+        .options(
+            joinedload(AftercareStep.owner),
+            joinedload(AftercareStep.done_by),
+            selectinload(AftercareStep.corrections).joinedload(StepCorrection.actor),
+        )
         .order_by(AftercareStep.due_at, AftercareStep.id)
     )
     return list(db.session.scalars(query))
@@ -233,6 +240,25 @@ def _step(user: User, step: AftercareStep) -> dict[str, Any]:
         "done_at": iso(step.done_at),
         "done_by": _who(user, step.done_by) if step.done_by_id else None,
         "owner": ({"name": step.owner.name, "role": step.owner.role.value} if step.owner else None),
+        "corrections": [_correction(user, c) for c in step.corrections],
+    }
+
+
+# What a correction kept that is about the user (as `_step_details`: not the reference or
+# the end date of a measure).
+CORRECTED_ABOUT_YOU = ("outcomes", "held_on", "reason", "note")
+
+
+def _correction(user: User, correction: StepCorrection) -> dict[str, Any]:
+    return {
+        "at": iso(correction.at),
+        "by": _who(user, correction.actor),
+        "reason": correction.reason,
+        "previous": {
+            name: value
+            for name, value in correction.previous.items()
+            if name in CORRECTED_ABOUT_YOU
+        },
     }
 
 

@@ -20,6 +20,7 @@ from incidents.labels import (
     FIELD_LABELS,
     HISTORY_ACTIONS,
     PERSON_ROLE_LABELS,
+    STEP_FIELD_LABELS,
     TYPE_LABELS,
     step_labels,
 )
@@ -58,6 +59,7 @@ LABELS = {
     "types": TYPE_LABELS,
     "facts": AGGRAVATING_LABELS,
     "fields": FIELD_LABELS,
+    "step_fields": STEP_FIELD_LABELS,  # what a correction of a step changed
     "actions": HISTORY_ACTIONS,
     "person_roles": PERSON_ROLE_LABELS,
 }

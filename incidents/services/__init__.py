@@ -4,7 +4,7 @@ audit event in it: it commits on success and rolls back on any error.
 One module per concept; everything is importable from here (`services.create_user`, ...).
 """
 
-from incidents.services import aftercare, evidence, ownership, password_reset
+from incidents.services import aftercare, corrections, evidence, ownership, password_reset
 from incidents.services.accounts import (
     create_team,
     create_user,
@@ -37,6 +37,7 @@ __all__ = [
     "amend_report",
     "audit",
     "complete_draft",
+    "corrections",
     "create_team",
     "create_user",
     "discard_draft",

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import update
 
 from incidents import bounds, notify, rules
@@ -17,6 +18,7 @@ from incidents.models import (
     AftercareStep,
     AuditAction,
     Incident,
+    IncidentChange,
     PersonRole,
     StepStatus,
     User,
@@ -216,6 +218,17 @@ class StepResult:
     citizen_heard: bool = False
     reason: str = ""
 
+    def field_values(self) -> dict[str, Any]:
+        """The values of the fields beside the outcomes, as a step stores them (text
+        stripped), by `rules.Field` name."""
+        return {
+            rules.Field.HELD_ON.value: self.held_on,
+            rules.Field.REFERENCE.value: self.reference.strip(),
+            rules.Field.END_DATE.value: self.end_date,
+            rules.Field.CITIZEN_HEARD.value: self.citizen_heard,
+            rules.Field.REASON.value: self.reason.strip(),
+        }
+
     def recorded(self) -> rules.Recorded:
         """What was filled in beside the outcomes, for the protocol's outcome rules."""
         return rules.Recorded(
@@ -293,15 +306,7 @@ def complete_step(actor: User, step: AftercareStep, result: StepResult, attempts
         incident = lock(step.incident_id)  # the closing check and the counts see every change
         # What was recorded; a field left empty keeps what an earlier attempt recorded.
         values: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("held_on", result.held_on),
-                ("reference", result.reference.strip()),
-                ("end_date", result.end_date),
-                ("citizen_heard", result.citizen_heard),
-                ("reason", result.reason.strip()),
-            )
-            if value
+            name: value for name, value in result.field_values().items() if value
         }
         values["attempts"] = AftercareStep.attempts + 1
         if not_reached:
@@ -398,14 +403,17 @@ def set_absent(actor: User, absent: bool) -> None:
 
 
 POLICE_OUTCOME_MAX = 200
+POLICE_REFERENCE_MAX = 100  # the column's length
 
 
 def police_outcome_allowed(step: AftercareStep) -> bool:
-    """True when what came of the step's police report may be recorded: it was filed."""
+    """True when what came of the step's police report, and its number, may be recorded
+    later: it was filed, and the incident still has its personal data."""
     return (
         step.kind == rules.StepKind.POLICE_REPORT
         and step.status == StepStatus.DONE
         and bool(rules.FILED & set(step.outcomes))
+        and step.incident.anonymised_at is None
     )
 
 
@@ -417,10 +425,7 @@ def record_police_outcome(actor: User, step: AftercareStep, outcome: str) -> Non
 
 
 def _police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
-    if step.kind != rules.StepKind.POLICE_REPORT or step.status != StepStatus.DONE:
-        raise ServiceError(_("An outcome can only be added to a police report that was decided."))
-    if not rules.FILED & set(step.outcomes):
-        raise ServiceError(_("No police report was filed."), "police_outcome")
+    _check_filed(step, "police_outcome")
     text = outcome.strip()
     if not text:
         raise ServiceError(_("Describe the outcome."), "police_outcome")
@@ -431,3 +436,51 @@ def _police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
         )
     step.police_outcome = text
     audit(actor, AuditAction.STEP_POLICE_OUTCOME, step)
+
+
+def _check_filed(step: AftercareStep, field: str) -> None:
+    """What a filed police report's later additions need: a decided police report, filed,
+    of an incident that still has its personal data."""
+    if step.kind != rules.StepKind.POLICE_REPORT or step.status != StepStatus.DONE:
+        raise ServiceError(_("An outcome can only be added to a police report that was decided."))
+    if not rules.FILED & set(step.outcomes):
+        raise ServiceError(_("No police report was filed."), field)
+    if step.incident.anonymised_at is not None:
+        raise ServiceError(_("This incident no longer exists."))
+
+
+POLICE_REFERENCE_ACTION = "police_reference"  # the incident's history (incidents.labels)
+
+
+def record_police_reference(actor: User, step: AftercareStep, reference: str) -> None:
+    """Later: the number of a filed police report (added, or changed), with no time limit,
+    like its outcome. It raises the step's revision: a correction form opened before it
+    would otherwise put the old number back."""
+    with transaction():
+        incident = lock(step.incident_id)
+        _check_filed(step, "police_reference")
+        text = reference.strip()
+        if not text:
+            raise ServiceError(_("Enter the reference of the report."), "police_reference")
+        if len(text) > POLICE_REFERENCE_MAX:
+            raise ServiceError(
+                ngettext(
+                    "Keep the report number under %(num)s character.",
+                    "Keep the report number under %(num)s characters.",
+                    POLICE_REFERENCE_MAX,
+                ),
+                "police_reference",
+            )
+        if text == step.reference:
+            return
+        step.reference = text
+        step.revision = (step.revision or 0) + 1
+        incident.changes.append(
+            IncidentChange(
+                actor_id=actor.id,
+                action=POLICE_REFERENCE_ACTION,
+                fields=[],
+                version=incident.version,
+            )
+        )
+        audit(actor, AuditAction.STEP_POLICE_REFERENCE, step)

@@ -4,10 +4,10 @@ perpetrator measures expire, and let an administrator stop retention with a lega
 What stays after anonymising is what the statistics count: when it happened, the channel,
 the types, the level and the aggravating facts, the team, and the steps' outcomes and dates.
 What goes is everything that tells who or what: free text, perpetrator data, outside
-witnesses, the notes, the links to the colleagues involved, and the evidence: every file's
-bytes leave the store (after the run has committed) and its row keeps only what says nothing
-(kind, type, size, hash, dates), marked as taken by retention, so the statistics still count
-the incident as one with evidence. The incident itself is no longer shown to anyone once
+witnesses, the notes (and what corrections kept: earlier values, reasons), the links to the
+colleagues involved, and the evidence: every file's bytes leave the store (after the run has
+committed) and its row keeps only what says nothing (kind, type, size, hash, dates), marked as
+taken by retention, so the statistics still count the incident as one with evidence. The incident itself is no longer shown to anyone once
 `anonymised_at` is set.
 
 `flask retention` (in `incidents.cli`) runs `run_retention` daily; running it twice does
@@ -32,6 +32,7 @@ from incidents.models import (
     IncidentChange,
     IncidentStatus,
     RetentionRun,
+    StepCorrection,
     StepStatus,
     User,
 )
@@ -70,6 +71,13 @@ def _anonymise(incident: Incident, now: datetime) -> tuple[list[str], int]:
         step.note = ""
         step.subject_user_id = None
         _remove_personal_details(step)
+    # Corrections keep earlier notes, numbers and reasons, and their own reason: all go.
+    if incident.steps:
+        db.session.execute(
+            update(StepCorrection)
+            .where(StepCorrection.step_id.in_([s.id for s in incident.steps]))
+            .values(reason="", previous={}, corrected={})
+        )
     keys, removed = _remove_files(incident, now)
     incident.anonymised_at = now
     incident.updated_at = now

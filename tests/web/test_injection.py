@@ -150,6 +150,9 @@ FREE_TEXT = {
     "location.name",  # what the admin called a counter or a room (the poster's title)
     "attachment.filename",  # the name of an uploaded file
     "attachment.removed_reason",  # why someone removed it
+    "step_correction.reason",  # why a step was corrected
+    "step_correction.previous",  # ... what it held before (a note, a reference)
+    "step_correction.corrected",  # ... and what the correction set
 }
 
 # The outcome recorded for each kind of step, with every optional field filled in.
@@ -283,6 +286,15 @@ def world(app, payload):
             police_report_wanted=True,
         )
         complete_open_steps(done, text, date(2025, 6, 3))
+        # A correction keeps the earlier note and its own reason: both free text.
+        contact = next(s for s in done.steps if s.kind == "contact" and s.status == "done")
+        services.corrections.correct_step(
+            contact.owner,
+            contact,
+            StepResult(outcomes=["held"], held_on=date(2025, 6, 3), note=f"{text} corrected"),
+            text,
+            contact.revision,
+        )
         services.quick_log(
             people["victim"],
             f"sweep-quick-{payload}-00001",

@@ -115,6 +115,8 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "aftercare.hand": frozenset({M}),
     "aftercare.absence": frozenset({M}),
     "aftercare.police_outcome": frozenset({M}),
+    "aftercare.police_reference": frozenset({M}),
+    "aftercare.correct": frozenset({M}),
     # Statistics: HR only (anonymised); conversation counts: HR and admins.
     "aftercare.renew_calendar": frozenset({M}),
     "admin.audit": frozenset({A}),
@@ -146,6 +148,8 @@ OBJECT_ROUTES = {
     "aftercare.step",
     "aftercare.hand",
     "aftercare.police_outcome",
+    "aftercare.police_reference",
+    "aftercare.correct",
     "hr.statistics_csv",  # a table that does not exist: 404
     "admin.org_import_run",  # an import that does not exist: 404
     "admin.org_import_apply",
