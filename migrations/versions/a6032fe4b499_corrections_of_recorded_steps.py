@@ -5,7 +5,7 @@ and the values of the changed fields before and after. `aftercare_step.revision`
 every change to a recorded step, so a correction form opened before another change is refused.
 
 Revision ID: a6032fe4b499
-Revises: c101a193407b
+Revises: 2b32ff3577f3
 Create Date: 2026-12-01 21:03:25.740557
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a6032fe4b499'
-down_revision = 'c101a193407b'
+down_revision = '2b32ff3577f3'
 branch_labels = None
 depends_on = None
 
