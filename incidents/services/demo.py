@@ -11,7 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from incidents import services
 from incidents.extensions import db
@@ -47,6 +47,27 @@ DEMO_LOCATIONS: list[tuple[str, Channel]] = [
     ("Spreekkamer 2", Channel.INTERVIEW_ROOM),
     ("Team huisbezoeken", Channel.HOME_VISIT),
 ]
+
+
+DEMO_DOMAIN = "@demo.test"
+
+
+def refuse_outside_demo() -> None:
+    """Demo data goes only into a demo: the configuration must be in demo mode (production's
+    is not), and the database empty or holding the demo already, never one with real accounts
+    (a production database reached from a development configuration)."""
+    if not current_app.config["DEMO"]:
+        raise ServiceError("demo data is only loaded in demo mode, never in production")
+    if db.session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is not None:
+        return
+    others = db.session.scalar(
+        select(func.count()).select_from(User).where(User.email.not_like(f"%{DEMO_DOMAIN}"))
+    )
+    if others:
+        raise ServiceError(
+            f"refused: this database holds {others} accounts outside the demo "
+            f"(*{DEMO_DOMAIN}); demo data is only loaded into an empty database"
+        )
 
 
 def seed_demo() -> list[tuple[str, Role]]:
@@ -105,6 +126,11 @@ DEMO_COLLEAGUES = {"income": 7, "enforcement": 5, "front": 6}  # besides the dem
 DEMO_HISTORY_MONTHS = 21
 
 
+def history_start(now: datetime) -> datetime:
+    """When the demo organisation's people joined their teams: the history's first day."""
+    return datetime(now.year, now.month, 1, tzinfo=UTC) - timedelta(days=31 * DEMO_HISTORY_MONTHS)
+
+
 def seed_demo_history(now: datetime) -> int:
     """Colleagues and about 21 months of past incidents with their aftercare done, so the
     statistics have published quarters to show (demo mode only, once); returns how many
@@ -114,7 +140,7 @@ def seed_demo_history(now: datetime) -> int:
     if db.session.scalar(select(User).where(User.email == "colleague-income-1@demo.test")):
         return 0
     rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
-    start = datetime(now.year, now.month, 1, tzinfo=UTC) - timedelta(days=31 * DEMO_HISTORY_MONTHS)
+    start = history_start(now)
     teams = {t.name_en: t for t in db.session.scalars(select(Team))}
     keys = {"income": "Income", "enforcement": "Enforcement", "front": "Front office"}
     people: dict[str, list[User]] = {}
