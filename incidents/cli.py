@@ -60,7 +60,8 @@ def init_app(app: Flask) -> None:
     def seed_demo_command(with_incidents: bool) -> None:
         """Load the demo organisation and accounts (demo mode only, into an empty database or
         one with the demo; a second run adds nothing)."""
-        from incidents.services.demo_incidents import DEMO_STORY_MONTHS, seed_demo_incidents
+        from incidents.services.demo_incidents import seed_demo_incidents
+        from incidents.services.demo_stories import DEMO_STORY_MONTHS
 
         now = utcnow()
         try:
