@@ -173,7 +173,7 @@ class StoryWriter:
         note: str,
         location: str = "",
     ) -> Incident:
-        self.at(occurred + timedelta(minutes=4))
+        self.at(min(occurred + timedelta(minutes=4), self.now))
         return reporting.quick_log(
             reporter, token, kind, channel, note, location=location, occurred_at=occurred
         )

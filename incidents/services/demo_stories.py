@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidents import rules
-from incidents.extensions import db
+from incidents.extensions import current_protocol, db
 from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, User
 from incidents.services import reporting
 
@@ -548,12 +548,19 @@ def _draft(s: StoryWriter, token: str) -> None:
 
 
 def _quick_log_today(s: StoryWriter, token: str) -> None:
-    """Eva logged a scolding two hours ago: the contact step is Mira's for today."""
+    """Eva logged a scolding a little while ago: the contact step is Mira's, still to do (due
+    at the end of the working day, so logged less long ago late in the afternoon)."""
     c = s.cast
+    calendar = current_protocol().calendar
+    candidates = [s.now - timedelta(minutes=m) for m in (120, 30, 3)]
+    logged = next(
+        (m for m in candidates if rules.due_at(m, "end_of_working_day", calendar) > s.now),
+        candidates[-1],
+    )
     s.quick(
         token,
         c.eva,
-        s.now - timedelta(hours=2),
+        logged,
         IncidentType.VERBAL,
         Channel.COUNTER,
         "Klant schold mij uit omdat de wachtrij te lang was.",

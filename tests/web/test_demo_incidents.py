@@ -5,7 +5,8 @@ every demo account answers with the demo's real data in it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -27,12 +28,13 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services.demo import DEMO_ACCOUNTS, history_start
+from incidents.services.demo import DEMO_ACCOUNTS, history_start, seed_demo
 from incidents.services.demo_incidents import STORY_PREFIX, seed_demo_incidents
 from incidents.stats import tally
 from tests.conftest import login
 
 Outcome = rules.Outcome
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # the protocol's calendar
 
 
 def count(model: type) -> int:
@@ -86,7 +88,32 @@ def seeded(app: Flask) -> Iterator[Flask]:
 
 
 def test_seed_makes_incidents_and_aftercare_in_every_state(seeded):
-    now = utcnow()
+    assert_every_state(utcnow())
+
+
+# Days of the week, hours around the end of the working day, a night, and the changes to and
+# from summer time: the stories count from the day they are loaded on.
+SEEDED_AT = [
+    datetime(2026, 11, 23, 7, 30, tzinfo=AMSTERDAM),  # a Monday morning before work
+    datetime(2026, 11, 27, 16, 58, tzinfo=AMSTERDAM),  # a Friday just before 17:00
+    datetime(2026, 11, 29, 23, 50, tzinfo=AMSTERDAM),  # a Sunday night
+    datetime(2026, 3, 29, 12, 0, tzinfo=AMSTERDAM),  # summer time began that night
+    datetime(2026, 10, 25, 3, 0, tzinfo=AMSTERDAM),  # winter time, in the doubled hour
+]
+
+
+@pytest.mark.parametrize("moment", SEEDED_AT, ids=lambda m: m.strftime("%a-%Y-%m-%d-%H%M"))
+def test_every_state_whatever_the_day_it_is_loaded(app, moment):
+    now = moment.astimezone(UTC)
+    seed_demo()
+    assert seed_demo_incidents(now, history_start(now)) >= 25
+    assert_every_state(now)
+    with db.engine.connect() as connection:
+        assert not tally.drift(connection)
+
+
+def assert_every_state(now: datetime) -> None:
+    """What the stories promise, as seen at `now`, the moment they were loaded."""
     today = now.astimezone(org_zone()).date()
     eva, wim = user("employee@demo.test"), user("witness@demo.test")
     mira, max_ = user("manager@demo.test"), user("manager2@demo.test")
@@ -167,7 +194,7 @@ def test_seed_makes_incidents_and_aftercare_in_every_state(seeded):
     quick = story("quick-log-today")
     assert quick.quick and quick.reporter_id == eva.id
     (today_contact,) = quick.steps
-    assert today_contact.is_open and today_contact.due_at > now
+    assert today_contact.is_open and today_contact.due_at > now  # still to do
 
     # Every done step has its outcomes, who did it and when; none in the future.
     steps = [s for i in incidents for s in i.steps]
