@@ -122,6 +122,14 @@ def seed_demo() -> list[tuple[str, Role]]:
     return [(email, role) for email, _, role, _ in DEMO_ACCOUNTS]
 
 
+# What happened, per kind of history incident (in the organisation's language, as reported).
+HISTORY_DESCRIPTIONS = [
+    "Cliënt werd boos over een besluit en schold mij uit.",
+    "Bezoeker schreeuwde, kwam dreigend dichtbij staan en bleef mij aanstaren.",
+    "Cliënt dreigde 'mij wel te vinden' als zijn aanvraag werd afgewezen.",
+    "Bezoeker maakte kwetsende opmerkingen over mijn afkomst en weigerde geholpen te worden.",
+    "Cliënt duwde mij opzij toen ik het gesprek beëindigde.",
+]
 DEMO_COLLEAGUES = {"income": 7, "enforcement": 5, "front": 6}  # besides the demo accounts
 DEMO_HISTORY_MONTHS = 21
 
@@ -174,11 +182,12 @@ def seed_demo_history(now: datetime) -> int:
     while moment < now - timedelta(days=2):
         key = rng.choice(list(people))
         victim = rng.choice(people[key])
+        types = rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0]
         data = services.ReportData(
             occurred_at=moment,
             channel=rng.choice(channels),
-            types=rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0],
-            description="Demo: a client shouted at the counter.",
+            types=types,
+            description=HISTORY_DESCRIPTIONS[kinds.index(types)],
             affected_ids=[victim.id],
         )
         if rng.random() < 0.15:  # an alarm button, most of them completed as a report

@@ -315,7 +315,7 @@ def seed_demo_incidents(now: datetime, history_start: datetime) -> int:
                 continue
             write(story, token)
             made += 1
-        people = [*named.values(), *numbered[:8], cast.eva, cast.wim]
+        people = [*named.values(), *numbered[::3], cast.eva, cast.wim]  # every team
         for n in range(1, FILLERS + 1):
             token = f"{STORY_PREFIX}filler-{n:02d}"
             if not _written(token):
