@@ -182,10 +182,11 @@ def seed_demo_history(now: datetime) -> int:
     while moment < now - timedelta(days=2):
         key = rng.choice(list(people))
         victim = rng.choice(people[key])
+        channel = rng.choice(channels)
         types = rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0]
         data = services.ReportData(
             occurred_at=moment,
-            channel=rng.choice(channels),
+            channel=channel,
             types=types,
             description=HISTORY_DESCRIPTIONS[kinds.index(types)],
             affected_ids=[victim.id],
