@@ -29,7 +29,7 @@ translations: | $(BIN)/python
 run: $(VENV)/.installed-run translations
 	$(FLASK) db upgrade
 	$(FLASK) stats rebuild
-	$(FLASK) seed-demo
+	$(FLASK) seed-demo --with-incidents
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests).

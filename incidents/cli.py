@@ -19,6 +19,8 @@ from incidents.models import (
 from incidents.services.demo import (
     DEMO_HISTORY_MONTHS,
     DEMO_PASSWORD,
+    history_start,
+    refuse_outside_demo,
     seed_demo,
     seed_demo_history,
 )
@@ -50,15 +52,32 @@ def init_app(app: Flask) -> None:
         click.echo(retention.format_report(report))
 
     @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Load the demo organisation and accounts (demo mode only)."""
+    @click.option(
+        "--with-incidents",
+        is_flag=True,
+        help="Also the last months' incidents of the demo accounts, with aftercare in every state.",
+    )
+    def seed_demo_command(with_incidents: bool) -> None:
+        """Load the demo organisation and accounts (demo mode only, into an empty database or
+        one with the demo; a second run adds nothing)."""
+        from incidents.services.demo_incidents import seed_demo_incidents
+        from incidents.services.demo_stories import DEMO_STORY_MONTHS
+
+        now = utcnow()
         try:
+            refuse_outside_demo()
             accounts = seed_demo()
-            made = seed_demo_history(utcnow())
+            made = seed_demo_history(now)
+            stories = seed_demo_incidents(now, history_start(now)) if with_incidents else 0
         except services.ServiceError as error:
             raise click.ClickException(error.message) from error
         if made:
             click.echo(f"Demo history: {made} past incidents over {DEMO_HISTORY_MONTHS} months")
+        if stories:
+            click.echo(
+                f"Demo incidents: {stories} in the last {DEMO_STORY_MONTHS} months, "
+                "with aftercare in every state"
+            )
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in accounts:
             click.echo(f"  {role.value:<9} {email}")

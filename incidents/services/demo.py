@@ -11,7 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from incidents import services
 from incidents.extensions import db
@@ -47,6 +47,27 @@ DEMO_LOCATIONS: list[tuple[str, Channel]] = [
     ("Spreekkamer 2", Channel.INTERVIEW_ROOM),
     ("Team huisbezoeken", Channel.HOME_VISIT),
 ]
+
+
+DEMO_DOMAIN = "@demo.test"
+
+
+def refuse_outside_demo() -> None:
+    """Demo data goes only into a demo: the configuration must be in demo mode (production's
+    is not), and the database empty or holding the demo already, never one with real accounts
+    (a production database reached from a development configuration)."""
+    if not current_app.config["DEMO"]:
+        raise ServiceError("demo data is only loaded in demo mode, never in production")
+    if db.session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[0][0])) is not None:
+        return
+    others = db.session.scalar(
+        select(func.count()).select_from(User).where(User.email.not_like(f"%{DEMO_DOMAIN}"))
+    )
+    if others:
+        raise ServiceError(
+            f"refused: this database holds {others} accounts outside the demo "
+            f"(*{DEMO_DOMAIN}); demo data is only loaded into an empty database"
+        )
 
 
 def seed_demo() -> list[tuple[str, Role]]:
@@ -101,8 +122,21 @@ def seed_demo() -> list[tuple[str, Role]]:
     return [(email, role) for email, _, role, _ in DEMO_ACCOUNTS]
 
 
+# What happened, per kind of history incident (in the organisation's language, as reported).
+HISTORY_DESCRIPTIONS = [
+    "Cliënt werd boos over een besluit en schold mij uit.",
+    "Bezoeker schreeuwde, kwam dreigend dichtbij staan en bleef mij aanstaren.",
+    "Cliënt dreigde 'mij wel te vinden' als zijn aanvraag werd afgewezen.",
+    "Bezoeker maakte kwetsende opmerkingen over mijn afkomst en weigerde geholpen te worden.",
+    "Cliënt duwde mij opzij toen ik het gesprek beëindigde.",
+]
 DEMO_COLLEAGUES = {"income": 7, "enforcement": 5, "front": 6}  # besides the demo accounts
 DEMO_HISTORY_MONTHS = 21
+
+
+def history_start(now: datetime) -> datetime:
+    """When the demo organisation's people joined their teams: the history's first day."""
+    return datetime(now.year, now.month, 1, tzinfo=UTC) - timedelta(days=31 * DEMO_HISTORY_MONTHS)
 
 
 def seed_demo_history(now: datetime) -> int:
@@ -114,7 +148,7 @@ def seed_demo_history(now: datetime) -> int:
     if db.session.scalar(select(User).where(User.email == "colleague-income-1@demo.test")):
         return 0
     rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
-    start = datetime(now.year, now.month, 1, tzinfo=UTC) - timedelta(days=31 * DEMO_HISTORY_MONTHS)
+    start = history_start(now)
     teams = {t.name_en: t for t in db.session.scalars(select(Team))}
     keys = {"income": "Income", "enforcement": "Enforcement", "front": "Front office"}
     people: dict[str, list[User]] = {}
@@ -148,11 +182,13 @@ def seed_demo_history(now: datetime) -> int:
     while moment < now - timedelta(days=2):
         key = rng.choice(list(people))
         victim = rng.choice(people[key])
+        channel = rng.choice(channels)
+        types = rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0]
         data = services.ReportData(
             occurred_at=moment,
-            channel=rng.choice(channels),
-            types=rng.choices(kinds, weights=(40, 20, 20, 8, 6))[0],
-            description="Demo: a client shouted at the counter.",
+            channel=channel,
+            types=types,
+            description=HISTORY_DESCRIPTIONS[kinds.index(types)],
             affected_ids=[victim.id],
         )
         if rng.random() < 0.15:  # an alarm button, most of them completed as a report
