@@ -88,7 +88,7 @@ def your_aftercare(
             continue  # another person's track: never shown
         if step.status == StepStatus.NOT_REQUIRED:
             continue
-        note = step.note.strip() if own else ""
+        note = (step.note or "").strip() if own else ""
         if step.status == StepStatus.DONE:
             lines = said.done(step)
             when = step.done_at or step.created_at
@@ -111,7 +111,7 @@ def your_aftercare(
 
 
 def _last_attempt(step: AftercareStep) -> datetime | None:
-    for stamp in reversed(step.attempt_times):
+    for stamp in reversed(step.attempt_times or []):
         try:
             return datetime.fromisoformat(stamp)
         except ValueError:  # a damaged entry: tell the count without a moment
@@ -147,18 +147,18 @@ class _Words:
         return _("the first aftercare conversation")
 
     def done(self, step: AftercareStep) -> list[str]:
-        outcomes = set(step.outcomes)
+        outcomes = set(step.outcomes or [])
         when, by = self._when(step), self._by(step)
         if step.kind == StepKind.CONTACT:
             if Outcome.DECLINED in outcomes:
                 return [
                     _(
-                        "%(name)s contacted you on %(date)s; you preferred not to talk then.",
+                        "You were contacted on %(date)s by %(name)s; you preferred not to talk then.",
                         name=by,
                         date=when,
                     )
                 ]
-            return [_("%(name)s contacted you on %(date)s.", name=by, date=when)]
+            return [_("You were contacted on %(date)s by %(name)s.", date=when, name=by)]
         if step.kind in CONVERSATIONS:
             what = self._conversation(step)
             if Outcome.DECLINED in outcomes:
@@ -197,17 +197,17 @@ class _Words:
             ),
             Outcome.DECLINED: _("On %(date)s you declined a referral.", date=when),
         }
-        return [said[Outcome(o)] for o in step.outcomes if o in said]
+        return [said[Outcome(o)] for o in step.outcomes or [] if o in said]
 
     def _police(self, step: AftercareStep, when: str, by: str) -> list[str]:
-        outcomes = set(step.outcomes)
+        outcomes = set(step.outcomes or [])
         if Outcome.NOT_FILED in outcomes:
-            if step.reason.strip():
+            if (step.reason or "").strip():
                 return [
                     _(
                         "On %(date)s it was decided not to file a police report. Why: %(reason)s",
                         date=when,
-                        reason=step.reason.strip(),
+                        reason=(step.reason or "").strip(),
                     )
                 ]
             return [_("On %(date)s it was decided not to file a police report.", date=when)]
@@ -231,9 +231,12 @@ class _Words:
                     date=when,
                 )
             ]
-        if step.reference.strip():
+        if (step.reference or "").strip():
             lines.append(
-                _("The number of the police report is %(number)s.", number=step.reference.strip())
+                _(
+                    "The number of the police report is %(number)s.",
+                    number=(step.reference or "").strip(),
+                )
             )
         if step.evidence_handed_at is not None:
             lines.append(
@@ -251,7 +254,7 @@ class _Words:
         return lines
 
     def _measures(self, step: AftercareStep) -> list[str]:
-        outcomes = set(step.outcomes)
+        outcomes = set(step.outcomes or [])
         if Outcome.NONE in outcomes:
             return [_("No measure was taken against the perpetrator.")]
         lines = []
@@ -287,7 +290,7 @@ class _Words:
 
     def tried(self, step: AftercareStep) -> str:
         """Attempts to reach the employee, on an open step of their own."""
-        count = len(step.attempt_times)
+        count = len(step.attempt_times or [])
         if not count or step.subject_user_id is None:
             return ""
         last = _last_attempt(step)
