@@ -248,6 +248,26 @@ def test_tried_twice_is_counted_in_words(app, org, frozen):
     assert "Your manager will contact you before" in mine
 
 
+def test_what_a_manager_typed_is_escaped_never_markup(app, org, frozen):
+    incident = report(org)
+    record(
+        org["boss"],
+        step_of(incident, "police_report"),
+        outcomes=["not_filed"],
+        reason="<script>alert(1)</script>",
+    )
+    record(
+        org["boss"],
+        step_of(incident, "contact", org["victim"].id),
+        outcomes=["held"],
+        note="<b>bold</b>",
+    )
+    page = page_of(app, org["victim"], incident)
+    assert "<script>alert(1)</script>" not in page and "<b>bold</b>" not in page
+    assert "Why: &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+
+
 def test_a_ban_past_its_end_date_is_told_as_ended(app, org, worked, frozen):
     frozen.move_to(datetime(2026, 9, 3, 9, 0, tzinfo=UTC))
     mine = section(page_of(app, org["victim"], worked))
