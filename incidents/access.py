@@ -28,7 +28,7 @@ from incidents.models import (
     Role,
     User,
 )
-from incidents.rules import StepKind
+from incidents.rules import StepKind, Subject
 
 
 class View(enum.Enum):
@@ -141,3 +141,17 @@ def can_remove_evidence(user: User, attachment: Attachment) -> bool:
     if not can_see_evidence(user, incident):
         return False
     return attachment.added_by_id == user.id or can_manage_evidence(user, incident)
+
+
+def own_aftercare_steps(user: User, incident: Incident) -> list[AftercareStep]:
+    """What the employee's own page tells them about (`services.victim_view`): their own
+    track; for an affected employee also the steps about the incident as a whole (the police
+    report, the measures against the perpetrator), which they may know as they see all of
+    it. Never another person's track; a witness gets their own track only."""
+    affected = any(p.user_id == user.id and p.role == PersonRole.AFFECTED for p in incident.people)
+    return [
+        s
+        for s in incident.steps
+        if s.subject_user_id == user.id
+        or (affected and s.subject == Subject.INCIDENT and s.subject_user_id is None)
+    ]

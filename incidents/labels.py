@@ -224,3 +224,12 @@ def step_labels() -> dict[str, object]:
         "subjects": {key: str(label) for key, label in SUBJECT_LABELS.items()},
         "titles": {d.id: {"nl": d.title_nl, "en": d.title_en} for d in current_protocol().steps},
     }
+
+
+# The organisation's contacts on the help page (services.help_contacts.ContactKind values).
+HELP_CONTACT_LABELS = {
+    "confidential_adviser": _l("Confidential adviser"),
+    "social_work": _l("Company social work"),
+    "victim_support": _l("Victim support"),
+    "police": _l("Police (no emergency)"),
+}

@@ -138,6 +138,11 @@ TEXTS = {
 }
 
 
+# Mails to the employee an incident is about (or who reported it): they link to the page
+# "What happens now" as well. Managers' mails do not.
+EMPLOYEE_KINDS = frozenset({"behalf", "draft", "alarm", "aftercare_moved"})
+
+
 def queue(
     kind: str,
     recipient: User | None,
@@ -307,6 +312,9 @@ def compose(note: Notification) -> Mail:
             "language": language,
             # Only managers are told the level: it says how serious the incident was.
             "show_level": recipient.role == Role.MANAGER,
+            "help_link": url_for("main.help", _external=True)
+            if note.kind in EMPLOYEE_KINDS
+            else None,
         }
         return Mail(
             to=recipient.email,

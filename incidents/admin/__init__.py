@@ -8,6 +8,7 @@ from incidents.admin import (  # noqa: E402, F401
     alarms,
     audit,
     evidence,
+    help_contacts,
     legal_holds,
     locations,
     mail,

@@ -89,7 +89,10 @@ class StepForm(FlaskForm):
         _l("Short note"),
         validators=[Length(max=NOTE_MAX)],
         description=_l(
-            "Practical only: what was agreed, what help is offered. No medical details or diagnoses."
+            "Who reads this: on a step of an employee's own aftercare, that employee reads "
+            "it word for word (on their home page, their incident page and under My data); "
+            "on a step about the incident as a whole, only managers do. Practical only: what "
+            "was agreed, what help is offered. No medical details or diagnoses."
         ),
         render_kw={"rows": 3, "maxlength": NOTE_MAX},
     )

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from incidents.main import views, webapp  # noqa: E402, F401
+from incidents.main import help, views, webapp  # noqa: E402, F401

@@ -116,6 +116,8 @@ NAVIGATION = [
     ("admin.privacy_overview", _l("Privacy")),
     ("admin.evidence_settings", _l("Evidence")),
     ("admin.scim", _l("Directory provisioning")),
+    ("admin.help_contacts", _l("Help contacts")),
+    ("main.help", _l("What happens now")),
 ]
 
 

@@ -78,6 +78,7 @@ class AuditAction(enum.StrEnum):
 
     SETTINGS_KEEP_ORIGINALS = "settings.keep_originals"
     SETTINGS_COORDINATOR = "settings.coordinator"
+    SETTINGS_HELP_CONTACTS = "settings.help_contacts"
 
     STATS_EXPORT = "stats.export"
     STATS_REPORT = "stats.report"

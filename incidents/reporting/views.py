@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access, queries, services
-from incidents.extensions import db
+from incidents.extensions import db, org_zone
 from incidents.forms import ConfirmForm, fresh_form_url, page_cursor, show_service_error
-from incidents.i18n import select_locale
+from incidents.i18n import format_moment, select_locale
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -47,7 +57,7 @@ from incidents.reporting.forms import (
     uploads,
 )
 from incidents.security import accepts_file, roles
-from incidents.services import ServiceError, audit_log
+from incidents.services import ServiceError, audit_log, victim_view
 from incidents.services.reporting import StaleEdit
 
 # Everyone may report what happened to them and follow their own incidents, whatever their
@@ -337,6 +347,20 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
     return list(tracks.values())
 
 
+def _your_aftercare(incident: Incident) -> victim_view.YourAftercare:
+    """The current user's own aftercare on `incident`, in plain words."""
+    # The date filter of the templates, once the app has one; until then the short date.
+    day = current_app.jinja_env.filters.get("dateformat") or (lambda d: format_date(d, "short"))
+    return victim_view.your_aftercare(
+        access.own_aftercare_steps(current_user, incident),
+        viewer_id=current_user.id,
+        now=utcnow(),
+        today=datetime.now(org_zone()).date(),
+        moment=lambda moment: format_moment(moment, "short"),
+        day=day,
+    )
+
+
 @bp.route("/<int:incident_id>")
 @roles(*REPORTERS)
 def detail(incident_id: int) -> ResponseReturnValue:
@@ -349,10 +373,14 @@ def detail_page(incident: Incident, view: access.View, **forms: Any) -> str:
     steps = access.visible_steps(current_user, incident, view)
     full = view == access.View.FULL
     is_manager = current_user.role == Role.MANAGER
+    # Managers running someone's aftercare keep the table of steps; the employee (affected,
+    # a witness, or a reporter who was affected) reads their own part in plain words.
+    manages = is_manager and any(s.subject_user_id != current_user.id for s in steps)
     evidence = access.can_see_evidence(current_user, incident)
     page = render_template(
         "reporting/detail.html",
-        tracks=_tracks(steps),
+        tracks=_tracks(steps) if manages else [],
+        your_aftercare=_your_aftercare(incident),
         incident=incident,
         full=full,
         is_witness=any(
@@ -364,7 +392,7 @@ def detail_page(incident: Incident, view: access.View, **forms: Any) -> str:
         show_protocol_rule=is_manager,
         link_steps=is_manager,
         can_edit=access.can_edit(current_user, incident),
-        steps=steps,
+        steps=steps if manages else [],
         labels=LABELS,
         step_labels=step_labels(),
         now=utcnow(),

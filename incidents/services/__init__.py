@@ -4,7 +4,15 @@ audit event in it: it commits on success and rolls back on any error.
 One module per concept; everything is importable from here (`services.create_user`, ...).
 """
 
-from incidents.services import aftercare, corrections, evidence, ownership, password_reset
+from incidents.services import (
+    aftercare,
+    corrections,
+    evidence,
+    help_contacts,
+    ownership,
+    password_reset,
+    victim_view,
+)
 from incidents.services.accounts import (
     create_team,
     create_user,
@@ -42,6 +50,7 @@ __all__ = [
     "create_user",
     "discard_draft",
     "evidence",
+    "help_contacts",
     "incident_by_token",
     "normalise_email",
     "ownership",
@@ -57,4 +66,5 @@ __all__ = [
     "update_team",
     "update_user",
     "user_by_email",
+    "victim_view",
 ]

@@ -7,8 +7,8 @@
    conversation (held, today, a short note) and the decision on the police report (not filed:
    first without a reason, which is refused next to the reason field, then with one).
 3. Max Manager (Wim's manager) records the aftercare conversation offered to the witness.
-4. Eva sees her contact step done, with the outcome and the note, on the home page and on the
-   incident page; never Wim's step.
+4. Eva sees her contact step done, with the outcome and the note, on the home page and, in
+   plain words, on the incident page; never Wim's step.
 5. Wim sees his own step and its outcome on the incident page, and not the description.
 
 Every page of the flow is checked with axe-core (no serious or critical violations; the step
@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from incidents.extensions import db
 from incidents.models import AftercareStep, StepStatus
+from incidents.rules import StepKind
 from incidents.services.demo import seed_demo
 from tests.e2e.helpers import (
     PageChecks,
@@ -102,6 +103,13 @@ def step_row(table: Any, title: str, person: str) -> Any:
 def cell(row: Any, column: str) -> Any:
     """A row's cell by its column (each cell carries its column's name, for phones)."""
     return row.locator(f'td[data-label="{column}"]')
+
+
+def your_aftercare(page: Any) -> Any:
+    """The employee's own aftercare in plain words, on the incident page."""
+    found = page.locator("section.your-aftercare")
+    expect(found).to_have_count(1)
+    return found
 
 
 def steps_of(incident_id: int) -> list[AftercareStep]:
@@ -179,14 +187,14 @@ def test_report_steps_by_two_managers_and_the_outcomes_seen_by_employee_and_witn
     planned = steps_of(incident_id)
     eva_steps = [s for s in planned if s.subject_user and s.subject_user.name == "Eva Employee"]
     assert len(eva_steps) >= 2 and len(planned) > len(eva_steps)
-    timeline = steps_table(page, "Nazorgstappen")
-    expect(timeline.locator("tbody tr")).to_have_count(len(eva_steps))
-    contact = step_row(timeline, CONTACT, "Eva Employee")
-    expect(contact).to_have_count(1)
-    expect(cell(contact, "Eigenaar")).to_have_text("Mira Manager")
-    expect(cell(contact, "Status en uitkomst")).to_have_text("Open")
-    expect(timeline).not_to_contain_text("Wim Witness")
-    expect(timeline).not_to_contain_text(WITNESS_STEP)
+    # Eva reads her own aftercare in plain words, not a table of steps.
+    expect(page.locator("table.steps")).to_have_count(0)
+    mine = your_aftercare(page)
+    told = (StepKind.POLICE_REPORT, StepKind.PERPETRATOR_RESPONSE)  # about the incident
+    plan = [s for s in planned if s.is_open and (s in eva_steps or s.kind in told)]
+    expect(mine.locator("li")).to_have_count(len(plan))
+    expect(mine).to_contain_text("Mira Manager")
+    expect(mine).not_to_contain_text("Wim Witness")
     checks(page)
     log_out(page)
 
@@ -294,13 +302,14 @@ def test_report_steps_by_two_managers_and_the_outcomes_seen_by_employee_and_witn
 
     table.get_by_role("link").first.click()
     expect(page).to_have_url(re.compile(rf"/incidents/{incident_id}$"))
-    timeline = steps_table(page, "Nazorgstappen")
-    expect(timeline.locator("tbody tr")).to_have_count(len(eva_steps))
-    outcome = cell(step_row(timeline, CONTACT, "Eva Employee"), "Status en uitkomst")
-    expect(outcome).to_contain_text("Afgerond: Gevoerd")
-    expect(outcome).to_contain_text(CONTACT_NOTE)
-    expect(timeline).not_to_contain_text("Wim Witness")
-    expect(timeline).not_to_contain_text(WITNESS_STEP)
+    expect(page.locator("table.steps")).to_have_count(0)
+    mine = your_aftercare(page)
+    expect(mine).to_contain_text("Mira Manager")
+    expect(mine).to_contain_text(CONTACT_NOTE)
+    expect(mine).to_contain_text(NO_REPORT_REASON)  # the decision on the police report, why
+    expect(mine).not_to_contain_text("Wim Witness")  # (the page names him as a witness)
+    expect(mine).not_to_contain_text("Max Manager")
+    expect(page.locator("main")).not_to_contain_text(WITNESS_STEP)
     expect(page.locator("main")).not_to_contain_text(WITNESS_NOTE)
     checks(page)
     log_out(page)
@@ -309,14 +318,12 @@ def test_report_steps_by_two_managers_and_the_outcomes_seen_by_employee_and_witn
     log_in(page, WITNESS)
     page.goto(f"/incidents/{incident_id}")
     expect(heading(page)).to_contain_text("Incident van")
-    expect(page.get_by_role("heading", name="Uw nazorg")).to_be_visible()
     expect(page.get_by_role("heading", name="Uw rol")).to_be_visible()
-    timeline = steps_table(page, "Nazorgstappen")
-    expect(timeline.locator("tbody tr")).to_have_count(1)
-    outcome = cell(step_row(timeline, WITNESS_STEP, "Wim Witness"), "Status en uitkomst")
-    expect(outcome).to_contain_text("Afgerond: Gevoerd")
-    expect(outcome).to_contain_text("Max Manager")
-    expect(outcome).to_contain_text(WITNESS_NOTE)
+    expect(page.locator("table.steps")).to_have_count(0)
+    mine = your_aftercare(page)
+    expect(mine.locator("li")).to_have_count(1)
+    expect(mine).to_contain_text("Max Manager")
+    expect(mine).to_contain_text(WITNESS_NOTE)
     main = page.locator("main")
     for hidden in (DESCRIPTION, "Eva Employee", CONTACT, CONTACT_NOTE, NO_REPORT_REASON):
         expect(main).not_to_contain_text(hidden)

@@ -106,6 +106,9 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "reporting.evidence_for_police": EVERYONE,
     "reporting.police_bundle": EVERYONE,
     "admin.evidence_settings": frozenset({A}),
+    # The page "What happens now" and the contacts an admin chooses for it.
+    "main.help": EVERYONE,
+    "admin.help_contacts": frozenset({A}),
     # Offline reporting: the shells a device keeps and the token for sending what it kept.
     "reporting.offline_report": EVERYONE,
     "reporting.offline_quick": EVERYONE,
