@@ -143,9 +143,7 @@ def _ahead(state: str, first: Any, then: Any) -> ColumnElement[bool]:
     return first > then if state == "done" else first < then
 
 
-def inbox_query(
-    user: User, state: str, now: datetime, tab: InboxTab | None = None
-) -> Select[Any]:
+def inbox_query(user: User, state: str, now: datetime, tab: InboxTab | None = None) -> Select[Any]:
     """The steps of one tab in a state ("open", "overdue" or "done"), in the list's order;
     without a tab, both (every step a manager owns or runs as manager or deputy of its team),
     as the calendar feed lists them."""
