@@ -20,7 +20,7 @@ from incidents.models import AftercareStep, AuditAction, Role, User, utcnow
 from incidents.security import roles
 from incidents.services import ServiceError, aftercare, audit_log, numbers
 
-STATES = ("open", "overdue", "done")
+STATES = queries.INBOX_STATES
 
 
 def _step_or_404(step_id: int) -> AftercareStep:
