@@ -41,7 +41,7 @@ TEXTS = {
         _l(
             "An incident was reported for someone in a team you manage. Start the aftercare: the first step is due today."
         ),
-        _l("Open the aftercare inbox"),
+        _l("Open the incident"),
     ),
     "behalf": (
         _l("An incident was reported for you"),
@@ -267,10 +267,9 @@ def _link(note: Notification) -> str:
         return url_for("auth.login", _external=True)
     if note.kind == "account_changed":
         return url_for("auth.my_data", _external=True)
-    if note.kind in ("submitted",):
-        return url_for("aftercare.inbox", _external=True)
-    if note.kind in ("behalf", "draft", "alarm") and note.incident_id is not None:
-        endpoint = "reporting.detail" if note.kind == "behalf" else "reporting.edit"
+    if note.kind in ("submitted", "behalf", "draft", "alarm") and note.incident_id is not None:
+        # A new incident: its page, where its level, its steps and their owners are.
+        endpoint = "reporting.detail" if note.kind in ("submitted", "behalf") else "reporting.edit"
         return url_for(endpoint, incident_id=note.incident_id, _external=True)
     if note.step_id is not None:
         if note.recipient.role == Role.MANAGER and note.kind != "escalated":

@@ -12,11 +12,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, tuple_, union
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from incidents.extensions import db
@@ -40,9 +40,123 @@ from incidents.models import (
 # The aftercare inbox
 
 
-def inbox_query(user: User, state: str, now: datetime) -> Select[Any]:
-    """The steps a manager owns or deputises for: "open", "overdue" or "done"."""
-    steps = union(*_inbox_branches(user, state, now)).subquery()
+class InboxTab(enum.StrEnum):
+    """The two halves of a manager's inbox: the steps they own, and the steps of their teams
+    (as manager or deputy) that another person owns, or nobody: the ones they stand in for."""
+
+    MINE = "mine"
+    STANDING_IN = "standing_in"
+
+
+INBOX_STATES = ("open", "overdue", "done")
+INBOX_PAGE = 10  # incidents a page, each with all its steps of the list
+INBOX_SEARCH_MIN = 2
+INBOX_SEARCH_MAX = 100
+
+
+@dataclass(frozen=True)
+class InboxSearch:
+    """What the inbox is narrowed to: an incident by its stored number, or the people whose
+    name contains `person` (case-insensitive, wildcards taken literally). Empty: everything."""
+
+    number: str | None = None
+    person: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.number or self.person)
+
+
+NO_SEARCH = InboxSearch()
+
+
+@dataclass(frozen=True)
+class InboxGroup:
+    """One incident of an inbox page, with its steps of the list, by deadline."""
+
+    incident: Incident
+    steps: list[AftercareStep]
+
+
+Steps = type[AftercareStep] | Any  # the table or an alias of it
+
+
+def _my_teams(user: User) -> Select[Any]:
+    return select(Team.id).where((Team.deputy_id == user.id) | (Team.manager_id == user.id))
+
+
+def _tab_filter(s: Steps, user: User, tab: InboxTab) -> ColumnElement[bool]:
+    """Each tab is one way a step reaches a manager, with an index of its own: the owner's
+    (owner, status, due) and the team's (team, status, due)."""
+    if tab is InboxTab.MINE:
+        return s.owner_id == user.id
+    return and_(
+        s.team_id.in_(_my_teams(user)),
+        or_(s.owner_id.is_(None), s.owner_id != user.id),
+    )
+
+
+def _state_filter(s: Steps, state: str, now: datetime) -> list[ColumnElement[bool]]:
+    if state == "done":
+        return [s.status != StepStatus.OPEN]
+    if state == "overdue":
+        return [s.status == StepStatus.OPEN, s.due_at < now]
+    return [s.status == StepStatus.OPEN]
+
+
+def _search_filter(s: Steps, search: InboxSearch) -> list[ColumnElement[bool]]:
+    """A number is looked up in its unique index first, then the incident's steps in theirs;
+    a name in the (small) table of people, then their steps by the subject's index."""
+    found: list[ColumnElement[bool]] = []
+    if search.number:
+        incident = select(Incident.id).where(Incident.number == search.number)
+        found.append(s.incident_id == incident.scalar_subquery())
+    if search.person:
+        people = select(User.id).where(
+            func.lower(User.name).like(_like(search.person), escape="\\")
+        )
+        found.append(s.subject_user_id.in_(people))
+    return found
+
+
+def _in_list(
+    s: Steps, user: User, tab: InboxTab, state: str, now: datetime, search: InboxSearch
+) -> list[ColumnElement[bool]]:
+    """The conditions of one list: a tab, a state and a search."""
+    return [_tab_filter(s, user, tab), *_state_filter(s, state, now), *_search_filter(s, search)]
+
+
+def _inbox_order(state: str, s: Steps = AftercareStep) -> tuple[Any, ...]:
+    """Open steps by deadline, the earliest first; done ones the latest deadline first."""
+    if state == "done":
+        return s.due_at.desc(), s.id.desc()
+    return s.due_at, s.id
+
+
+def _position(s: Steps) -> Any:
+    """A step's place in a list, (due_at, id): of a row, or of a step already read."""
+    return tuple_(s.due_at, s.id)
+
+
+def _ahead(state: str, first: Any, then: Any) -> ColumnElement[bool]:
+    """Position `first` comes before position `then` in the list's order."""
+    return first > then if state == "done" else first < then
+
+
+def inbox_query(user: User, state: str, now: datetime, tab: InboxTab | None = None) -> Select[Any]:
+    """The steps of one tab in a state ("open", "overdue" or "done"), in the list's order;
+    without a tab, both (every step a manager owns or runs as manager or deputy of its team),
+    as the calendar feed lists them."""
+    tabs = [tab] if tab is not None else list(InboxTab)
+    if len(tabs) == 1:
+        where = _in_list(AftercareStep, user, tabs[0], state, now, NO_SEARCH)
+        return select(AftercareStep).where(*where).order_by(*_inbox_order(state))
+    steps = union(
+        *(
+            select(AftercareStep.id).where(*_in_list(AftercareStep, user, t, state, now, NO_SEARCH))
+            for t in tabs
+        )
+    ).subquery()
     return (
         select(AftercareStep)
         .where(AftercareStep.id.in_(select(steps.c.id)))
@@ -50,53 +164,72 @@ def inbox_query(user: User, state: str, now: datetime) -> Select[Any]:
     )
 
 
-INBOX_PAGE = 20
-
-
 def inbox_page(
-    user: User, state: str, now: datetime, after: int | None = None
-) -> tuple[list[AftercareStep], int | None]:
-    """One page of the inbox, after the step with id `after` (keyset pagination: the same
-    cost on page 1 and page 100), and the id to continue after, or None on the last page.
+    user: User,
+    tab: InboxTab,
+    state: str,
+    now: datetime,
+    search: InboxSearch = NO_SEARCH,
+    after: int | None = None,
+) -> tuple[list[InboxGroup], int | None]:
+    """One page of a tab: up to INBOX_PAGE incidents, each with all its steps of the list,
+    the incidents in the order of their first step (for done steps: their latest), after the
+    step with id `after`; and the step to continue after, or None on the last page.
 
-    Each of the two ways a step reaches a manager (owner, or manager or deputy of its team)
-    is read in index order and limited before they are merged, so the cost is a page of
-    rows whatever the manager's history holds."""
-    order = _inbox_order(state)
-    cursor = _inbox_cursor(user, state, now, after)
-    ids = []
-    for branch in _inbox_branches(user, state, now):
-        if cursor is not None:
-            position = tuple_(AftercareStep.due_at, AftercareStep.id)
-            mark = tuple_(cursor.due_at, cursor.id)
-            branch = branch.where(position < mark if state == "done" else position > mark)
-        ids.append(branch.order_by(*order).limit(INBOX_PAGE + 1).subquery().select())
-    merged = union(*ids).subquery()
-    steps = list(
-        db.session.scalars(
-            select(AftercareStep)
-            .where(AftercareStep.id.in_(select(merged.c.id)))
-            .order_by(*order)
-            .limit(INBOX_PAGE + 1)
-            .options(  # each is one row a step: joined in the same query
-                joinedload(AftercareStep.incident),
-                joinedload(AftercareStep.subject_user),
-                joinedload(AftercareStep.owner),
+    Keyset pagination over the steps that head their incident's group (no step of the same
+    incident comes before them in the list): read in the tab's index order and limited, each
+    checked by the incident's index, so the cost is a page of rows, whatever the manager's
+    history holds. An incident is on one page only, whole."""
+    cursor = _inbox_cursor(user, tab, state, now, search, after)
+    where = _in_list(AftercareStep, user, tab, state, now, search)
+    earlier = aliased(AftercareStep)
+    heads = (
+        select(AftercareStep.id, AftercareStep.incident_id)
+        .where(*where)
+        .where(
+            ~exists().where(
+                earlier.incident_id == AftercareStep.incident_id,
+                _ahead(state, _position(earlier), _position(AftercareStep)),
+                *_in_list(earlier, user, tab, state, now, search),
             )
         )
     )
-    return _one_page(steps, INBOX_PAGE)
+    if cursor is not None:
+        heads = heads.where(_ahead(state, _position(cursor), _position(AftercareStep)))
+    rows = list(db.session.execute(heads.order_by(*_inbox_order(state)).limit(INBOX_PAGE + 1)))
+    page, more = _one_page(rows, INBOX_PAGE)
+    incident_ids = [row.incident_id for row in page]
+    if not incident_ids:
+        return [], None
+    steps = db.session.scalars(
+        select(AftercareStep)
+        .where(AftercareStep.incident_id.in_(incident_ids), *where)
+        .order_by(*_inbox_order(state))
+        .options(  # each is one row a step: joined in the same query
+            joinedload(AftercareStep.incident),
+            joinedload(AftercareStep.subject_user),
+            joinedload(AftercareStep.owner),
+        )
+    ).all()
+    by_incident: dict[int, list[AftercareStep]] = {i: [] for i in incident_ids}
+    for step in steps:
+        by_incident[step.incident_id].append(step)
+    groups = [InboxGroup(found[0].incident, found) for found in by_incident.values() if found]
+    return groups, more
 
 
-def _inbox_cursor(user: User, state: str, now: datetime, after: int | None) -> AftercareStep | None:
+def _inbox_cursor(
+    user: User, tab: InboxTab, state: str, now: datetime, search: InboxSearch, after: int | None
+) -> AftercareStep | None:
     """The step to continue after, only when it is in this very list; any other id (another
-    manager's step, one in another state, none at all) gives the first page, so the address
-    tells nothing about steps that are not the user's."""
+    manager's step, one of the other tab or another state, none at all) gives the first page,
+    so the address tells nothing about steps that are not the user's."""
     if after is None:
         return None
-    mine = union(*(b.where(AftercareStep.id == after) for b in _inbox_branches(user, state, now)))
     found: AftercareStep | None = db.session.scalar(
-        select(AftercareStep).where(AftercareStep.id.in_(select(mine.subquery().c.id)))
+        select(AftercareStep).where(
+            AftercareStep.id == after, *_in_list(AftercareStep, user, tab, state, now, search)
+        )
     )
     return found
 
@@ -108,47 +241,127 @@ def _one_page(rows: list[Any], size: int) -> tuple[list[Any], int | None]:
     return page, page[-1].id if len(rows) > size else None
 
 
-def _inbox_branches(user: User, state: str, now: datetime) -> list[Select[Any]]:
-    """The ids of a manager's steps in a state, in two parts that each have their index:
-    the steps they own, and the steps of the teams they manage or deputise for."""
-    return [
-        select(AftercareStep.id).where(who, *_state_filter(state, now))
-        for who in (
-            AftercareStep.owner_id == user.id,
-            AftercareStep.team_id.in_(_my_teams(user)),
-        )
+def inbox_counts(
+    user: User, state: str, now: datetime, search: InboxSearch = NO_SEARCH
+) -> dict[InboxTab, int]:
+    """How many steps each tab holds in a state (and search): one query, each count over
+    its tab's index."""
+    counts = [
+        select(func.count(AftercareStep.id))
+        .where(*_in_list(AftercareStep, user, tab, state, now, search))
+        .scalar_subquery()
+        for tab in InboxTab
     ]
-
-
-def _my_teams(user: User) -> Select[Any]:
-    return select(Team.id).where((Team.deputy_id == user.id) | (Team.manager_id == user.id))
-
-
-def _state_filter(state: str, now: datetime) -> list[ColumnElement[bool]]:
-    if state == "done":
-        return [AftercareStep.status != StepStatus.OPEN]
-    if state == "overdue":
-        return [AftercareStep.status == StepStatus.OPEN, AftercareStep.due_at < now]
-    return [AftercareStep.status == StepStatus.OPEN]
-
-
-def _inbox_order(state: str) -> tuple[Any, ...]:
-    """Open steps by deadline, the earliest first; done ones the latest deadline first."""
-    if state == "done":
-        return AftercareStep.due_at.desc(), AftercareStep.id.desc()
-    return AftercareStep.due_at, AftercareStep.id
+    row = db.session.execute(select(*counts)).one()
+    return {tab: int(n or 0) for tab, n in zip(InboxTab, row, strict=True)}
 
 
 def open_step_count(user: User, now: datetime) -> int:
-    """The number shown in the navigation: the manager's open steps."""
-    steps = union(*_inbox_branches(user, "open", now)).subquery()
-    return db.session.scalar(select(func.count()).select_from(steps)) or 0
+    """The number shown in the navigation: the open steps the manager owns (not the ones
+    they stand in for: those are the other tab)."""
+    return (
+        db.session.scalar(
+            select(func.count(AftercareStep.id)).where(
+                *_in_list(AftercareStep, user, InboxTab.MINE, "open", now, NO_SEARCH)
+            )
+        )
+        or 0
+    )
 
 
 def open_steps(user: User, now: datetime) -> Sequence[AftercareStep]:
     """All of a manager's open steps (owned or deputised), the earliest deadline first: the
     calendar feed."""
     return db.session.scalars(inbox_query(user, "open", now)).all()
+
+
+# A manager's home page
+
+HOME_LIST = 5  # steps or incidents shown a section; the inbox has the rest
+NEW_INCIDENT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ManagerDay:
+    """What matters to a manager today: their own overdue steps and steps due today, the
+    steps they stand in for, and the new incidents of their teams; each with its count."""
+
+    overdue: list[AftercareStep]
+    overdue_count: int
+    due_today: list[AftercareStep]
+    due_today_count: int
+    standing_in: list[AftercareStep]
+    standing_in_count: int
+    new_incidents: list[Incident]
+    new_incident_count: int
+
+
+def _concerns_me(user: User) -> ColumnElement[bool]:
+    """An incident with a step the manager owns or runs for their team: their team's."""
+    return exists().where(
+        AftercareStep.incident_id == Incident.id,
+        or_(AftercareStep.owner_id == user.id, AftercareStep.team_id.in_(_my_teams(user))),
+    )
+
+
+def manager_day(user: User, now: datetime, end_of_day: datetime) -> ManagerDay:
+    """The manager's home page in a constant number of queries (counts in one, each list
+    limited in SQL): overdue means due before `now`, today before `end_of_day`."""
+    mine = [AftercareStep.owner_id == user.id, AftercareStep.status == StepStatus.OPEN]
+    overdue = [*mine, AftercareStep.due_at < now]
+    due_today = [*mine, AftercareStep.due_at >= now, AftercareStep.due_at < end_of_day]
+    standing = _in_list(AftercareStep, user, InboxTab.STANDING_IN, "open", now, NO_SEARCH)
+    since = now - timedelta(days=NEW_INCIDENT_DAYS)
+    new = [
+        Incident.status == IncidentStatus.SUBMITTED,
+        Incident.submitted_at >= since,
+        Incident.anonymised_at.is_(None),
+        _concerns_me(user),
+    ]
+    counts = db.session.execute(
+        select(
+            *(
+                select(func.count(AftercareStep.id)).where(*where).scalar_subquery()
+                for where in (overdue, due_today, standing)
+            ),
+            select(func.count(Incident.id)).where(*new).scalar_subquery(),
+        )
+    ).one()
+
+    def steps(where: list[ColumnElement[bool]]) -> list[AftercareStep]:
+        return list(
+            db.session.scalars(
+                select(AftercareStep)
+                .where(*where)
+                .order_by(AftercareStep.due_at, AftercareStep.id)
+                .limit(HOME_LIST)
+                .options(
+                    joinedload(AftercareStep.incident),
+                    joinedload(AftercareStep.subject_user),
+                    joinedload(AftercareStep.owner),
+                )
+            )
+        )
+
+    incidents = list(
+        db.session.scalars(
+            select(Incident)
+            .where(*new)
+            .order_by(Incident.submitted_at.desc(), Incident.id.desc())
+            .limit(HOME_LIST)
+            .options(selectinload(Incident.type_rows))
+        )
+    )
+    return ManagerDay(
+        overdue=steps(overdue),
+        overdue_count=int(counts[0] or 0),
+        due_today=steps(due_today),
+        due_today_count=int(counts[1] or 0),
+        standing_in=steps(standing),
+        standing_in_count=int(counts[2] or 0),
+        new_incidents=incidents,
+        new_incident_count=int(counts[3] or 0),
+    )
 
 
 # An employee's own incidents, drafts and aftercare

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -9,6 +11,7 @@ from flask_login import current_user
 
 from incidents import access, queries
 from incidents.aftercare import bp
+from incidents.aftercare.absence import AbsenceForm
 from incidents.aftercare.forms import (
     HandForm,
     PoliceOutcomeForm,
@@ -17,13 +20,13 @@ from incidents.aftercare.forms import (
     StepForm,
 )
 from incidents.extensions import db
-from incidents.forms import ConfirmForm, page_cursor, show_service_error
+from incidents.forms import page_cursor, show_service_error
 from incidents.labels import STEP_FIELD_LABELS, step_labels
 from incidents.models import AftercareStep, AuditAction, Role, User, utcnow
 from incidents.security import roles
-from incidents.services import ServiceError, aftercare, audit_log, corrections
+from incidents.services import ServiceError, aftercare, audit_log, corrections, numbers
 
-STATES = ("open", "overdue", "done")
+STATES = queries.INBOX_STATES
 
 
 def _step_or_404(step_id: int) -> AftercareStep:
@@ -36,25 +39,54 @@ def _step_or_404(step_id: int) -> AftercareStep:
 @bp.route("")
 @roles(Role.MANAGER)
 def inbox() -> ResponseReturnValue:
-    """The steps I own or deputise for, by due date; overdue ones marked."""
-    state = request.args.get("state", "open")
-    if state not in STATES:
-        state = "open"
+    """Two tabs: the steps I own, and those of my teams I stand in for; each filtered by
+    state, grouped by incident, searchable by incident number or person."""
+    tab = queries.InboxTab(_choice(request.args.get("tab"), list(queries.InboxTab), "mine"))
+    state = _choice(request.args.get("state"), list(STATES), "open")
+    text = " ".join(request.args.get("q", "").split())[: queries.INBOX_SEARCH_MAX]
+    search, search_error = _search(text)
     now = utcnow()
     after = page_cursor()
-    steps, more = queries.inbox_page(current_user, state, now, after)
+    groups, more = queries.inbox_page(current_user, tab, state, now, search, after)
     return render_template(
         "aftercare/inbox.html",
-        steps=steps,
+        groups=groups,
         more=more,
         paged=after is not None,
         page_size=queries.INBOX_PAGE,
+        tab=tab,
+        tabs=list(queries.InboxTab),
+        counts=queries.inbox_counts(current_user, state, now, search),
         state=state,
         states=STATES,
+        q=text,
+        search=search,
+        search_error=search_error,
         now=now,
         labels=step_labels(),
-        absence=ConfirmForm(),
+        absence_form=AbsenceForm(return_to="inbox"),
     )
+
+
+def _choice(value: str | None, choices: list[Any], default: Any) -> Any:
+    """`value` when it is one of `choices`, else `default`: a tampered address shows the
+    default list, never an error."""
+    return value if value in choices else default
+
+
+def _search(text: str) -> tuple[queries.InboxSearch, str | None]:
+    """What was typed as a search: an incident number ("2026-0142") or part of a name; and
+    the message for the field when it can be neither."""
+    if not text:
+        return queries.NO_SEARCH, None
+    number = numbers.parse(text)
+    if number is not None:
+        return queries.InboxSearch(number=number), None
+    if len(text) < queries.INBOX_SEARCH_MIN:
+        return queries.NO_SEARCH, _(
+            "Type an incident number, such as 2026-0142, or at least two letters of a name."
+        )
+    return queries.InboxSearch(person=text), None
 
 
 @bp.route("/steps/<int:step_id>", methods=["GET", "POST"])
@@ -196,17 +228,20 @@ def police_reference(step_id: int) -> ResponseReturnValue:
     return redirect(url_for("aftercare.step", step_id=item.id))
 
 
-@bp.route("/absence", methods=["POST"])
+@bp.route("/absence", methods=["GET", "POST"])
 @roles(Role.MANAGER)
 def absence() -> ResponseReturnValue:
-    """Mark myself away (new steps go to my deputies) or back."""
-    form = ConfirmForm()
+    """Mark myself away until the day I am back (new steps go to my deputies), or back."""
+    form = AbsenceForm()
     if form.validate_on_submit():
-        aftercare.set_absent(current_user, not current_user.absent)
-        flash(
-            _("You are marked as away: new steps go to your deputies.")
-            if current_user.absent
-            else _("Welcome back: new steps come to you again."),
-            "success",
-        )
-    return redirect(url_for("aftercare.inbox"))
+        back = request.form.get("back") == "1"
+        try:
+            aftercare.set_absent(current_user, not back, None if back else form.back_on.data)
+        except ServiceError as error:
+            show_service_error(form, error)
+        else:
+            # Away: the page's banner says so, as long as it lasts; no flash to repeat it.
+            if back:
+                flash(_("Welcome back: new steps come to you again."), "success")
+            return redirect(url_for(form.next_endpoint()))
+    return render_template("aftercare/absence.html", form=form)

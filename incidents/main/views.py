@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, render_template, url_for
@@ -11,11 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from incidents import queries
+from incidents.aftercare.absence import AbsenceForm
 from incidents.errors import database_unavailable
-from incidents.extensions import db
+from incidents.extensions import db, org_zone
 from incidents.forms import fresh_form_url
 from incidents.i18n import lazy_gettext as _l
-from incidents.labels import step_labels
+from incidents.labels import TYPE_LABELS, step_labels
 from incidents.main import bp
 from incidents.models import Role, utcnow
 from incidents.security import ALL_ROLES, allowed_roles, roles
@@ -26,20 +28,35 @@ from incidents.security import ALL_ROLES, allowed_roles, roles
 def index() -> ResponseReturnValue:
     role = current_user.role
     drafts = queries.my_drafts(current_user)
+    now = utcnow()
+    is_manager = role == Role.MANAGER
     return render_template(
         "main/index.html",
-        managed_teams=queries.managed_teams(current_user),
+        # A manager's day instead of a list of teams: what is overdue, due today, new, and
+        # what they stand in for.
+        day=queries.manager_day(current_user, now, _end_of_day(now)) if is_manager else None,
+        absence_form=AbsenceForm(return_to="home") if is_manager else None,
+        managed_teams=[] if is_manager else queries.managed_teams(current_user),
         drafts=drafts,
         alarms=queries.alarms_of(drafts),
         my_steps=queries.my_steps(current_user),
         is_employee=role == Role.EMPLOYEE,
-        is_manager=role == Role.MANAGER,
+        is_manager=is_manager,
         is_hr=role == Role.HR,
         is_admin=role == Role.ADMIN,
         can_report=role in allowed_roles("reporting.new"),
         step_labels=step_labels(),
-        now=utcnow(),
+        type_labels=TYPE_LABELS,
+        new_incident_days=queries.NEW_INCIDENT_DAYS,
+        now=now,
     )
+
+
+def _end_of_day(now: datetime) -> datetime:
+    """Midnight after `now`, in the organisation's time zone: "due today" ends there."""
+    zone = org_zone()
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=zone)
 
 
 @bp.route("/healthz")

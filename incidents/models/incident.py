@@ -72,7 +72,11 @@ class Incident(Model):
     """One aggression incident, as reported. Fields may be empty while it is a draft."""
 
     __tablename__ = "incident"
-    __table_args__ = (Index("ix_incident_status_occurred", "status", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_incident_status_occurred", "status", "occurred_at"),
+        # A manager's home page: the incidents submitted in the last days.
+        Index("ix_incident_status_submitted", "status", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Unique per form shown: a double submit finds the incident the first submit made.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
     Index,
     String,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from incidents.extensions import org_zone
 from incidents.models.base import Model, UTCDateTime, _enum, utcnow
 
 
@@ -51,8 +53,11 @@ class User(Model):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.EMPLOYEE)
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
-    # A manager who is away: new aftercare steps go to the deputy of the team instead.
+    # A manager who is away: new aftercare steps go to the deputy of the team instead, until
+    # the day they are back (`absent_until`, exclusive; None: until they say so). Whether they
+    # are away now is `away`, never `absent` alone.
     absent: Mapped[bool] = mapped_column(default=False)
+    absent_until: Mapped[date | None] = mapped_column(Date)
     # The secret in the address of the manager's calendar feed; renewing it ends the old one.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
@@ -109,6 +114,16 @@ class User(Model):
     @classmethod
     def _is_active_manager_expression(cls) -> ColumnElement[bool]:
         return and_(cls.active.is_(True), cls.role == Role.MANAGER)
+
+    def away_on(self, day: date) -> bool:
+        """Away on `day`: marked absent, and the day they are back has not come yet. The one
+        place that decides it: once that day comes they count as back, everywhere."""
+        return self.absent and (self.absent_until is None or day < self.absent_until)
+
+    @property
+    def away(self) -> bool:
+        """Away today (in the organisation's time zone): new steps go to the deputies."""
+        return self.away_on(utcnow().astimezone(org_zone()).date())
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"

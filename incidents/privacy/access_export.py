@@ -88,7 +88,8 @@ def _account(user: User, locale: str) -> dict[str, Any]:
         "locale": user.locale,
         "created_at": iso(user.created_at),
         "active": user.active,
-        "absent": user.absent,
+        "absent": user.away,
+        "absent_until": user.absent_until.isoformat() if user.away and user.absent_until else None,
         "calendar_feed": user.calendar_token is not None,
     }
 

@@ -5,7 +5,7 @@ caller's, for `apply_protocol`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -395,11 +395,35 @@ def hand_step(actor: User, step: AftercareStep, new_owner: User) -> None:
         notify.queue("assigned", new_owner, f"{step.id}:hand{event.id}", step=step)
 
 
-def set_absent(actor: User, absent: bool) -> None:
-    """A manager marks themselves away (or back): while away, the deputy gets their steps."""
+ABSENCE_MAX_DAYS = 366  # "back on" at most a year ahead
+
+
+def absence_errors(back_on: date | None, today: date) -> dict[str, str]:
+    """The rules of the day a manager is back: after today, at most a year ahead."""
+    if back_on is None:
+        return {}
+    if back_on <= today:
+        return {"back_on": _("The day you are back must be after today.")}
+    if back_on > today + timedelta(days=ABSENCE_MAX_DAYS):
+        return {"back_on": _("Choose a day at most a year from today.")}
+    return {}
+
+
+def set_absent(actor: User, absent: bool, back_on: date | None = None) -> None:
+    """A manager marks themselves away (or back): while away, new steps go to the deputies,
+    until `back_on` (they count as back from that day on; None: until they say so)."""
+    today = utcnow().astimezone(org_zone()).date()
+    errors = absence_errors(back_on, today) if absent else {}
+    if errors:
+        raise InvalidInput(errors)
     with transaction():
         actor.absent = absent
-        audit(actor, AuditAction.USER_ABSENT if absent else AuditAction.USER_PRESENT, actor)
+        actor.absent_until = back_on if absent else None
+        if absent:
+            until = back_on.isoformat() if back_on else None
+            audit(actor, AuditAction.USER_ABSENT, actor, until=until)
+        else:
+            audit(actor, AuditAction.USER_PRESENT, actor)
 
 
 POLICE_OUTCOME_MAX = 200

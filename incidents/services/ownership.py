@@ -53,7 +53,7 @@ def owner_for(person: User | None) -> tuple[User | None, Team | None]:
         if (
             candidate is not None
             and candidate.active
-            and not candidate.absent
+            and not candidate.away
             and (person is None or candidate.id != person.id)
         ):
             return candidate, team

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -111,17 +112,20 @@ def test_absent_manager_new_steps_go_to_the_deputy(org, frozen):
     assert steps_of(incident)[("contact", org["victim"].id)].owner_id == org["deputy"].id
 
 
-def inbox(client):
-    return client.get("/aftercare").text
+def inbox(client, tab="mine"):
+    return client.get(f"/aftercare?tab={tab}").text
 
 
 def test_inboxes_and_timelines_show_each_person_only_their_part(app, org, frozen):
     incident = submit(org)
     boss, deputy, boss2 = (login(app.test_client(), org[k]) for k in ("boss", "deputy", "boss2"))
     assert "Victim" in inbox(boss) and "Witness" not in inbox(boss)
-    assert "Victim" in inbox(deputy)  # deputies see their teams' steps
+    # Deputies see their teams' steps, apart from their own: the tab of steps they stand in for.
+    assert "Victim" not in inbox(deputy) and "Victim" in inbox(deputy, "standing_in")
+    assert "Victim" not in inbox(boss, "standing_in")  # the boss owns them all
     assert "Witness" in inbox(boss2) and "Victim" not in inbox(boss2)
-    assert "/aftercare/steps/" not in login(app.test_client(), org["head"]).get("/aftercare").text
+    head = login(app.test_client(), org["head"])
+    assert "/aftercare/steps/" not in inbox(head) + inbox(head, "standing_in")
 
     timeline = boss.get(f"/incidents/{incident.id}").text
     assert (
@@ -447,29 +451,41 @@ def test_the_inbox_runs_a_constant_number_of_queries(app, org, frozen, count_que
     assert many.count == few.count
 
 
-def walk_inbox(client, state):
+def walk_inbox(client, state, tab="mine"):
     """Every step id the inbox lists for a state, following its "next" links; the pages."""
     seen: list[int] = []
     pages = 0
-    url: str | None = f"/aftercare?state={state}"
+    url: str | None = f"/aftercare?tab={tab}&state={state}"
     while url:
         page = client.get(url).text
         pages += 1
         seen += [int(i) for i in re.findall(r'href="/aftercare/steps/(\d+)"', page)]
-        after = re.search(r'href="/aftercare\?state=\w+&amp;after=(\d+)"', page)
-        url = f"/aftercare?state={state}&after={after.group(1)}" if after else None
+        after = re.search(r'href="/aftercare\?[^"]*after=(\d+)"', page)
+        url = f"/aftercare?tab={tab}&state={state}&after={after.group(1)}" if after else None
     return seen, pages
 
 
-def test_the_inbox_pages_through_every_step_once_in_order(app, org, frozen):
-    for n in range(6):  # level 3, two affected employees: 13 steps each for the boss
+def grouped(steps):
+    """Steps in list order, regrouped as the inbox shows them: each incident's steps
+    together, the incidents in the order of their first step; and how many incidents."""
+    groups: dict[int, list[int]] = {}
+    for step in steps:
+        groups.setdefault(step.incident_id, []).append(step.id)
+    return [i for ids in groups.values() for i in ids], len(groups)
+
+
+def test_the_inbox_pages_through_every_step_once_grouped_by_incident(app, org, frozen):
+    # The inbox lists incidents, each with all its steps (the old list mixed them by
+    # deadline): 23 incidents, so three pages; level 3 with two affected employees gives the
+    # boss 13 steps an incident, level 1 one.
+    for n in range(2 * queries.INBOX_PAGE + 3):
         services.save_report(
             org["victim"],
             f"paging-token-{n}",
             ReportData(
-                occurred_at=NOW - timedelta(days=n + 1),
+                occurred_at=NOW - timedelta(days=n + 1, hours=n % 3),
                 channel=Channel.PHONE,
-                types=[IncidentType.PHYSICAL],
+                types=[IncidentType.PHYSICAL if n % 2 else IncidentType.VERBAL],
                 description="Again.",
                 affected_ids=[org["victim"].id, org["stranger"].id],
             ),
@@ -477,22 +493,24 @@ def test_the_inbox_pages_through_every_step_once_in_order(app, org, frozen):
         )
     boss = login(app.test_client(), org["boss"])
     now = datetime.now(UTC)
-    expected = {
-        state: [s.id for s in db.session.scalars(queries.inbox_query(org["boss"], state, now))]
-        for state in ("open", "overdue")
-    }
-    assert len(expected["open"]) > 2 * queries.INBOX_PAGE
+    mine = queries.InboxTab.MINE
     for state in ("open", "overdue"):
+        expected, incidents = grouped(
+            db.session.scalars(queries.inbox_query(org["boss"], state, now, mine))
+        )
+        assert incidents > 2 * queries.INBOX_PAGE or state == "overdue"
         seen, pages = walk_inbox(boss, state)
-        assert seen == expected[state]  # each once, by deadline
-        assert pages == len(expected[state]) // queries.INBOX_PAGE + 1
-    # Done steps: the latest deadline first, over several pages too.
-    for step in db.session.scalars(queries.inbox_query(org["boss"], "open", now)).all()[:30]:
+        assert seen == expected  # each once, grouped by incident
+        assert pages == max(1, math.ceil(incidents / queries.INBOX_PAGE))
+    # Done steps: the incident with the latest deadline first, over several pages too.
+    for step in db.session.scalars(queries.inbox_query(org["boss"], "open", now)).all()[:60]:
         step.status, step.done_at, step.outcomes = StepStatus.DONE, now, ["held"]
     db.session.commit()
-    done = [s.id for s in db.session.scalars(queries.inbox_query(org["boss"], "done", now))]
-    assert len(done) == 30
-    assert walk_inbox(boss, "done") == (done, 2)
+    done, incidents = grouped(
+        db.session.scalars(queries.inbox_query(org["boss"], "done", now, mine))
+    )
+    assert len(done) == 60 and incidents > queries.INBOX_PAGE
+    assert walk_inbox(boss, "done") == (done, math.ceil(incidents / queries.INBOX_PAGE))
 
     # A cursor that is no step, or garbage, starts at the first page.
     def listed(url):

@@ -125,10 +125,10 @@ def test_a_submitted_incident_mails_the_managers_of_victim_and_witness(app, org,
     assert dutch["Subject"] == "Nieuw incident in uw team: nazorg starten"
     assert english["Subject"] == "New incident in your team: aftercare to start"
     plain, html = smtp.texts(dutch)
-    assert (
-        "http://127.0.0.1:5000/aftercare" in plain
-        and 'href="http://127.0.0.1:5000/aftercare"' in html
-    )
+    # The mail leads to the incident itself (its level, steps and owners), not the inbox.
+    link = f"http://127.0.0.1:5000/incidents/{incident.id}"
+    assert link in plain and f'href="{link}"' in html
+    assert "Open het incident" in plain and "/aftercare" not in plain
     assert "niveau 3" in plain and "10 mrt 2026" in plain  # the date and level, nothing more
     assert not smtp.to("victim@example.test")  # the victim reported it themselves
     assert (
