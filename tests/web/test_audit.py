@@ -319,7 +319,9 @@ def officer(app, org, frozen):
 
 def in_english(app, user):
     with services.transaction():
-        db.session.get(type(user), user.id).locale = "en"
+        account = db.session.get(type(user), user.id)
+        assert account is not None
+        account.locale = "en"
 
 
 def test_the_page_lists_entries_newest_first_in_words(app, officer, org):
@@ -350,6 +352,7 @@ def test_incident_and_step_entries_name_the_incident_by_its_number(
     client_of(app, victim).get(f"/incidents/{incident.id}")
     client_of(app, org["witness"]).get(f"/incidents/{incident.id}")
     step = db.session.scalar(select(AftercareStep).where(AftercareStep.owner_id == boss.id))
+    assert step is not None
     client_of(app, boss).get(f"/aftercare/steps/{step.id}")
     assert incident.number
     page = officer.get("/admin/audit").text
@@ -391,7 +394,8 @@ def test_every_action_group_object_and_team_role_has_a_label():
     assert groups <= set(audit_labels.ACTION_GROUP_LABELS)
     for (action, key, _value), _label in audit_labels.ACTION_VARIANTS.items():
         assert action in AuditAction and key in audit_labels.DETAIL_LABELS
-    models = {mapper.class_.__name__.lower() for mapper in db.Model.registry.mappers}
+    registry = db.Model.registry  # type: ignore[attr-defined]
+    models = {mapper.class_.__name__.lower() for mapper in registry.mappers}
     audited = {"incident", "aftercarestep", "user", "team", "location", "notification"}
     audited |= {"scimtoken", "orgimport", "retentionrun"}
     assert audited <= set(audit_labels.OBJECT_LABELS) <= models
@@ -463,6 +467,7 @@ def test_the_incident_filter_finds_the_incident_and_its_steps(app, officer, org,
     victim.get(f"/incidents/{incident.id}")
     victim.get(f"/incidents/{other.id}")
     step = db.session.scalar(select(AftercareStep).where(AftercareStep.incident_id == incident.id))
+    assert step is not None and step.owner is not None
     client_of(app, step.owner).get(f"/aftercare/steps/{step.id}")
     mine = shown(officer, f"incident={incident.number}")
     expected = db.session.scalar(
@@ -478,7 +483,8 @@ def test_the_incident_filter_finds_the_incident_and_its_steps(app, officer, org,
             )
         )
     )
-    assert len(mine) == expected >= 3  # submitted, viewed, its step viewed
+    assert expected is not None and expected >= 3  # submitted, viewed, its step viewed
+    assert len(mine) == expected
     assert all(incident.number in r and other.number not in r for r in mine)
     # Typed as people do: without the zeros, with a slash or a hash.
     year, place = incident.number.split("-")

@@ -58,7 +58,9 @@ def people(make_user, make_team):
 
 def my_parts(app, me, locale):
     with services.transaction():
-        db.session.get(User, me.id).locale = locale
+        account = db.session.get(User, me.id)
+        assert account is not None
+        account.locale = locale
     page = login(app.test_client(), me).get("/incidents").text
     return {
         " ".join(p.split())
