@@ -315,8 +315,8 @@ def object_label(object_type: str) -> str:
 
 def incident_ref(incident_id: int, lookups: Lookups) -> str:
     """An incident by its readable number; a draft (no number yet) by its id."""
-    if incident_id not in lookups.incident_numbers:  # not looked up: by id
-        return str(incident_id)
+    if incident_id not in lookups.incident_numbers:  # a discarded draft, gone: by its id
+        return _("id %(id)s", id=incident_id)
     number = lookups.incident_numbers[incident_id]
     return number if number else _("draft, id %(id)s", id=incident_id)
 

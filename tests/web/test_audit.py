@@ -373,6 +373,21 @@ def test_incident_and_step_entries_name_the_incident_by_its_number(
         assert code not in table
 
 
+def test_a_draft_is_named_as_such_and_a_discarded_one_by_its_id(app, officer, org, frozen):
+    in_english(app, org["admin"])
+    draft = services.save_report(
+        org["victim"], "audit-test-token-0003", ReportData(description="half"), submit=False
+    )
+    kept = services.save_report(
+        org["victim"], "audit-test-token-0004", ReportData(description="kept"), submit=False
+    )
+    draft_id = draft.id
+    services.discard_draft(org["victim"], draft)
+    shown = rows(officer.get("/admin/audit?object_type=incident").text)
+    assert any("Discarded a draft" in r and f"Incident id {draft_id}" in r for r in shown)
+    assert any("Saved a draft report" in r and f"Incident draft, id {kept.id}" in r for r in shown)
+
+
 def test_the_page_speaks_the_users_language(app, officer, org, incident):
     dutch = officer.get("/admin/audit").text
     in_english(app, org["admin"])
