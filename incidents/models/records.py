@@ -39,6 +39,7 @@ class AuditAction(enum.StrEnum):
     AUTH_SESSION_END = "auth.session_end"
 
     AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
 
     CONVERSATIONS_SET = "conversations.set"
 

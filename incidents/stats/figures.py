@@ -68,6 +68,8 @@ class Shown:
     value_label: str = ""
     chart: str = "bar"
     note: str = ""
+    # Short column headers ("L1"), shown with the full label for the mouse and screen readers.
+    column_short: dict[str, str] = field(default_factory=dict)
 
     def csv_rows(self, k: int) -> list[list[str]]:
         total = str(_l("Total"))
@@ -579,6 +581,7 @@ def _cross_shown(
         str(DIMENSIONS[by]),
         row_labels,
         column_labels=_level_labels(),
+        column_short={lvl: str(_l("L%(level)s", level=lvl)) for lvl in LEVELS},
         note=_cross_note(by, found),
     )
 

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "incidents.locks",
             "incidents.labels",
+            "incidents.audit_labels",
             "incidents.passwords",
             "incidents.access",
             "incidents.queries",

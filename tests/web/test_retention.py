@@ -4,6 +4,7 @@ legal holds, expired perpetrator measures, the stored reports, the command and t
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -325,8 +326,8 @@ def test_admin_places_and_lifts_a_hold_without_seeing_contents(client, make_user
         assert placed.status_code == 302
         assert placed.headers["Location"].endswith("/admin/legal-holds")
         page = client.get("/admin/legal-holds").get_data(as_text=True)
-        held = incidents["held"].number
-        assert f"<td>{incident.number}</td>" in page and f"<td>{held}</td>" in page
+        held_cells = re.findall(r"<td[^>]*>([0-9-]+)</td>", page)  # each cell names its column
+        assert incident.number in held_cells and incidents["held"].number in held_cells
         assert not any(secret in page for secret in SECRETS)
         assert "Private note" not in page and "Victim" not in page
         assert 'class="num">1</td>' in page  # the stored report of the run
@@ -418,11 +419,11 @@ def test_the_admin_finds_an_incident_by_the_beginning_of_its_number(client, make
     page = client.get(f"/admin/legal-holds?q={year}-000").get_data(as_text=True)
     assert [m.number for m in made] == [f"{year}-000{i}" for i in (1, 2, 3)]
     for incident in made:
-        assert f"<td>{incident.number}</td>" in page
+        assert f">{incident.number}</td>" in page
     assert "Private words" not in page and org["victim"].name not in page
     # One whole number, typed loosely, finds that one only; a wildcard is only a character.
     page = client.get(f"/admin/legal-holds?q={year}/2").get_data(as_text=True)
-    assert f"<td>{year}-0002</td>" in page and f"<td>{year}-0001</td>" not in page
+    assert f">{year}-0002</td>" in page and f">{year}-0001</td>" not in page
     for typed in ("%", "_", f"{year}-%", "' OR 1=1 --", "x" * 500):
         response = client.get("/admin/legal-holds", query_string={"q": typed})
         assert response.status_code == 200 and "Choose " not in response.get_data(as_text=True)

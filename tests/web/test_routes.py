@@ -123,6 +123,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     # Statistics: HR only (anonymised); conversation counts: HR and admins.
     "aftercare.renew_calendar": frozenset({M}),
     "admin.audit": frozenset({A}),
+    "admin.audit_csv": frozenset({A}),
     "admin.legal_holds": frozenset({A}),
     "admin.set_legal_hold": frozenset({A}),
     "admin.privacy_overview": frozenset({A}),
