@@ -6,14 +6,13 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access, queries, services
 from incidents.extensions import db
 from incidents.forms import ConfirmForm, fresh_form_url, page_cursor, show_service_error
-from incidents.i18n import select_locale
+from incidents.i18n import format_moment, select_locale
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -219,7 +218,7 @@ def _stale_page(stale: StaleEdit, incident: Incident) -> str:
             _(
                 "%(name)s, %(time)s: %(fields)s",
                 name=change.name or _("someone"),
-                time=format_datetime(change.at, "short"),
+                time=format_moment(change.at),
                 fields=fields or _("no fields"),
             ),
             "error",
