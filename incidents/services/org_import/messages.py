@@ -54,10 +54,11 @@ def describe(finding: Finding) -> str:
         case Problem.FIELD_MISSING:
             return _("The column “%(column)s” is empty.", column=values.get("column", ""))
         case Problem.TOO_LONG:
-            return _(
-                "The value in “%(column)s” is longer than %(max)s characters.",
+            return ngettext(
+                "The value in “%(column)s” is longer than %(num)s character.",
+                "The value in “%(column)s” is longer than %(num)s characters.",
+                int(values.get("max") or 0),
                 column=values.get("column", ""),
-                max=values.get("max", ""),
             )
         case Problem.BAD_EMAIL:
             return _("“%(value)s” is not a valid e-mail address.", value=values.get("value", ""))
