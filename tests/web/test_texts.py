@@ -184,7 +184,9 @@ def _urls(app: Flask, world: dict[str, Any]) -> list[str]:
     found = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
-            if "GET" not in rule.methods or rule.endpoint.startswith(("static", "scim.", "api.")):
+            if "GET" not in (rule.methods or ()) or rule.endpoint.startswith(
+                ("static", "scim.", "api.")
+            ):
                 continue
             if rule.endpoint in ("auth.logout", "main.healthz", "main.readyz"):
                 continue
