@@ -56,7 +56,7 @@ lint: $(VENV)/.installed-test
 
 ## translations-update: extract marked strings and merge them into the catalogues
 translations-update: $(VENV)/.installed-test
-	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs=".* __pycache__ .venv instance" -k _l -k lazy_gettext --no-location --sort-output -o incidents/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs=".* __pycache__ .venv instance" -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output -o incidents/translations/messages.pot .
 	$(BIN)/pybabel update -i incidents/translations/messages.pot -d incidents/translations --ignore-obsolete --no-fuzzy-matching
 
 clean:

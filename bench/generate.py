@@ -526,8 +526,11 @@ def _next_id(conn: Connection, table: str) -> int:
 class _Planner:
     """Levels, reasons and step templates, each worked out once and then reused."""
 
-    def __init__(self, protocol: rules.Protocol) -> None:
+    def __init__(
+        self, protocol: rules.Protocol, words: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
         self.protocol = protocol
+        self.words = words or {}  # language -> the labels a rule's reason is named by
         self.assessments: dict[tuple[frozenset[str], frozenset[str]], rules.Assessment] = {}
         self.templates: dict[tuple[int, int, int, int, int], list[TemplateStep]] = {}
         self.reasons: dict[str, str] = {}
@@ -543,7 +546,10 @@ class _Planner:
         rule = assessment.rule.id if assessment.rule else ""
         if rule not in self.reasons:
             self.reasons[rule] = json.dumps(
-                {"nl": assessment.reason("nl"), "en": assessment.reason("en")}
+                {
+                    "nl": assessment.reason("nl", self.words.get("nl")),
+                    "en": assessment.reason("en", self.words.get("en")),
+                }
             )
         return self.reasons[rule]
 
@@ -715,7 +721,7 @@ def generate(
             for offset in range(0, total, BATCH)
         ]
         context = multiprocessing.get_context("fork")
-        state = (load_organisation(conn), protocol, writer.postgres)
+        state = (load_organisation(conn), protocol, writer.postgres, _reason_words())
         with context.Pool(WORKERS, initializer=_start_worker, initargs=state) as pool:
             for batch in pool.imap(_make_batch, tasks):
                 for table, rows in batch.items():
@@ -739,8 +745,31 @@ ID_RESERVE = {"incident": 1, "incident_change": 1, "incident_person": 5, "afterc
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(org: Organisation, protocol: rules.Protocol, postgres: bool) -> None:
-    _WORKER.update(org=org, planner=_Planner(protocol), postgres=postgres)
+def _reason_words() -> dict[str, dict[str, str]]:
+    """The app's labels of types and facts per language, which name a rule's reason as the
+    app stores it (`incidents.labels.level_reasons`); none without an app."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return {}
+    from flask_babel import force_locale
+
+    from incidents import labels
+
+    words = {}
+    for language in ("nl", "en"):
+        with force_locale(language):
+            words[language] = labels.condition_names()
+    return words
+
+
+def _start_worker(
+    org: Organisation,
+    protocol: rules.Protocol,
+    postgres: bool,
+    words: Mapping[str, Mapping[str, str]],
+) -> None:
+    _WORKER.update(org=org, planner=_Planner(protocol, words), postgres=postgres)
 
 
 def _make_batch(task: tuple[int, int, dict[str, int]]) -> dict[str, list[tuple[Any, ...]]]:

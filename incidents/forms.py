@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app, flash, request, url_for
-from flask_babel import format_number, gettext
+from flask_babel import format_number, ngettext
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
@@ -24,7 +24,11 @@ class MinPasswordLength:
     def __call__(self, form: Form, field: Field) -> None:
         minimum = current_app.config["PASSWORD_MIN_LENGTH"]
         if field.data and len(field.data) < minimum:
-            raise ValidationError(_l("Use at least %(count)s characters.", count=minimum))
+            raise ValidationError(
+                ngettext(
+                    "Use at least %(num)s character.", "Use at least %(num)s characters.", minimum
+                )
+            )
 
 
 class MaxLength:
@@ -41,11 +45,14 @@ class MaxLength:
             return
         field.data = text[: self.max]
         raise ValidationError(
-            gettext(
-                "Keep it under %(max)s characters: yours had %(count)s. Only the first "
+            ngettext(
+                "Keep it under %(max)s character: yours had %(length)s. Only the first "
+                "%(max)s is shown here; shorten the text and send it again.",
+                "Keep it under %(max)s characters: yours had %(length)s. Only the first "
                 "%(max)s are shown here; shorten the text and send it again.",
+                self.max,
                 max=format_number(self.max),
-                count=format_number(len(text)),
+                length=format_number(len(text)),
             )
         )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import force_locale
+
 from incidents.extensions import current_protocol
 from incidents.i18n import lazy_gettext as _l
 from incidents.models import AuditAction, Channel, IncidentType, PersonRole, Role
-from incidents.rules import Outcome, Subject
+from incidents.rules import Assessment, Outcome, Subject
 
 # Who did something, as the access export writes it (its keys) and "My data" shows it.
 YOU = "you"
@@ -233,3 +236,23 @@ HELP_CONTACT_LABELS = {
     "victim_support": _l("Victim support"),
     "police": _l("Police (no emergency)"),
 }
+
+
+def condition_names() -> dict[str, str]:
+    """The words of the current language for what a severity rule looks at: each incident
+    type and aggravating fact by its protocol name, as the report form and incident page show
+    them."""
+    names = {member.value: str(label) for member, label in TYPE_LABELS.items()}
+    names.update((name, str(label)) for name, label in AGGRAVATING_LABELS.items())
+    return names
+
+
+def level_reasons(assessment: Assessment) -> dict[str, str]:
+    """Why the incident has its level, in each language the app speaks (stored with the
+    incident): a rule without its own words is named by its type or fact labels, so "Level 2
+    because: damage to property" uses the words of the incident's type."""
+    reasons = {}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            reasons[language] = assessment.reason(language, condition_names())
+    return reasons

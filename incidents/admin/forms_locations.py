@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 from incidents.forms import strip_filter
 from incidents.i18n import lazy_gettext as _l
+from incidents.i18n import lazy_ngettext
 from incidents.labels import CHANNEL_LABELS
 from incidents.models import LOCATION_NAME_MAX, Channel
 
@@ -19,8 +20,14 @@ class LocationForm(FlaskForm):
         _l("Name"),
         validators=[
             DataRequired(message=_l("Enter the location's name.")),
-            # WTForms fills in %(max)s.
-            Length(max=LOCATION_NAME_MAX, message=_l("Keep the name under %(max)s characters.")),
+            Length(
+                max=LOCATION_NAME_MAX,
+                message=lazy_ngettext(
+                    "Keep the name under %(num)s character.",
+                    "Keep the name under %(num)s characters.",
+                    LOCATION_NAME_MAX,
+                ),
+            ),
         ],
         filters=[strip_filter],
         description=_l(

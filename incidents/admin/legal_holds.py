@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from incidents.admin import bp
 from incidents.forms import show_service_error, strip_filter
 from incidents.i18n import lazy_gettext as _l
+from incidents.i18n import lazy_ngettext
 from incidents.models import Role
 from incidents.security import roles
 from incidents.services import ServiceError, numbers, retention
@@ -58,11 +59,13 @@ class LegalHoldForm(FlaskForm):
         _l("Reason"),
         validators=[Length(max=retention.REASON_MAX)],
         filters=[strip_filter],
-        description=_l(
-            "Required when placing a hold: %(min)s to %(max)s characters. For example the case "
+        description=lazy_ngettext(
+            "Required when placing a hold: %(min)s to %(num)s character. For example the case "
             "or request that requires it. No personal data.",
+            "Required when placing a hold: %(min)s to %(num)s characters. For example the case "
+            "or request that requires it. No personal data.",
+            retention.REASON_MAX,
             min=retention.REASON_MIN,
-            max=retention.REASON_MAX,
         ),
     )
 

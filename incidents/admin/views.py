@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from incidents import queries, services
@@ -82,11 +83,13 @@ def send_password_link(user_id: int) -> ResponseReturnValue:
         flash(error.message, "error")
     else:
         flash(
-            _(
+            ngettext(
                 "A link to set a new password was sent to %(email)s. It works once, for "
-                "%(hours)s hours.",
+                "%(num)s hour.",
+                "A link to set a new password was sent to %(email)s. It works once, for "
+                "%(num)s hours.",
+                current_app.config["PASSWORD_RESET_HOURS"],
                 email=user.email,
-                hours=current_app.config["PASSWORD_RESET_HOURS"],
             ),
             "success",
         )

@@ -24,6 +24,7 @@ from incidents.bounds import EARLIEST_DAY, INT_MAX, MEASURE_MAX_YEARS, latest_me
 from incidents.extensions import org_zone
 from incidents.forms import DateBetween, strip_filter
 from incidents.i18n import lazy_gettext as _l
+from incidents.i18n import lazy_ngettext
 from incidents.labels import OUTCOME_LABELS
 from incidents.models import AftercareStep
 from incidents.services.aftercare import (
@@ -76,9 +77,10 @@ class StepForm(FlaskForm):
                 EARLIEST_DAY,
                 lambda: latest_measure_end(_today()),
                 EARLIEST,
-                _l(
-                    "A measure ends at most %(years)s years from today.",
-                    years=MEASURE_MAX_YEARS,
+                lazy_ngettext(
+                    "A measure ends at most %(num)s year from today.",
+                    "A measure ends at most %(num)s years from today.",
+                    MEASURE_MAX_YEARS,
                 ),
             ),
         ],

@@ -10,12 +10,13 @@ from datetime import datetime
 
 from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents.auth import bp
 from incidents.evidence.storage import StorageError
+from incidents.i18n import format_moment
 from incidents.labels import (
     ACCOUNT_FIELD_LABELS,
     ACTOR_LABELS,
@@ -42,7 +43,7 @@ from incidents.services import audit_log
 
 def _when(value: str | None) -> str:
     """An ISO moment from the export, in the organisation's time and the user's language."""
-    return format_datetime(datetime.fromisoformat(value), "short") if value else "\N{EN DASH}"
+    return format_moment(datetime.fromisoformat(value)) if value else "\N{EN DASH}"
 
 
 @bp.route("/account/data")

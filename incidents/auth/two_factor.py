@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from incidents.auth import bp, pending
@@ -62,9 +63,10 @@ def two_factor_login() -> ResponseReturnValue:
             audit_log.record_login(user)
             if check.outcome is two_factor.Outcome.RECOVERY_CODE:
                 flash(
-                    _(
-                        "You logged in with a recovery code. Recovery codes left: %(num)s.",
-                        num=check.recovery_codes_left,
+                    ngettext(
+                        "You logged in with a recovery code. %(num)s recovery code left.",
+                        "You logged in with a recovery code. %(num)s recovery codes left.",
+                        check.recovery_codes_left,
                     ),
                     "info",
                 )

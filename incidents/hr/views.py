@@ -181,6 +181,17 @@ def _figure_format(locale: str) -> tuple[Any, Locale]:
     return parse_pattern("#,##0.#"), Locale.parse(locale)
 
 
+@bp.app_template_filter("plural_of")
+def plural_of(figure: object) -> int:
+    """The number that chooses a text's plural form for a protected figure: its value when
+    shown, else 0 (a plural), so "< 10 incidents" never tells a hidden 1 from more. A
+    fraction (1.5 hours) is plural; gettext wants a whole number."""
+    value = getattr(figure, "value", None)
+    if value is None or getattr(figure, "suppressed", False) or getattr(figure, "withheld", False):
+        return 0
+    return int(value) if float(value).is_integer() else 2
+
+
 @bp.app_template_filter("figure")
 def figure_text(figure: object, k: int) -> str:
     """How a protected figure reads: a number in the user's language, "< k", "*" (withheld),

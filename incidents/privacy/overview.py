@@ -143,7 +143,7 @@ def _events_table(in_year: tuple[ColumnElement[bool], ...], k: int) -> Shown:
         disclosure.series(events_raw, list(EVENTS), k),
         str(_l("Event")),
         {a: str(label) for a, label in EVENTS.items()},
-        value_label=str(_l("Number")),
+        value_label=str(_l("Count")),
     )
 
 
@@ -228,7 +228,7 @@ def _measures_table(k: int) -> Shown:
         ),
         str(_l("Measure")),
         {"active": str(_l("Active")), "expired": str(_l("Expired"))},
-        value_label=str(_l("Number")),
+        value_label=str(_l("Count")),
     )
 
 

@@ -14,6 +14,7 @@ import io
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from incidents import access, services
@@ -59,7 +60,7 @@ def add_evidence(incident_id: int) -> ResponseReturnValue:
             db.session.rollback()
             show_service_error(form, error)
         else:
-            flash(_("%(count)s file(s) added.", count=len(added)), "success")
+            flash(ngettext("%(num)s file added.", "%(num)s files added.", len(added)), "success")
             return _to_files(incident_id)
     incident, view = incident_or_404(incident_id)
     return detail_page(incident, view, evidence_form=form), 400

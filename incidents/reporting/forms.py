@@ -29,7 +29,7 @@ from incidents import queries
 from incidents.bounds import EARLIEST_DAY, EARLIEST_MOMENT, parse_int
 from incidents.forms import DateBetween, MaxLength, strip_filter
 from incidents.i18n import lazy_gettext as _l
-from incidents.i18n import select_locale
+from incidents.i18n import lazy_ngettext, select_locale
 from incidents.labels import AGGRAVATING_LABELS, CHANNEL_LABELS, TYPE_LABELS
 from incidents.models import Channel, Incident, IncidentType, PerpetratorKnown, PersonRole, User
 from incidents.services import ReportData
@@ -452,11 +452,14 @@ class QuickLogForm(FlaskForm):
 
 def files_hint() -> Any:
     config = current_app.config
-    return _l(
-        "Photos, screenshots, PDF, text or e-mail files: at most %(count)s, of %(mb)s MB each. "
+    return lazy_ngettext(
+        "Photos, screenshots, PDF, text or e-mail files: at most %(num)s file, of %(mb)s MB. "
         "Photos are stored without their location and camera data. Without a network, files "
         "are not kept: add them to the incident later.",
-        count=config["EVIDENCE_MAX_FILES"],
+        "Photos, screenshots, PDF, text or e-mail files: at most %(num)s files, of %(mb)s MB "
+        "each. Photos are stored without their location and camera data. Without a network, "
+        "files are not kept: add them to the incident later.",
+        config["EVIDENCE_MAX_FILES"],
         mb=config["EVIDENCE_MAX_BYTES"] // (1024 * 1024),
     )
 

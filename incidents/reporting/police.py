@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_login import current_user
@@ -69,14 +69,10 @@ def police_bundle(incident_id: int) -> ResponseReturnValue:
 
 @contextmanager
 def _in_dutch() -> Iterator[None]:
-    """Translations and dates in Dutch for the block, whatever the user's language."""
-    # `datetimeformat` keeps the request's locale in `g` once it has formatted a date.
-    g.pop("_moment_format", None)
-    try:
-        with force_locale(REPORT_LOCALE):
-            yield
-    finally:
-        g.pop("_moment_format", None)
+    """Translations and dates in Dutch for the block, whatever the user's language (the date
+    filters read the locale from Flask-Babel, which `force_locale` sets)."""
+    with force_locale(REPORT_LOCALE):
+        yield
 
 
 def _no_fetching(url: str, *args: object, **kwargs: object) -> dict[str, object]:

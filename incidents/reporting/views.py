@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -16,14 +15,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access, queries, services
 from incidents.extensions import db, org_zone
 from incidents.forms import ConfirmForm, fresh_form_url, page_cursor, show_service_error
-from incidents.i18n import format_moment, select_locale
+from incidents.i18n import format_day, format_moment, select_locale
 from incidents.labels import (
     AGGRAVATING_LABELS,
     CHANNEL_LABELS,
@@ -231,7 +229,7 @@ def _stale_page(stale: StaleEdit, incident: Incident) -> str:
             _(
                 "%(name)s, %(time)s: %(fields)s",
                 name=change.name or _("someone"),
-                time=format_datetime(change.at, "short"),
+                time=format_moment(change.at),
                 fields=fields or _("no fields"),
             ),
             "error",
@@ -349,15 +347,13 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
 
 def _your_aftercare(incident: Incident) -> victim_view.YourAftercare:
     """The current user's own aftercare on `incident`, in plain words."""
-    # The date filter of the templates, once the app has one; until then the short date.
-    day = current_app.jinja_env.filters.get("dateformat") or (lambda d: format_date(d, "short"))
     return victim_view.your_aftercare(
         access.own_aftercare_steps(current_user, incident),
         viewer_id=current_user.id,
         now=utcnow(),
         today=datetime.now(org_zone()).date(),
         moment=lambda moment: format_moment(moment, "short"),
-        day=day,
+        day=format_day,
     )
 
 

@@ -184,11 +184,13 @@ class _Reader:
             {"id", "level", "reason_nl", "reason_en", "types_any", "facts_all", "facts_any"},
             path,
         )
+        # The reason in both languages, or in neither: then the condition's labels say it.
+        own = "reason_nl" in table or "reason_en" in table
         rule = Rule(
             id=self.text(table, "id", path),
             level=self.level(table, "level", path),
-            reason_nl=self.text(table, "reason_nl", path),
-            reason_en=self.text(table, "reason_en", path),
+            reason_nl=self.text(table, "reason_nl", path) if own else "",
+            reason_en=self.text(table, "reason_en", path) if own else "",
             types_any=self.names(table, "types_any", path, INCIDENT_TYPES, "type"),
             facts_all=self.names(table, "facts_all", path, FACT_NAMES, "fact"),
             facts_any=self.names(table, "facts_any", path, FACT_NAMES, "fact"),
@@ -196,6 +198,12 @@ class _Reader:
         if not (rule.types_any or rule.facts_all or rule.facts_any):
             # A rule without conditions would match every incident: almost surely a mistake.
             self.fail(path, "has no condition (give types_any, facts_all or facts_any)")
+        if not own and not rule.names_its_reason:
+            self.fail(
+                _join(path, "reason_nl"),
+                "missing (a rule on incident types only, or on one fact, may leave out "
+                "reason_nl and reason_en; this one needs both)",
+            )
         return rule
 
     def step(self, table: dict[str, Any], path: str) -> StepDefinition:

@@ -10,21 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeGuard
 
-INCIDENT_TYPES: frozenset[str] = frozenset(
-    {
-        "verbal",
-        "intimidation",
-        "threat",
-        "discrimination",
-        "sexual",
-        "physical",
-        "damage",
-        "online",
-    }
+TYPE_ORDER: tuple[str, ...] = (
+    "verbal",
+    "intimidation",
+    "threat",
+    "discrimination",
+    "sexual",
+    "physical",
+    "damage",
+    "online",
 )
+"""Names of the incident types (the values of ``models.IncidentType``), in the order the report
+form lists them; a reason naming several types names them in this order."""
+
+INCIDENT_TYPES: frozenset[str] = frozenset(TYPE_ORDER)
 """Names of the incident types (the values of ``models.IncidentType``)."""
 
 FACT_NAMES: tuple[str, ...] = ("weapon", "threat_home", "injury", "absence", "hospital")
@@ -161,8 +164,9 @@ class Rule:
 
     id: str
     level: int
-    reason_nl: str
-    reason_en: str
+    # Empty: the reason is the condition in the words of the app's own labels (`reason`).
+    reason_nl: str = ""
+    reason_en: str = ""
     types_any: frozenset[str] = frozenset()
     facts_all: frozenset[str] = frozenset()
     facts_any: frozenset[str] = frozenset()
@@ -176,9 +180,30 @@ class Rule:
             return False
         return not (self.facts_any and self.facts_any.isdisjoint(true))
 
-    def reason(self, language: str) -> str:
-        """The reason in Dutch for a language starting with "nl", else in English."""
-        return self.reason_nl if language.lower().startswith("nl") else self.reason_en
+    @property
+    def names_its_reason(self) -> bool:
+        """True when the reason can be built from the condition's own labels: a rule on
+        incident types only, or on one aggravating fact only."""
+        if self.types_any:
+            return not (self.facts_all or self.facts_any)
+        return len(self.facts_all | self.facts_any) == 1
+
+    def reason(self, language: str, names: Mapping[str, str] | None = None) -> str:
+        """The reason in Dutch for a language starting with "nl", else in English.
+
+        A rule without reason_nl/reason_en is given by its condition: `names` maps incident
+        types and fact names to the labels the app shows for them in `language` (the type
+        "damage" reads as the type does on the incident page, so reason and type never
+        drift apart); several types are joined by commas. Without `names`, the ids."""
+        own = self.reason_nl if language.lower().startswith("nl") else self.reason_en
+        if own:
+            return own
+        names = names or {}
+        if self.types_any:
+            ordered = [t for t in TYPE_ORDER if t in self.types_any]
+            return ", ".join(names.get(t, t) for t in ordered)
+        (fact,) = self.facts_all | self.facts_any
+        return names.get(fact, fact)
 
 
 @dataclass(frozen=True)
@@ -189,10 +214,11 @@ class Assessment:
     rule: Rule | None  # the rule that set the level; None when no rule matched
     reasons: tuple[Rule, ...]  # every matching rule, highest level first, then file order
 
-    def reason(self, language: str) -> str:
-        """The winning rule's reason in "nl" or "en", or a generic text when no rule matched."""
+    def reason(self, language: str, names: Mapping[str, str] | None = None) -> str:
+        """The winning rule's reason in "nl" or "en" (`names` as for `Rule.reason`), or a
+        generic text when no rule matched."""
         if self.rule is not None:
-            return self.rule.reason(language)
+            return self.rule.reason(language, names)
         return _GENERIC_REASON["nl" if language.lower().startswith("nl") else "en"]
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import update
 
-from incidents import bounds, notify, rules
+from incidents import bounds, labels, notify, rules
 from incidents.extensions import current_protocol, db, org_zone
 from incidents.models import (
     AftercareStep,
@@ -157,7 +157,7 @@ def _set_level(
         return
     incident.level = assessment.level
     incident.level_rule = assessment.rule.id if assessment.rule else ""
-    incident.level_reason = {"nl": assessment.reason("nl"), "en": assessment.reason("en")}
+    incident.level_reason = labels.level_reasons(assessment)
     incident.protocol_version = current.version
     if previous is not None:
         audit(
@@ -249,15 +249,21 @@ def result_errors(step: AftercareStep, result: StepResult, today: date) -> dict[
     """The rules of each kind of outcome, as messages per form field."""
     errors: dict[str, str] = {}
     if len(result.note) > NOTE_MAX:
-        errors["note"] = _("Keep the note under %(count)s characters.", count=NOTE_MAX)
+        errors["note"] = ngettext(
+            "Keep the note under %(num)s character.",
+            "Keep the note under %(num)s characters.",
+            NOTE_MAX,
+        )
     for name, day in (("held_on", result.held_on), ("end_date", result.end_date)):
         if day is not None and day < bounds.EARLIEST_DAY:
             errors[name] = _("Enter a date from 1 January 1990 on.")
     if result.held_on is not None and result.held_on > today:
         errors["held_on"] = _("The date cannot be in the future.")
     if result.end_date is not None and result.end_date > bounds.latest_measure_end(today):
-        errors["end_date"] = _(
-            "A measure ends at most %(years)s years from today.", years=bounds.MEASURE_MAX_YEARS
+        errors["end_date"] = ngettext(
+            "A measure ends at most %(num)s year from today.",
+            "A measure ends at most %(num)s years from today.",
+            bounds.MEASURE_MAX_YEARS,
         )
     problems = rules.check_outcome(
         outcome_rules(step.kind), result.outcomes, result.recorded(), today
@@ -455,7 +461,11 @@ def _police_outcome(actor: User, step: AftercareStep, outcome: str) -> None:
         raise ServiceError(_("Describe the outcome."), "police_outcome")
     if len(text) > POLICE_OUTCOME_MAX:
         raise ServiceError(
-            _("Keep the outcome under %(count)s characters.", count=POLICE_OUTCOME_MAX),
+            ngettext(
+                "Keep the outcome under %(num)s character.",
+                "Keep the outcome under %(num)s characters.",
+                POLICE_OUTCOME_MAX,
+            ),
             "police_outcome",
         )
     step.police_outcome = text

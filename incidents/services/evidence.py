@@ -209,7 +209,13 @@ def remove_file(actor: User, attachment: Attachment, reason: str) -> None:
     if not reason:
         raise InvalidInput({"reason": _("Say why the file is removed.")})
     if len(reason) > REASON_MAX:
-        raise InvalidInput({"reason": _("At most %(n)s characters.", n=REASON_MAX)})
+        raise InvalidInput(
+            {
+                "reason": ngettext(
+                    "At most %(num)s character.", "At most %(num)s characters.", REASON_MAX
+                )
+            }
+        )
     with transaction():
         incident = lock(attachment.incident_id)
         db.session.refresh(attachment)

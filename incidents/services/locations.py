@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -43,7 +44,13 @@ def _clean_name(name: str) -> str:
         raise InvalidInput({"name": _("Enter the location's name.")})
     if len(cleaned) > LOCATION_NAME_MAX:
         raise InvalidInput(
-            {"name": _("Keep the name under %(max)s characters.", max=LOCATION_NAME_MAX)}
+            {
+                "name": ngettext(
+                    "Keep the name under %(num)s character.",
+                    "Keep the name under %(num)s characters.",
+                    LOCATION_NAME_MAX,
+                )
+            }
         )
     return cleaned
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -99,7 +100,11 @@ def _report_errors(
     limit = current_app.config["MAX_COLLEAGUES_PER_REPORT"]
     if len(set(data.affected_ids) | set(data.witness_ids)) > limit:
         # Checked before anything else: a list of thousands of ids never reaches the database.
-        message = _("Choose at most %(count)s colleagues in one report.", count=limit)
+        message = ngettext(
+            "Choose at most %(num)s colleague in one report.",
+            "Choose at most %(num)s colleagues in one report.",
+            limit,
+        )
         return {"witnesses" if data.witness_ids else "affected": message}
     if data.occurred_at is not None and data.occurred_at > utcnow() + FUTURE_TOLERANCE:
         errors["occurred_at"] = _("The date and time cannot be in the future.")

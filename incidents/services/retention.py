@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -244,16 +245,22 @@ def set_legal_hold(actor: User, incident: Incident, hold: bool, reason: str) -> 
     reason = reason.strip()
     if hold and not REASON_MIN <= len(reason) <= REASON_MAX:
         raise ServiceError(
-            _(
-                "Give the reason in %(min)s to %(max)s characters.",
+            ngettext(
+                "Give the reason in %(min)s to %(num)s character.",
+                "Give the reason in %(min)s to %(num)s characters.",
+                REASON_MAX,
                 min=REASON_MIN,
-                max=REASON_MAX,
             ),
             "reason",
         )
     if len(reason) > REASON_MAX:
         raise ServiceError(
-            _("Keep the reason under %(count)s characters.", count=REASON_MAX), "reason"
+            ngettext(
+                "Keep the reason under %(num)s character.",
+                "Keep the reason under %(num)s characters.",
+                REASON_MAX,
+            ),
+            "reason",
         )
     with transaction():
         incident = lock(incident.id)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from incidents.extensions import db
@@ -46,7 +47,12 @@ def create(actor: User, name: str) -> NewToken:
     name = name.strip()
     if not name or len(name) > NAME_MAX:
         raise ServiceError(
-            _("Give the token a name of at most %(max)s characters.", max=NAME_MAX), "name"
+            ngettext(
+                "Give the token a name of at most %(num)s character.",
+                "Give the token a name of at most %(num)s characters.",
+                NAME_MAX,
+            ),
+            "name",
         )
     secret = PREFIX + secrets.token_urlsafe(32)
     with transaction():

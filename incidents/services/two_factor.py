@@ -33,12 +33,12 @@ from datetime import datetime, timedelta
 
 import pyotp
 from flask import current_app
-from flask_babel import format_time
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from incidents import notify, qr
 from incidents.extensions import db
+from incidents.i18n import format_clock
 from incidents.locks import begin_immediate
 from incidents.models import (
     AuditAction,
@@ -443,4 +443,4 @@ def wrong_code_message() -> str:
 
 def wait_message(seconds: int) -> str:
     until = utcnow() + timedelta(seconds=seconds)
-    return _("Too many wrong codes. Try again after %(time)s.", time=format_time(until, "medium"))
+    return _("Too many wrong codes. Try again after %(time)s.", time=format_clock(until))

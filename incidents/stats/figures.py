@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 
 from incidents.extensions import current_protocol
+from incidents.i18n import format_day
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS, OUTCOME_LABELS, TYPE_LABELS
 from incidents.models import Channel, IncidentType
@@ -723,19 +724,23 @@ def _cross_note(by: str, found: Units | None) -> str:
     if by == "team" and found is not None and found.too_small:
         k = current_k()
         return str(
-            _l(
-                "Teams are counted with their department when they had fewer than %(k)s members"
-                " throughout the period; a group that stays below %(k)s shows no figures (*).",
-                k=k,
+            ngettext(
+                "Teams are counted with their department when they had fewer than %(num)s member"
+                " throughout the period; a group that stays below %(num)s shows no figures (*).",
+                "Teams are counted with their department when they had fewer than %(num)s members"
+                " throughout the period; a group that stays below %(num)s shows no figures (*).",
+                k,
             )
         )
     if by == "team":
         k = current_k()
         return str(
-            _l(
-                "Teams are counted with their department when they had fewer than %(k)s members"
+            ngettext(
+                "Teams are counted with their department when they had fewer than %(num)s member"
                 " throughout the period.",
-                k=k,
+                "Teams are counted with their department when they had fewer than %(num)s members"
+                " throughout the period.",
+                k,
             )
         )
     return ""
@@ -771,13 +776,13 @@ def comparison(change: date, months: int, now: datetime) -> tuple[Shown, Figure,
     )
     shown_table = Shown(
         "compare",
-        str(_l("Before and after %(date)s", date=change.isoformat()[:7])),
+        str(_l("Before and after %(date)s", date=format_day(change, "MMMM yyyy"))),
         table,
         str(_l("Level")),
         _level_labels(),
         column_labels={
-            "before": str(_l("%(months)s months before", months=months)),
-            "after": str(_l("%(months)s months after", months=months)),
+            "before": ngettext("%(num)s month before", "%(num)s months before", months),
+            "after": ngettext("%(num)s month after", "%(num)s months after", months),
         },
     )
     return shown_table, rates[0], rates[1]

@@ -188,7 +188,7 @@ def test_report_steps_by_two_managers_and_the_outcomes_seen_by_employee_and_witn
     incident_id = report_physical_violence(page)
     expect(status(page)).to_have_text("Dank u wel. Uw melding is ontvangen.")
     expect(page.get_by_role("heading", name="Niveau 3", exact=True)).to_be_visible()
-    expect(page.get_by_text("Waarom: Fysiek geweld", exact=True)).to_be_visible()
+    expect(page.get_by_text("Niveau 3 vanwege: fysiek geweld", exact=True)).to_be_visible()
     planned = steps_of(incident_id)
     eva_steps = [s for s in planned if s.subject_user and s.subject_user.name == "Eva Employee"]
     assert len(eva_steps) >= 2 and len(planned) > len(eva_steps)

@@ -56,8 +56,10 @@ def test_utc_datetime_stores_utc_and_refuses_naive_moments():
         column.process_bind_param(datetime(2026, 1, 1, 12), dialect)
 
 
-def test_the_datetime_filter_reads_as_flask_babels():
-    """`datetimeformat` is sped up, not changed: the same text as Flask-Babel's filter."""
+def test_the_datetime_filter_writes_the_one_pattern_of_each_language():
+    """`datetimeformat` (one strftime call) writes what Babel writes for the one pattern of
+    each language, "dd-MM-yyyy HH:mm" and "dd/MM/yyyy HH:mm", in the organisation's zone (also
+    across the changes to and from summer time)."""
     from datetime import UTC, datetime, timedelta
 
     from flask_babel import format_datetime, refresh
@@ -67,9 +69,10 @@ def test_the_datetime_filter_reads_as_flask_babels():
 
     app = create_app("test")
     moments = [
-        datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=37 * n, minutes=611 * n)
+        datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=37 * n, minutes=611 * n, seconds=n)
         for n in range(12)
-    ]
+    ] + [datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC)]
+    patterns = {"nl": "dd-MM-yyyy HH:mm", "en": "dd/MM/yyyy HH:mm"}
     shown = {}
     for locale in ("nl", "en"):
         with app.test_request_context():
@@ -78,8 +81,8 @@ def test_the_datetime_filter_reads_as_flask_babels():
             session["locale"] = locale
             refresh()
             for moment in moments:
-                for name in ("short", "medium"):
-                    assert format_moment(moment, name) == format_datetime(moment, name)
+                for name in ("short", "medium", "long"):
+                    assert format_moment(moment, name) == format_datetime(moment, patterns[locale])
             assert format_moment(None) == ""
             shown[locale] = format_moment(moments[3], "medium")
     assert shown["nl"] != shown["en"]  # both languages were tried

@@ -168,8 +168,23 @@ def test_every_matching_rule_is_a_reason_highest_level_first(protocol: Protocol)
         "weapon",
         "threat",
     ]
-    assert assessment.reason("nl") == "Fysiek geweld"
-    assert assessment.reason("en") == "Physical violence"
+    # The rule has no words of its own: the app's label of the type says it.
+    assert assessment.reason("nl", {"physical": "Fysiek geweld"}) == "Fysiek geweld"
+    assert assessment.reason("en") == "physical"  # without labels: the type's id
+
+
+def test_a_rule_without_its_own_words_is_named_by_its_types_or_its_fact() -> None:
+    protocol = parse_protocol(
+        V
+        + rule(id='"types"', types_any='["physical", "threat"]', reason_nl=None, reason_en=None)
+        + rule(id='"fact"', types_any=None, facts_any='["weapon"]', reason_nl=None, reason_en=None)
+        + rule(id='"own"', types_any='["verbal"]', reason_nl='"Eigen"', reason_en='"Own"')
+    )
+    names = {"physical": "Physical violence", "threat": "Threat", "weapon": "A weapon"}
+    types, fact, own = protocol.rules
+    assert types.reason("en", names) == "Threat, Physical violence"  # in the form's order
+    assert fact.reason("en", names) == "A weapon"
+    assert (own.reason("nl", names), own.reason("en", names)) == ("Eigen", "Own")
 
 
 def test_without_a_matching_rule_the_reason_is_a_generic_text(protocol: Protocol) -> None:
@@ -457,6 +472,16 @@ INVALID = [
     pytest.param(V + rule(types_any="[]", facts_any="[]"), "rules[0]: has no condition", id="only empty conditions"),
     pytest.param(V + rule(reason_nl=None), "rules[0].reason_nl: missing", id="missing reason_nl"),
     pytest.param(V + rule(reason_en=None), "rules[0].reason_en: missing", id="missing reason_en"),
+    pytest.param(
+        V + rule(types_any=None, facts_all='["injury", "absence"]', reason_nl=None, reason_en=None),
+        "rules[0].reason_nl: missing (a rule on incident types only, or on one fact",
+        id="two facts need their own reason",
+    ),
+    pytest.param(
+        V + rule(facts_any='["weapon"]', reason_nl=None, reason_en=None),
+        "rules[0].reason_nl: missing",
+        id="type and fact need their own reason",
+    ),
     pytest.param(V + rule(reason_en='" "'), "rules[0].reason_en: ' ' is not a non-empty string", id="blank reason"),
     pytest.param(V + rule(facts_al='["weapon"]'), "rules[0].facts_al: unknown key", id="unknown rule key"),
     # steps

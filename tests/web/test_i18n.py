@@ -81,6 +81,8 @@ def test_the_catalogue_holds_every_marked_string(tmp_path):
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "lazy_ngettext:1,2",
             "-o",
             str(pot),
             ".",

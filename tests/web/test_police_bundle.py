@@ -244,7 +244,7 @@ def test_the_report_is_dutch_from_the_employer_with_its_address_and_the_checksum
     assert "Vera Victim, p/a Gemeente Dronten" in flat
     assert "Said he would wait for her outside." in flat
     assert "Jan Jansen" in flat and "K-4711" in flat and "Mrs. Bakker, visitor" in flat
-    assert "10 maart 2026" in flat
+    assert "10-03-2026" in flat
     for attachment in files:
         assert attachment.sha256 in text  # whole, on one line
     # The employer reports: no employee's own contact details, no colleague witness by name.

@@ -238,7 +238,7 @@ def test_a_recovery_code_works_once(client, enrolled):
     typed = " " + codes[0].upper().replace("-", " - ") + " "  # case, spaces, dashes
     response = recovery_step(client, typed)
     assert response.status_code == 302
-    assert ": 9." in client.get("/").text  # "Recovery codes left: 9."
+    assert "9 herstelcodes over" in client.get("/").text  # "9 recovery codes left."
     assert logged_in(client)
     assert AuditAction.AUTH_RECOVERY_CODE in actions_of(user)
     client.post("/logout")

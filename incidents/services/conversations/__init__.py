@@ -18,7 +18,7 @@ from typing import assert_never
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, format_number, get_locale
+from flask_babel import force_locale, format_number, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -127,8 +127,10 @@ def describe(finding: Finding) -> str:
                 size=MAX_UPLOAD_BYTES // (1024 * 1024),
             )
         case Problem.TOO_MANY_LINES:
-            return _(
+            return ngettext(
+                "The file has more than %(max)s line. Split it into smaller files.",
                 "The file has more than %(max)s lines. Split it into smaller files.",
+                MAX_LINES,
                 max=format_number(MAX_LINES),
             )
         case Problem.FILE_EMPTY:
@@ -144,8 +146,8 @@ def describe(finding: Finding) -> str:
             return _("This line cannot be read as CSV.")
         case Problem.WRONG_NUMBER_OF_VALUES:
             return _(
-                "Expected 4 values (month, team, channel, count), found %(count)s.",
-                count=value,
+                "Expected 4 values (month, team, channel, count), found %(found)s.",
+                found=value,
             )
         case Problem.DUPLICATE_LINE:
             return _(

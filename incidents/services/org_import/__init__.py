@@ -34,6 +34,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -249,10 +250,12 @@ def apply(actor: User | None, record: OrgImport) -> OrgImport:
     content = _kept(record.digest)
     if content is None:
         raise ServiceError(
-            _(
-                "The file of this dry run is no longer kept (files are kept for %(hours)s "
+            ngettext(
+                "The file of this dry run is no longer kept (files are kept for %(num)s "
+                "hour). Upload it again.",
+                "The file of this dry run is no longer kept (files are kept for %(num)s "
                 "hours). Upload it again.",
-                hours=KEEP_HOURS,
+                KEEP_HOURS,
             )
         )
     applied = _apply(actor, record, content)

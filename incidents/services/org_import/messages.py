@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, assert_never
 
-from flask_babel import force_locale, format_number
+from flask_babel import force_locale, format_number, ngettext
 from flask_babel import gettext as _
 
 from incidents.models import OrgImport
@@ -27,7 +27,12 @@ def describe(finding: Finding) -> str:
                 size=MAX_UPLOAD_BYTES // (1024 * 1024),
             )
         case Problem.TOO_MANY_LINES:
-            return _("The file has more than %(max)s lines.", max=format_number(MAX_LINES))
+            return ngettext(
+                "The file has more than %(max)s line.",
+                "The file has more than %(max)s lines.",
+                MAX_LINES,
+                max=format_number(MAX_LINES),
+            )
         case Problem.FILE_EMPTY:
             return _("The file is empty.")
         case Problem.NO_HEADER:
@@ -40,18 +45,20 @@ def describe(finding: Finding) -> str:
         case Problem.UNREADABLE_LINE:
             return _("This line cannot be read as CSV.")
         case Problem.WRONG_NUMBER_OF_VALUES:
-            return _(
-                "Expected %(expected)s values, as in the header, found %(count)s.",
-                expected=values.get("expected", ""),
-                count=values.get("count", ""),
+            return ngettext(
+                "Expected %(num)s value, as in the header, found %(found)s.",
+                "Expected %(num)s values, as in the header, found %(found)s.",
+                int(values.get("expected") or 0),
+                found=values.get("count", ""),
             )
         case Problem.FIELD_MISSING:
             return _("The column “%(column)s” is empty.", column=values.get("column", ""))
         case Problem.TOO_LONG:
-            return _(
-                "The value in “%(column)s” is longer than %(max)s characters.",
+            return ngettext(
+                "The value in “%(column)s” is longer than %(num)s character.",
+                "The value in “%(column)s” is longer than %(num)s characters.",
+                int(values.get("max") or 0),
                 column=values.get("column", ""),
-                max=values.get("max", ""),
             )
         case Problem.BAD_EMAIL:
             return _("“%(value)s” is not a valid e-mail address.", value=values.get("value", ""))

@@ -176,7 +176,8 @@
       });
       listbox.hidden = false;
       input.setAttribute("aria-expanded", "true");
-      announce(fill(text("found"), "count", String(options.length)));
+      // Both languages have one plural rule: singular for exactly 1 (the page gives both forms).
+      announce(fill(text(options.length === 1 ? "found-one" : "found"), "count", String(options.length)));
     }
 
     function search() {

@@ -33,7 +33,9 @@
     var count = section.querySelector("[data-section-count]");
     if (!count) { return; }
     var n = filled(section);
-    var text = n ? count.getAttribute("data-some").replace("{count}", String(n)) : count.getAttribute("data-none");
+    // Singular for exactly 1 in both languages; the page gives both forms.
+    var some = count.getAttribute(n === 1 ? "data-some-one" : "data-some") || count.getAttribute("data-some");
+    var text = n ? some.replace("{count}", String(n)) : count.getAttribute("data-none");
     if (count.textContent !== text) { count.textContent = text; }  // no change, no new mutation
   }
 
