@@ -83,6 +83,7 @@ NOT_FREE_TEXT = {
     "incident.level_rule",
     "incident.level_reason",  # the protocol's words
     "incident.protocol_version",
+    "incident.number",  # given by the app at submission (services.numbers)
     "incident_change.action",
     "incident_change.fields",
     "aftercare_step.definition_id",
