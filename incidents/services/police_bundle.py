@@ -123,7 +123,7 @@ def make(
     manifest = "".join(f"{m.sha256}  {m.name}\n" for m in members)
     return Bundle(
         incident_id=incident.id,
-        filename=f"politie-incident-{incident.id}.zip",
+        filename=f"politie-incident-{incident.number or incident.id}.zip",
         data=_zipped([*members, Member(MANIFEST, manifest.encode(), "")]),
         file_ids=tuple(a.id for a in files),
         manifest=manifest,

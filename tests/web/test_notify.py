@@ -124,6 +124,9 @@ def test_a_submitted_incident_mails_the_managers_of_victim_and_witness(app, org,
     (english,) = smtp.to("boss2@example.test")
     assert dutch["Subject"] == "Nieuw incident in uw team: nazorg starten"
     assert english["Subject"] == "New incident in your team: aftercare to start"
+    # The mail names the incident by its number: something to refer to, nothing personal.
+    assert f"Incident {incident.number} van 10-03-2026" in smtp.texts(dutch)[0]
+    assert f"Incident {incident.number} of 10/03/2026" in smtp.texts(english)[0]
     plain, html = smtp.texts(dutch)
     # The mail leads to the incident itself (its level, steps and owners), not the inbox.
     link = f"http://127.0.0.1:5000/incidents/{incident.id}"

@@ -181,7 +181,7 @@ def test_the_bundle_holds_the_report_the_chosen_files_and_a_manifest_that_matche
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="politie-incident-{incident.id}.zip"'
+        f'attachment; filename="politie-incident-{incident.number}.zip"'
     )
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
