@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 
 from incidents.extensions import db
@@ -88,8 +89,10 @@ def problems(contacts: dict[ContactKind, Contact]) -> dict[str, str]:
         for part in PARTS:
             value: str = getattr(contact, part)
             if len(value) > LIMITS[part]:
-                found[field_name(kind, part)] = _(
-                    "Keep it under %(max)s characters.", max=LIMITS[part]
+                found[field_name(kind, part)] = ngettext(
+                    "Keep it under %(num)s character.",
+                    "Keep it under %(num)s characters.",
+                    LIMITS[part],
                 )
         phone = contact.phone.strip()
         if phone and not is_phone(phone):

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 SKIPPED_DIRS = {".venv", "__pycache__", "instance", "node_modules", ".git"}
 
-# A placeholder whose name says it is a count.
-COUNT_NAMES = {"count", "num", "n", "number", "total"}
+# A placeholder whose name says it is a count ("number" is not: it is an incident's number,
+# "2026-0142"; a count named so would still be caught by the counted word after it).
+COUNT_NAMES = {"count", "num", "n", "total"}
 # A placeholder followed by a word that is counted: "%(x)s attempts", "%(max)s characters".
 COUNTED = (
     "attempts|steps|files|incidents|characters|colleagues|lines|hours|days|weeks|months|years|"
