@@ -153,23 +153,31 @@ def hand(step_id: int) -> ResponseReturnValue:
     return redirect(url_for("aftercare.step", step_id=item.id))
 
 
-@bp.route("/steps/<int:step_id>/police-outcome", methods=["POST"])
-@roles(Role.MANAGER)
-def police_outcome(step_id: int) -> ResponseReturnValue:
-    """Record, later, what came of a filed police report."""
+def _record_later(
+    step_id: int, form: PoliceOutcomeForm | PoliceReferenceForm, field: Any, record: Any
+) -> ResponseReturnValue:
+    """Record one fact of a filed police report later (its outcome, its number): saved, or its
+    problem flashed; back to the step's page either way."""
     item = _step_or_404(step_id)
-    form = PoliceOutcomeForm()
     if form.validate_on_submit():
         try:
-            aftercare.record_police_outcome(current_user, item, form.police_outcome.data or "")
+            record(current_user, item, field.data or "")
         except ServiceError as error:
             flash(error.message, "error")
         else:
             flash(_("Saved."), "success")
     else:
-        for message in form.police_outcome.errors:
+        for message in field.errors:
             flash(message, "error")
     return redirect(url_for("aftercare.step", step_id=item.id))
+
+
+@bp.route("/steps/<int:step_id>/police-outcome", methods=["POST"])
+@roles(Role.MANAGER)
+def police_outcome(step_id: int) -> ResponseReturnValue:
+    """Record, later, what came of a filed police report."""
+    form = PoliceOutcomeForm()
+    return _record_later(step_id, form, form.police_outcome, aftercare.record_police_outcome)
 
 
 @bp.route("/steps/<int:step_id>/correct", methods=["GET", "POST"])
@@ -213,19 +221,8 @@ def correct(step_id: int) -> ResponseReturnValue:
 @roles(Role.MANAGER)
 def police_reference(step_id: int) -> ResponseReturnValue:
     """Add, or change, the number of a filed police report later."""
-    item = _step_or_404(step_id)
     form = PoliceReferenceForm()
-    if form.validate_on_submit():
-        try:
-            aftercare.record_police_reference(current_user, item, form.police_reference.data or "")
-        except ServiceError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Saved."), "success")
-    else:
-        for message in form.police_reference.errors:
-            flash(message, "error")
-    return redirect(url_for("aftercare.step", step_id=item.id))
+    return _record_later(step_id, form, form.police_reference, aftercare.record_police_reference)
 
 
 @bp.route("/absence", methods=["GET", "POST"])
