@@ -47,7 +47,12 @@ TABLE_PROBLEMS = """(phone) => {
       const text = cell.textContent.trim().slice(0, 40);
       if (!label) { problems.push(`a cell without its column's name: ${text}`); continue; }
       const before = getComputedStyle(cell, '::before');
-      const shown = before.content.replace(/^"|"$/g, '');
+      // `"Name" / ""`: the label shown, and its alternative text (empty: not read twice).
+      const [seen, alt] = before.content.split(' / ');
+      const shown = seen.replace(/^"|"$/g, '');
+      if (alt !== '""') {
+        problems.push(`"${label}" is read again in its cell (${before.content})`);
+      }
       if (shown !== label || before.display === 'none') {
         problems.push(`"${label}" not shown above "${text}" (${before.content})`);
       }
