@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from incidents import services
 from incidents.extensions import db
+from incidents.i18n import lower_first
 from incidents.models import (
     AftercareStep,
     AuditEvent,
@@ -781,7 +782,7 @@ def test_the_step_page_names_the_perpetrator_and_the_level_reason(app, org, froz
     step = step_of(incident, "perpetrator_response")
     page = login(app.test_client(), org["boss"]).get(f"/aftercare/steps/{step.id}").text
     assert "Piet Dader" in page and "KL-4711" in page
-    reason = incident.level_reason["nl"]
+    reason = lower_first(incident.level_reason["nl"])  # as the sentence goes on
     assert nl("Level %(level)s because: %(reason)s", level=3, reason=reason) in page
     # The witness's manager gets the limited view of the incident: no perpetrator there.
     witness_step = next(s for s in incident.steps if s.subject_user_id == org["witness"].id)
