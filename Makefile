@@ -33,12 +33,15 @@ run: $(VENV)/.installed-run translations
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests).
-## The browser tests run beside the rest, in a second process: the browser mostly waits.
+## The browser tests run beside the rest, in a second process: the browser mostly waits. Two
+## slow web files (whole demo loads, load runs through gunicorn) go with them, so both
+## processes take about as long.
+SECOND_LANE := tests/e2e tests/web/test_demo_incidents.py tests/web/test_instances.py
 test: $(VENV)/.installed-test translations
-	@$(BIN)/pytest -p no:cacheprovider tests/e2e > .pytest-e2e.log 2>&1 & e2e=$$!; \
-	$(BIN)/pytest --ignore=tests/e2e; rest=$$?; \
+	@$(BIN)/pytest -p no:cacheprovider $(SECOND_LANE) > .pytest-e2e.log 2>&1 & e2e=$$!; \
+	$(BIN)/pytest $(addprefix --ignore=,$(SECOND_LANE)); rest=$$?; \
 	wait $$e2e; browser=$$?; \
-	echo "--- browser tests (tests/e2e) ---"; cat .pytest-e2e.log; rm -f .pytest-e2e.log; \
+	echo "--- browser tests and the slow web files ($(SECOND_LANE)) ---"; cat .pytest-e2e.log; rm -f .pytest-e2e.log; \
 	test $$rest -eq 0 && test $$browser -eq 0
 
 ## bench: latency, throughput and memory at 10k and 1M incidents, SQLite and PostgreSQL
