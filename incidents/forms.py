@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 from incidents.bounds import parse_int
 from incidents.i18n import LazyText
 from incidents.i18n import lazy_gettext as _l
+from incidents.services import numbers
 
 
 class MinPasswordLength:
@@ -55,6 +56,20 @@ class MaxLength:
                 length=format_number(len(text)),
             )
         )
+
+
+class IncidentNumber:
+    """An incident's number as a person types it ("2026-142", "#2026-0142"), kept as stored
+    ("2026-0142"); anything else is refused with `message`."""
+
+    def __init__(self, message: LazyText) -> None:
+        self.message = message
+
+    def __call__(self, form: Form, field: Field) -> None:
+        number = numbers.parse(field.data or "")
+        if number is None:
+            raise ValidationError(self.message)
+        field.data = number
 
 
 class DateBetween:

@@ -86,7 +86,8 @@ class AuditFilterForm(FlaskForm):
         number = numbers.parse(field.data)
         if number is None:
             raise ValidationError(_l("Write an incident number such as 2026-0142."))
-        self.incident_id = audit_log.incident_by_number(number)
+        found = numbers.incident_numbered(number)
+        self.incident_id = found.id if found else None
         if self.incident_id is None:
             raise ValidationError(_l("No incident has the number %(number)s.", number=number))
 

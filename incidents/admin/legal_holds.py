@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from incidents.admin import bp
-from incidents.forms import show_service_error, strip_filter
+from incidents.forms import IncidentNumber, show_service_error, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.i18n import lazy_ngettext
 from incidents.models import Role
@@ -24,20 +24,13 @@ from incidents.services import ServiceError, numbers, retention
 HOLD, LIFT = "hold", "lift"
 
 
-def _incident_number(_form: FlaskForm, field: StringField) -> None:
-    number = numbers.parse(field.data or "")
-    if number is None:
-        raise ValidationError(_l("Enter the incident's number, for example 2026-0142."))
-    field.data = number
-
-
 class LegalHoldForm(FlaskForm):
     incident = StringField(
         _l("Incident number"),
         validators=[
             InputRequired(_l("Enter the incident's number, for example 2026-0142.")),
             Length(max=32, message=_l("Enter the incident's number, for example 2026-0142.")),
-            _incident_number,
+            IncidentNumber(_l("Enter the incident's number, for example 2026-0142.")),
         ],
         filters=[strip_filter],
         description=_l(

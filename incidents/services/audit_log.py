@@ -179,11 +179,6 @@ def incident_numbers(ids: Iterable[int]) -> dict[int, str | None]:
     return dict(db.session.execute(query).all())
 
 
-def incident_by_number(number: str) -> int | None:
-    """The id of the incident with this readable number (as `numbers.parse` gives it)."""
-    return db.session.scalar(select(Incident.id).where(Incident.number == number))
-
-
 def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from incidents.extensions import db
@@ -33,6 +34,14 @@ def parse(text: str) -> str | None:
     if found is None or int(found.group(2)) == 0:
         return None
     return format_number(int(found.group(1)), int(found.group(2)))
+
+
+def incident_numbered(number: str | None) -> Incident | None:
+    """The incident with this number, as `parse` gives it; None for none (or no number)."""
+    if not number:
+        return None
+    found: Incident | None = db.session.scalar(select(Incident).where(Incident.number == number))
+    return found
 
 
 def assign(incident: Incident, submitted_at: datetime) -> str:

@@ -211,9 +211,7 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
 
 def find_incident(number: str | None) -> Incident:
     """A submitted incident by its number ("2026-0142"), for the legal-hold form."""
-    incident = (
-        db.session.scalar(select(Incident).where(Incident.number == number)) if number else None
-    )
+    incident = numbers.incident_numbered(number)
     if incident is None or incident.status != IncidentStatus.SUBMITTED:
         raise ServiceError(_("There is no submitted incident with this number."), "incident")
     return incident
