@@ -24,6 +24,7 @@ from incidents.models import (
     Attachment,
     Incident,
     IncidentStatus,
+    Measure,
     PersonRole,
     Role,
     User,
@@ -155,3 +156,55 @@ def own_aftercare_steps(user: User, incident: Incident) -> list[AftercareStep]:
         if s.subject_user_id == user.id
         or (affected and s.subject == Subject.INCIDENT and s.subject_user_id is None)
     ]
+
+
+# --- measures against perpetrators --------------------------------------------------------------
+
+
+def may_propose_measure(user: User, incident: Incident) -> bool:
+    """A measure rests on incidents its proposer follows: the managers of the affected
+    employees, and whoever may work on the incident's response to the perpetrator."""
+    if not user.is_active_manager or incident.anonymised_at is not None or incident.is_draft:
+        return False
+    return _manages_an_affected_person(user, incident) or any(
+        s.kind == StepKind.PERPETRATOR_RESPONSE and may_work_on(user, s) for s in incident.steps
+    )
+
+
+def may_see_measure(user: User, measure: Measure) -> bool:
+    """A measure's record (the citizen, the reason, its history): security officers, who
+    approve measures for the whole organisation; the manager who proposed it; and the
+    managers who may propose on one of its incidents. Nobody once it is anonymised; never
+    the counter (`may_look_up`) or HR."""
+    if not user.active or measure.anonymised_at is not None:
+        return False
+    if user.security_officer:
+        return True
+    if not user.is_active_manager:
+        return False
+    return measure.proposed_by_id == user.id or any(
+        may_propose_measure(user, incident) for incident in measure.incidents
+    )
+
+
+def may_manage_measure(user: User, measure: Measure) -> bool:
+    """Record the hearing and the notice letter, extend or end it: whoever may see it."""
+    return may_see_measure(user, measure)
+
+
+def may_approve_measure(user: User, measure: Measure) -> bool:
+    """A second person approves: a security officer, or another manager who may see it;
+    never the one who proposed it, and not the first approver a second time."""
+    if user.id in (measure.proposed_by_id, measure.approved_by_id):
+        return False
+    return may_see_measure(user, measure)
+
+
+def may_keep_register(user: User) -> bool:
+    """The register's pages (the list, proposing): active managers and security officers."""
+    return user.active and (user.is_active_manager or user.security_officer)
+
+
+def may_look_up(user: User) -> bool:
+    """The lookup at the counter: employees the admin gave the front-office permission."""
+    return user.active and user.front_office

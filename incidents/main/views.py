@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from incidents import queries
+from incidents import access, queries
 from incidents.aftercare.absence import AbsenceForm
 from incidents.errors import database_unavailable
 from incidents.extensions import db, org_zone
@@ -112,12 +112,20 @@ def _write_problem() -> str | None:
 
 
 # The main menu, in order. Each entry is shown only to the roles its view admits.
+def _anyone(user: object) -> bool:
+    return True
+
+
+# Menu items open to every role whose page is for some people only (the rest get 404).
+NAV_PERMISSIONS = {"measures.register": access.may_keep_register}
+
 NAVIGATION = [
     ("main.index", _l("Home")),
     ("reporting.new", _l("Report")),
     ("reporting.quick", _l("Quick log")),
     ("reporting.mine", _l("My incidents")),
     ("aftercare.inbox", _l("Aftercare")),
+    ("measures.register", _l("Measures")),
     ("hr.statistics", _l("Statistics")),
     ("hr.report", _l("Yearly report")),
     ("hr.conversations", _l("Client conversations")),
@@ -165,6 +173,7 @@ def navigation() -> dict[str, object]:
             )
             for endpoint, label in NAVIGATION
             if current_user.role in allowed_roles(endpoint)
+            and NAV_PERMISSIONS.get(endpoint, _anyone)(current_user)
         ]
 
     return {"nav_items": nav_items, "link_to": link_to}

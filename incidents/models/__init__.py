@@ -24,6 +24,18 @@ from incidents.models.locations import (
     location_name_key,
     normalised_location_code,
 )
+from incidents.models.measures import (
+    CITIZEN_NAME_MAX,
+    CITIZEN_REFERENCE_MAX,
+    MEASURE_REASON_MAX,
+    HeardHow,
+    Measure,
+    MeasureLookup,
+    MeasureState,
+    NoticeHow,
+    lookup_key,
+    measure_incident,
+)
 from incidents.models.people import (
     AccountSource,
     LoginThrottle,
@@ -53,9 +65,12 @@ from incidents.models.statistics import (
 )
 
 __all__ = [
+    "CITIZEN_NAME_MAX",
+    "CITIZEN_REFERENCE_MAX",
     "LOCATION_CODE_ALPHABET",
     "LOCATION_CODE_LENGTH",
     "LOCATION_NAME_MAX",
+    "MEASURE_REASON_MAX",
     "AccountSource",
     "AftercareStep",
     "AlarmEvent",
@@ -64,6 +79,7 @@ __all__ = [
     "AuditEvent",
     "Channel",
     "ConversationCount",
+    "HeardHow",
     "Incident",
     "IncidentChange",
     "IncidentNumber",
@@ -73,7 +89,11 @@ __all__ = [
     "IncidentTypeRow",
     "Location",
     "LoginThrottle",
+    "Measure",
+    "MeasureLookup",
+    "MeasureState",
     "Model",
+    "NoticeHow",
     "Notification",
     "OrgImport",
     "PasswordReset",
@@ -96,6 +116,8 @@ __all__ = [
     "User",
     "UserSession",
     "location_name_key",
+    "lookup_key",
+    "measure_incident",
     "normalised_location_code",
     "utcnow",
 ]

@@ -58,6 +58,10 @@ class User(Model):
     # are away now is `away`, never `absent` alone.
     absent: Mapped[bool] = mapped_column(default=False)
     absent_until: Mapped[date | None] = mapped_column(Date)
+    # Permissions an admin sets beside the role: looking up measures in force at the counter
+    # (front office), and approving measures against perpetrators (security officer).
+    front_office: Mapped[bool] = mapped_column(default=False, server_default="0")
+    security_officer: Mapped[bool] = mapped_column(default=False, server_default="0")
     # The secret in the address of the manager's calendar feed; renewing it ends the old one.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)

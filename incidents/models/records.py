@@ -70,6 +70,20 @@ class AuditAction(enum.StrEnum):
 
     MAIL_RETRY = "mail.retry"
 
+    MEASURE_PROPOSE = "measure.propose"
+    MEASURE_APPROVE = "measure.approve"
+    MEASURE_HEARING = "measure.hearing"
+    MEASURE_NOTICE = "measure.notice"
+    MEASURE_NOTICE_SENT = "measure.notice_sent"
+    MEASURE_END = "measure.end"
+    MEASURE_WITHDRAW = "measure.withdraw"
+    MEASURE_VIEW = "measure.view"
+    MEASURE_LOOKUP = "measure.lookup"
+    MEASURE_START = "measure.start"
+    MEASURE_EXPIRE = "measure.expire"
+    MEASURE_REMIND = "measure.remind"
+    MEASURE_ANONYMISE = "measure.anonymise"
+
     PRIVACY_ACCESS_EXPORT = "privacy.access_export"
     PRIVACY_OVERVIEW = "privacy.overview"
 

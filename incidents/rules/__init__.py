@@ -16,6 +16,7 @@ from incidents.rules.loader import (
     default_protocol_path,
     load_protocol,
     parse_protocol,
+    shipped_measures,
     shipped_outcomes,
 )
 from incidents.rules.outcomes import OUTCOMES_KEY, Problem, Recorded, check_outcome
@@ -33,6 +34,7 @@ from incidents.rules.protocol import (
     Calendar,
     Facts,
     Field,
+    MeasureKind,
     Outcome,
     OutcomeRules,
     PlannedStep,
@@ -58,6 +60,7 @@ __all__ = [
     "Calendar",
     "Facts",
     "Field",
+    "MeasureKind",
     "Outcome",
     "OutcomeRules",
     "PlannedStep",
@@ -76,5 +79,6 @@ __all__ = [
     "load_protocol",
     "parse_protocol",
     "plan",
+    "shipped_measures",
     "shipped_outcomes",
 ]

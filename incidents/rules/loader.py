@@ -19,6 +19,7 @@ from incidents.rules.protocol import (
     MIN_LEVEL,
     Calendar,
     Field,
+    MeasureKind,
     Outcome,
     OutcomeRules,
     Protocol,
@@ -32,6 +33,7 @@ from incidents.rules.protocol import (
     is_level,
 )
 
+MAX_MEASURE_DAYS = 3 * 366  # no measure is proposed for longer than three years
 _TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -68,7 +70,9 @@ def _parse(text: str, raw: bytes, source: str) -> Protocol:
     except tomllib.TOMLDecodeError as exc:  # its message names the line and column
         raise ProtocolError(f"invalid TOML: {exc}", source=source) from exc
     reader = _Reader(source)
-    reader.check_keys(data, {"version", "rules", "steps", "calendar", "outcomes", "alarm"}, "")
+    reader.check_keys(
+        data, {"version", "rules", "steps", "calendar", "outcomes", "alarm", "measures"}, ""
+    )
     declared = reader.text(data, "version", "")
     rules = tuple(
         reader.rule(table, f"rules[{i}]") for i, table in enumerate(reader.tables(data, "rules"))
@@ -87,6 +91,15 @@ def _parse(text: str, raw: bytes, source: str) -> Protocol:
         missing = [kind.value for kind in StepKind if kind not in outcomes]
         if missing:
             reader.fail("outcomes", f"no outcomes for {', '.join(missing)}")
+    measures = tuple(
+        reader.measure(table, f"measures[{i}]")
+        for i, table in enumerate(reader.tables(data, "measures"))
+    )
+    reader.unique_ids(measures, "measures")
+    if source == _SHIPPED_SOURCE and not measures:
+        reader.fail("measures", "no measure kinds")
+    if not measures:  # an organisation's protocol may leave them out: the shipped ones apply
+        measures = shipped_measures()
     digest = hashlib.sha256(raw).hexdigest()[:8]
     return Protocol(
         version=f"{declared}+{digest}",
@@ -95,19 +108,30 @@ def _parse(text: str, raw: bytes, source: str) -> Protocol:
         calendar=calendar,
         outcomes=outcomes,
         alarm_steps=reader.alarm_steps(data.get("alarm"), steps),
+        measures=measures,
     )
 
 
 _SHIPPED_SOURCE = "<shipped protocol>"
-_shipped: dict[StepKind, OutcomeRules] = {}
+_shipped: list[Protocol] = []
+
+
+def _shipped_protocol() -> Protocol:
+    """The protocol shipped with the app (read once)."""
+    if not _shipped:
+        text = default_protocol_path().read_text(encoding="utf-8")
+        _shipped.append(parse_protocol(text, source=_SHIPPED_SOURCE))
+    return _shipped[0]
 
 
 def shipped_outcomes() -> dict[StepKind, OutcomeRules]:
-    """The outcomes of every step kind in the protocol shipped with the app (read once)."""
-    if not _shipped:
-        text = default_protocol_path().read_text(encoding="utf-8")
-        _shipped.update(parse_protocol(text, source=_SHIPPED_SOURCE).outcomes)
-    return dict(_shipped)
+    """The outcomes of every step kind in the protocol shipped with the app."""
+    return dict(_shipped_protocol().outcomes)
+
+
+def shipped_measures() -> tuple[MeasureKind, ...]:
+    """The measure kinds of the protocol shipped with the app."""
+    return _shipped_protocol().measures
 
 
 class _Reader:
@@ -171,7 +195,7 @@ class _Reader:
             self.fail(_join(path, key), problem)
         return str(value)
 
-    def unique_ids(self, items: Sequence[Rule | StepDefinition], path: str) -> None:
+    def unique_ids(self, items: Sequence[Rule | StepDefinition | MeasureKind], path: str) -> None:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.id in seen:
@@ -348,6 +372,39 @@ class _Reader:
                     f"step {step_id!r} is not for the victim at level {MIN_LEVEL}",
                 )
         return chosen
+
+    def measure(self, table: dict[str, Any], path: str) -> MeasureKind:
+        keys = {"id", "title_nl", "title_en", "rule_nl", "rule_en", "default_days", "max_days"}
+        self.check_keys(table, keys | {"hearing", "contact_person"}, path)
+        kind_id = self.text(table, "id", path)
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", kind_id):
+            self.fail(_join(path, "id"), f"{kind_id!r} is not a name of lowercase letters and _")
+        days = {}
+        for key in ("default_days", "max_days"):
+            value = table.get(key)
+            if not is_int(value) or not 1 <= value <= MAX_MEASURE_DAYS:
+                self.fail(
+                    _join(path, key), f"{value!r} is not a number of days 1..{MAX_MEASURE_DAYS}"
+                )
+            days[key] = value
+        if days["default_days"] > days["max_days"]:
+            self.fail(_join(path, "default_days"), "is longer than max_days")
+        flags = {}
+        for key in ("hearing", "contact_person"):
+            value = table.get(key, False)
+            if not isinstance(value, bool):
+                self.fail(_join(path, key), f"{value!r} is not true or false")
+            flags[key] = value
+        return MeasureKind(
+            id=kind_id,
+            title_nl=self.text(table, "title_nl", path),
+            title_en=self.text(table, "title_en", path),
+            rule_nl=self.text(table, "rule_nl", path),
+            rule_en=self.text(table, "rule_en", path),
+            default_days=days["default_days"],
+            max_days=days["max_days"],
+            **flags,
+        )
 
     def calendar(self, table: object) -> Calendar:
         if not isinstance(table, dict):

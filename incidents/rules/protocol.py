@@ -246,6 +246,28 @@ class StepDefinition:
 
 
 @dataclass(frozen=True)
+class MeasureKind:
+    """A kind of measure against a perpetrator ([[measures]]): how long it lasts by default,
+    the longest it may last with one approval, and what the counter reads while it is in force."""
+
+    id: str
+    title_nl: str
+    title_en: str
+    rule_nl: str  # what staff at the counter read: "conversations only with two colleagues"
+    rule_en: str
+    default_days: int
+    max_days: int
+    hearing: bool = False  # the citizen is heard (or why not) before it can be approved
+    contact_person: bool = False  # names the one employee the citizen deals with
+
+    def title(self, language: str) -> str:
+        return self.title_nl if language.lower().startswith("nl") else self.title_en
+
+    def rule(self, language: str) -> str:
+        return self.rule_nl if language.lower().startswith("nl") else self.rule_en
+
+
+@dataclass(frozen=True)
 class Calendar:
     """Which days are working days and when a working day ends, in which time zone."""
 
@@ -269,6 +291,13 @@ class Protocol:
     outcomes: dict[StepKind, OutcomeRules] = field(default_factory=dict)
     # The steps an alarm button starts at once, before the report is completed ([alarm]).
     alarm_steps: frozenset[str] = frozenset()
+    # The kinds of measure against a perpetrator a manager may propose ([[measures]]).
+    measures: tuple[MeasureKind, ...] = ()
+
+    def measure_kind(self, kind_id: str) -> MeasureKind | None:
+        """The measure kind with this id; None for one the protocol does not (or no longer)
+        know."""
+        return next((kind for kind in self.measures if kind.id == kind_id), None)
 
     def outcomes_of(self, kind: StepKind | str) -> OutcomeRules:
         """The outcome rules of a step kind; KeyError for a kind the protocol does not know."""
