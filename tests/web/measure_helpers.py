@@ -1,5 +1,6 @@
-"""Shared pieces of the tests of the measures register: an organisation, an incident with a
-known perpetrator, and measures proposed and approved through the services."""
+"""Shared pieces of the tests of the measures register: an organisation (`staff`), a frozen
+clock (`march_10`), an incident with a known perpetrator, and measures proposed and approved
+through the services. The fixtures are made available to tests/web by tests/web/conftest.py."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ REASON = "Bedreigde een medewerker aan de balie met geweld."
 
 
 @pytest.fixture
-def frozen():
+def march_10():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
 
 @pytest.fixture
-def org(make_user, make_team):
+def staff(make_user, make_team):
     """Two teams under one department; Boss manages Income (Deputy stands in), Boss2 manages
     Enforcement; a security officer; a front-office employee; HR and an admin."""
     head = make_user(Role.MANAGER, name="Head")
