@@ -94,7 +94,8 @@ def approvals_missing(measure: Measure) -> int:
     if measure.state != MeasureState.PROPOSED:
         return 0
     needed = 2 if needs_second_approval(measure) else 1
-    return needed - (measure.approved_by_id is not None)
+    given = (measure.approved_by_id is not None) + (measure.second_approved_by_id is not None)
+    return max(0, needed - given)
 
 
 def hearing_needed(measure: Measure) -> bool:
