@@ -138,6 +138,7 @@ ACTION_VARIANTS: dict[tuple[AuditAction, str, object], LazyText] = {
 
 # The groups of actions (the part before the dot), for the action filter.
 ACTION_GROUP_LABELS: dict[str, LazyText] = {
+    "measure": _l("Measures against perpetrators"),
     "alarm": _l("Alarms"),
     "auth": _l("Signing in"),
     "audit": _l("Audit trail"),

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from incidents import access, rules
 from incidents.extensions import current_protocol, db, org_zone
+from incidents.i18n import format_day
 from incidents.models import (
     CITIZEN_NAME_MAX,
     CITIZEN_REFERENCE_MAX,
@@ -67,6 +68,16 @@ OPEN_STATES = (MeasureState.PROPOSED, MeasureState.APPROVED, MeasureState.IN_FOR
 def today(now: datetime | None = None) -> date:
     """Today in the organisation's time zone."""
     return (now or utcnow()).astimezone(org_zone()).date()
+
+
+def reason_message(minimum: int) -> str:
+    """What a reason must be: a sentence, `minimum` to `MEASURE_REASON_MAX` characters."""
+    return ngettext(
+        "Give the reason in a sentence (%(min)s to %(num)s character).",
+        "Give the reason in a sentence (%(min)s to %(num)s characters).",
+        MEASURE_REASON_MAX,
+        min=minimum,
+    )
 
 
 def kinds() -> tuple[rules.MeasureKind, ...]:
@@ -163,21 +174,20 @@ def proposal_errors(
         errors["kind"] = _("Choose a kind of measure.")
     name = proposal.citizen_name.strip()
     if not NAME_MIN <= len(name) <= CITIZEN_NAME_MAX:
-        errors["citizen_name"] = _(
-            "Enter the citizen's name (%(min)s to %(max)s characters).",
+        errors["citizen_name"] = ngettext(
+            "Enter the citizen's name (%(min)s to %(num)s character).",
+            "Enter the citizen's name (%(min)s to %(num)s characters).",
+            CITIZEN_NAME_MAX,
             min=NAME_MIN,
-            max=CITIZEN_NAME_MAX,
         )
     if len(proposal.citizen_reference.strip()) > CITIZEN_REFERENCE_MAX:
-        errors["citizen_reference"] = _(
-            "The client reference is at most %(max)s characters.", max=CITIZEN_REFERENCE_MAX
+        errors["citizen_reference"] = ngettext(
+            "The client reference is at most %(num)s character.",
+            "The client reference is at most %(num)s characters.",
+            CITIZEN_REFERENCE_MAX,
         )
     if not REASON_MIN <= len(proposal.reason.strip()) <= MEASURE_REASON_MAX:
-        errors["reason"] = _(
-            "Give the reason in a sentence (%(min)s to %(max)s characters).",
-            min=REASON_MIN,
-            max=MEASURE_REASON_MAX,
-        )
+        errors["reason"] = reason_message(REASON_MIN)
     earliest = extends.ends_on + timedelta(days=1) if extends is not None else day
     starts, ends = proposal.starts_on, proposal.ends_on
     if starts is None:
@@ -185,7 +195,7 @@ def proposal_errors(
     elif extends is not None and starts != earliest:
         errors["starts_on"] = _(
             "An extension starts the day after the measure ends: %(date)s.",
-            date=earliest.isoformat(),
+            date=format_day(earliest),
         )
     elif starts < day:
         errors["starts_on"] = _("A measure cannot start in the past.")
@@ -375,11 +385,7 @@ def hearing_errors(
         if how not in {h.value for h in HeardHow}:
             errors["heard_how"] = _("Choose how the citizen was heard.")
     if reason and not REASON_MIN <= len(reason) <= MEASURE_REASON_MAX:
-        errors["not_heard_reason"] = _(
-            "Give the reason in a sentence (%(min)s to %(max)s characters).",
-            min=REASON_MIN,
-            max=MEASURE_REASON_MAX,
-        )
+        errors["not_heard_reason"] = reason_message(REASON_MIN)
     return errors
 
 
@@ -465,11 +471,7 @@ def close(
     reason = reason.strip()
     if not CLOSE_REASON_MIN <= len(reason) <= MEASURE_REASON_MAX:
         raise ServiceError(
-            _(
-                "Give the reason in a sentence (%(min)s to %(max)s characters).",
-                min=CLOSE_REASON_MIN,
-                max=MEASURE_REASON_MAX,
-            ),
+            reason_message(CLOSE_REASON_MIN),
             "reason",
         )
     with transaction():
