@@ -357,7 +357,7 @@ def test_an_incident_of_another_team_reads_as_one_that_does_not_exist(app, staff
         assert message is not None
         return message[1].replace(number, "N")
 
-    assert told(mine.text, incident.number) == told(missing.text, "2026-9999")
+    assert told(mine.text, incident.number or "") == told(missing.text, "2026-9999")
     assert measure_count() == 0
 
 
@@ -465,7 +465,7 @@ def test_who_sees_a_measure(app, staff, march_10, who):
 def test_a_deactivated_security_officer_sees_nothing(app, staff, march_10):
     measure = propose(staff, submit(staff))
     client = login(app.test_client(), staff["officer"])
-    officer = db.session.get(User, staff["officer"].id)
+    officer = db.session.get_one(User, staff["officer"].id)
     officer.active = False
     db.session.commit()
     assert client.get(f"/measures/{measure.id}").status_code in (302, 404)
@@ -498,8 +498,8 @@ def test_two_approvals_at_once_give_one(app, staff, march_10):
 
     def approving(name: str):
         def job(wait):
-            user = db.session.get(User, ids[name])
-            revision = db.session.get(Measure, measure.id).revision
+            user = db.session.get_one(User, ids[name])
+            revision = db.session.get_one(Measure, measure.id).revision
             wait()
             return measures.approve(user, measure.id, revision)
 
@@ -521,8 +521,8 @@ def test_two_first_approvals_of_a_long_measure_at_once_count_once(app, staff, ma
 
     def approving(name: str):
         def job(wait):
-            user = db.session.get(User, ids[name])
-            revision = db.session.get(Measure, measure.id).revision
+            user = db.session.get_one(User, ids[name])
+            revision = db.session.get_one(Measure, measure.id).revision
             wait()
             return measures.approve(user, measure.id, revision)
 
