@@ -31,6 +31,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from incidents import access, rules
 from incidents.extensions import current_protocol, db, org_zone
@@ -549,7 +550,17 @@ def _followed(user: User) -> Any:
 def register(user: User, now: datetime | None = None) -> Register:
     """The measures `user` may see, by state; each section at most `REGISTER_PAGE` long."""
     day = today(now)
-    query = select(Measure).where(Measure.anonymised_at.is_(None))
+    # What the page and `access.may_see_measure` read of each row, loaded for all rows at once.
+    query = (
+        select(Measure)
+        .where(Measure.anonymised_at.is_(None))
+        .options(
+            selectinload(Measure.incidents).options(
+                selectinload(Incident.people).joinedload(IncidentPerson.user).joinedload(User.team),
+                selectinload(Incident.steps).joinedload(AftercareStep.team),
+            )
+        )
+    )
     if not user.security_officer:
         query = query.where((Measure.proposed_by_id == user.id) | Measure.id.in_(_followed(user)))
 

@@ -542,3 +542,26 @@ def test_the_day_a_measure_is_in_force_through(app, staff, march_10):
     assert not measure.in_force_on(TODAY + timedelta(days=1))
     assert measures.days_of(TODAY, TODAY) == 1
     assert measures.days_of(date(2026, 1, 1), date(2026, 12, 31)) == 365
+
+
+def test_the_register_runs_a_constant_number_of_queries(app, staff, march_10, count_queries):
+    for n in range(2):  # one of each section: waiting, in force
+        measure = propose(staff, submit(staff, perpetrator=f"Burger {n}"))
+        if n:
+            approve(staff, measure)
+    pages = {who: login(app.test_client(), staff[who]) for who in ("deputy", "officer")}
+    few = {}
+    for who, client in pages.items():
+        client.get("/measures")
+        with count_queries() as counter:
+            assert client.get("/measures").status_code == 200
+        few[who] = counter.count
+    for n in range(6):
+        measure = propose(staff, submit(staff, perpetrator=f"Later {n}"))
+        if n % 2:
+            approve(staff, measure)
+    for who, client in pages.items():
+        with count_queries() as counter:
+            page = client.get("/measures")
+        assert page.status_code == 200 and "Later 5" in page.text
+        assert counter.count == few[who], who
