@@ -73,7 +73,9 @@ class LetterSettings:
         """The objection text as paragraphs (split at blank lines) of lines."""
         paragraphs = self.objection(language).replace("\r\n", "\n").split("\n\n")
         return [
-            [line.strip() for line in p.splitlines() if line.strip()] for p in paragraphs if p.strip()
+            [line.strip() for line in p.splitlines() if line.strip()]
+            for p in paragraphs
+            if p.strip()
         ]
 
 

@@ -318,11 +318,14 @@ def test_the_admin_sets_what_the_letter_says_and_it_is_audited(app, staff, march
     # The same again: nothing changed, nothing audited.
     again = admin.post("/admin/measure-letter", data=settings_data())
     assert "Nothing was changed." in admin.get(again.headers["Location"]).text
-    assert len(
-        db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == AuditAction.SETTINGS_MEASURE_LETTER)
-        ).all()
-    ) == 1
+    assert (
+        len(
+            db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == AuditAction.SETTINGS_MEASURE_LETTER)
+            ).all()
+        )
+        == 1
+    )
     # The letter says what the admin wrote.
     measure = in_force(staff)
     text = pdf_text(letter(login(app.test_client(), staff["boss"]), measure.id, "en").data)
