@@ -12,6 +12,7 @@ from incidents.admin import (  # noqa: E402, F401
     legal_holds,
     locations,
     mail,
+    measure_letter,
     org_import,
     ownership,
     privacy,

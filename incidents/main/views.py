@@ -142,6 +142,7 @@ NAVIGATION = [
     ("admin.evidence_settings", _l("Evidence")),
     ("admin.scim", _l("Directory provisioning")),
     ("admin.help_contacts", _l("Help contacts")),
+    ("admin.measure_letter", _l("Notice letter")),
     ("main.help", _l("What happens now")),
 ]
 

@@ -94,6 +94,7 @@ class AuditAction(enum.StrEnum):
     SETTINGS_KEEP_ORIGINALS = "settings.keep_originals"
     SETTINGS_COORDINATOR = "settings.coordinator"
     SETTINGS_HELP_CONTACTS = "settings.help_contacts"
+    SETTINGS_MEASURE_LETTER = "settings.measure_letter"
 
     STATS_EXPORT = "stats.export"
     STATS_REPORT = "stats.report"

@@ -109,6 +109,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     # The page "What happens now" and the contacts an admin chooses for it.
     "main.help": EVERYONE,
     "admin.help_contacts": frozenset({A}),
+    "admin.measure_letter": frozenset({A}),
     # Offline reporting: the shells a device keeps and the token for sending what it kept.
     "reporting.offline_report": EVERYONE,
     "reporting.offline_quick": EVERYONE,
@@ -123,6 +124,7 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "measures.notice_sent": EVERYONE,
     "measures.close": EVERYONE,
     "measures.extend": EVERYONE,
+    "measures.notice_pdf": EVERYONE,
     "aftercare.inbox": frozenset({M}),
     "aftercare.step": frozenset({M}),
     "aftercare.hand": frozenset({M}),
@@ -167,6 +169,7 @@ OBJECT_ROUTES = {
     "measures.notice_sent",
     "measures.close",
     "measures.extend",
+    "measures.notice_pdf",
     "aftercare.step",
     "aftercare.hand",
     "aftercare.police_outcome",
