@@ -37,6 +37,7 @@ from incidents.models import (
     Incident,
     IncidentType,
     Location,
+    Measure,
     Notification,
     OrgImport,
     PerpetratorKnown,
@@ -48,6 +49,7 @@ from incidents.models import (
 from incidents.services import ReportData, org_import, ownership, retention
 from incidents.services import conversations as conversation_service
 from incidents.services import locations as location_service
+from incidents.services import measures as measure_service
 from incidents.services.aftercare import StepResult
 from incidents.services.calendar import renew_calendar_token
 from incidents.services.evidence import Upload
@@ -120,6 +122,12 @@ NOT_FREE_TEXT = {
     "attachment.kind",  # decided from the content
     "attachment.content_type",
     "attachment.sha256",
+    "measure.kind",  # a [[measures]] id from the protocol
+    "measure.state",
+    "measure.name_key",  # the name and reference folded, only compared, never shown
+    "measure.reference_key",
+    "measure.heard_how",  # chosen from a fixed list
+    "measure.notice_sent_how",
 }
 FREE_TEXT = {
     # The alarm provider's event: its id, place and device are text from outside.
@@ -154,6 +162,12 @@ FREE_TEXT = {
     "step_correction.reason",  # why a step was corrected
     "step_correction.previous",  # ... what it held before (a note, a reference)
     "step_correction.corrected",  # ... and what the correction set
+    # A measure against a perpetrator: the citizen and every reason a manager typed.
+    "measure.citizen_name",
+    "measure.citizen_reference",
+    "measure.reason",
+    "measure.not_heard_reason",
+    "measure.close_reason",
 }
 
 # The outcome recorded for each kind of step, with every optional field filled in.
@@ -304,7 +318,7 @@ def world(app, payload):
             text,
         )
     with time_machine.travel(NOW - timedelta(days=2), tick=False):
-        report(
+        open_one = report(
             people["victim"],
             f"sweep-open-{payload}-0000001",
             text,
@@ -347,6 +361,28 @@ def world(app, payload):
             True,
         )
         ownership.set_coordinator(admin, people["deputy"])
+
+        # Measures whose citizen and reasons are the payload: one in force, one proposal
+        # whose citizen could not be heard, one withdrawn.
+        def proposal(kind: str) -> measure_service.Proposal:
+            return measure_service.Proposal(
+                kind=kind,
+                citizen_name=text[:200],
+                citizen_reference=text[:100],
+                reason=text[:300],
+                starts_on=NOW.date(),
+                ends_on=NOW.date() + timedelta(days=60),
+                incident_numbers=[open_one.number or ""],
+            )
+
+        held = measure_service.propose(boss, proposal("two_colleagues"))
+        measure_service.approve(deputy, held.id, held.revision)
+        unheard = measure_service.propose(boss, proposal("building_ban"))
+        measure_service.record_hearing(
+            boss, unheard.id, 0, heard_on=None, how="", not_heard_reason=text[:300]
+        )
+        withdrawn = measure_service.propose(boss, proposal("warning_letter"))
+        measure_service.close(boss, withdrawn.id, 0, text[:300])
         renew_calendar_token(people["boss"])
         conversation_service.set_counts(
             hr,
@@ -411,6 +447,7 @@ def ids(app):
         "run_id": OrgImport.id,
         "location_id": Location.id,
         "attachment_id": Attachment.id,
+        "measure_id": Measure.id,
     }
     found: dict[str, list[int | str]] = {
         arg: list(db.session.scalars(select(column))) for arg, column in everything.items()
