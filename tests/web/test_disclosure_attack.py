@@ -752,11 +752,11 @@ def model_of(
             quarters = quarters_of(period)
             for row in [*body, totals]:
                 kinds = list(MEASURE_KINDS) if row is totals else [measure_kind_of(row[0])]
-                for column, text in zip(("started", "in_force"), row[1:3], strict=True):
+                for counted, text in zip(("started", "in_force"), row[1:3], strict=True):
                     model.add(
-                        model.measures(column, kinds, quarters),
+                        model.measures(counted, kinds, quarters),
                         interval(text, zero),
-                        (*request_key, row[0], column),
+                        (*request_key, row[0], counted),
                     )
         elif table == "alarms":
             for i, part in enumerate(("reported", "unreported")):
