@@ -48,7 +48,39 @@ DECISIONS = (StepKind.POLICE_REPORT, StepKind.REFERRAL_DECISION)
 NO_TEAM = "none"
 ALARM_ROWS = ("reported", "unreported")
 EVIDENCE_ROWS = ("with_evidence", "handed_to_police")
+# Measures against perpetrators, by kind: those that started in the period, and those in force
+# on at least one of its days (`_measures`). Organisation-wide only, never by team.
+STARTED, IN_FORCE = "measures_started", "measures_in_force"
+MEASURE_COLUMNS = ("started", "in_force")
+# Figures a year is not the sum of its quarters of: a measure in force all year is in force in
+# each of them (see `_measures` for what a year is made of instead).
+NOT_BY_QUARTER = frozenset({IN_FORCE})
 __all__ = ["COMPARE_MONTHS", "DIMENSIONS", "build", "closed_before", "comparison"]
+
+
+def _measure_kinds(held: Sequence[str]) -> tuple[str, ...]:
+    """The rows of the measures table: the protocol's kinds, then any other kind the register
+    holds measures of (a kind since removed from the protocol)."""
+    kinds = tuple(kind.id for kind in current_protocol().measures)
+    return (*kinds, *(kind for kind in held if kind not in kinds))
+
+
+def measure_counts(
+    measures: dict[tuple[str, str, str], int], months: Sequence[str], kinds: Sequence[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Raw counts of measures by kind over some whole months, from `queries.measures`: those
+    that started in them, and those in force on at least one of their days (start month on or
+    before the last month, end month on or after the first)."""
+    first, last = min(months), max(months)
+    started, in_force = dict.fromkeys(kinds, 0), dict.fromkeys(kinds, 0)
+    for (kind, starts, ends), n in measures.items():
+        if kind not in started:  # a kind read after the kinds were (a proposal meanwhile)
+            continue
+        if first <= starts <= last:
+            started[kind] += n
+        if starts <= last and ends >= first:
+            in_force[kind] += n
+    return started, in_force
 
 
 def _outcomes(kind: StepKind) -> tuple[str, ...]:
@@ -212,6 +244,8 @@ class Builder:
         self.conversations = queries.conversations(months, state)
         self.found = queries.counts(months, conversations=self.conversations, state=state)
         self.alarms = queries.alarms(months)
+        self.measures = queries.measures(months)
+        self.measure_kinds = _measure_kinds(queries.measure_kinds())
         self.units: dict[str, Units] = {}
         self._done: set[str] = set()
         # (subset, superset) figures, supersets first: see `resolve`.
@@ -224,6 +258,8 @@ class Builder:
             self.found.key(),
             frozenset(self.conversations.items()),
             frozenset(self.alarms.items()),
+            frozenset(self.measures.items()),
+            self.measure_kinds,
             tuple((key, found.key()) for key, found in sorted(self.units.items())),
         )
 
@@ -285,6 +321,7 @@ class Builder:
         self._evidence(key, months)
         self._coverage(key, months)
         self._alarms(p)
+        self._measures(p)
 
     def _alarms(self, p: Period) -> None:
         """Alarm button events of a period: with and without a completed report (a year is
@@ -298,6 +335,47 @@ class Builder:
         self.release.partition(
             (name, None, None), [(name, "reported", None), (name, "unreported", None)]
         )
+
+    def _measures(self, p: Period) -> None:
+        """Measures against perpetrators by kind: started in the period (a year is the sum of
+        its quarters), and in force on at least one of its days. In force in a year are those
+        in force in its first quarter and those that started in the others: a partition, where
+        the sum of the quarters counts a measure once for every quarter it is in force."""
+        started, in_force = measure_counts(self.measures, p.months(), self.measure_kinds)
+        for name, counted in (((p.key, STARTED), started), ((p.key, IN_FORCE), in_force)):
+            for kind in self.measure_kinds:
+                self.release.add((name, kind, None), counted[kind])
+            self.release.add((name, None, None), sum(counted.values()))
+            self.release.partition(
+                (name, None, None), [(name, kind, None) for kind in self.measure_kinds]
+            )
+
+    def _measure_parts(self, p: Period) -> None:
+        """How the measures' figures of a period hang together, once its quarters are added:
+        a year's "in force" is its first quarter's plus the other quarters' starts; what is in
+        force in a quarter is some of what is in force in its year, and what started in a
+        period is some of what was in force in it (supersets first, see `resolve`)."""
+        quarters = p.quarters()
+        rows: list[str | None] = [*self.measure_kinds, None]
+        if p.is_year and len(quarters) > 1:
+            for kind in rows:
+                self.release.partition(
+                    ((p.key, IN_FORCE), kind, None),
+                    [
+                        ((quarters[0].key, IN_FORCE), kind, None),
+                        *(((q.key, STARTED), kind, None) for q in quarters[1:]),
+                    ],
+                )
+                self._subsets += [
+                    (((q.key, IN_FORCE), kind, None), ((p.key, IN_FORCE), kind, None))
+                    for q in quarters
+                ]
+        periods = [p, *quarters] if p.is_year else [p]
+        for period in periods:
+            self._subsets += [
+                (((period.key, STARTED), kind, None), ((period.key, IN_FORCE), kind, None))
+                for kind in rows
+            ]
 
     def _evidence(self, key: str, months: Sequence[str]) -> None:
         """Incidents with evidence, and those whose evidence went to the police (counted live,
@@ -344,7 +422,7 @@ class Builder:
             if not (isinstance(figure, tuple) and len(figure) == 3):
                 continue
             name = figure[0]
-            if not (isinstance(name, tuple) and name[0] == total):
+            if not (isinstance(name, tuple) and name[0] == total) or name[1] in NOT_BY_QUARTER:
                 continue
             parts: list[Hashable] = [((q.key, name[1]), figure[1], figure[2]) for q in quarters]
             if all(part in known for part in parts):
@@ -352,11 +430,14 @@ class Builder:
 
     def period(self, p: Period) -> None:
         """A quarter, or a whole year with its quarters and its units."""
+        if p.key in self._done:
+            return
         for quarter in p.quarters():
             self._period(quarter, with_units=False)
         if p.is_year:
             self._period(p, with_units=True)
             self._over_quarters(p.key, p.quarters())
+        self._measure_parts(p)
 
     def window(self, w: Period) -> str:
         """A comparison window: a quarter, a year, or 12 months from another quarter start."""
@@ -499,6 +580,7 @@ def _build(builder: Builder, period: Period, by: str, on_time: tuple[int, int]) 
             _referrals_shown(shown, key),
             _alarms_shown(shown, key),
             _rates_shown(rates),
+            _measures_shown(shown, key, builder.measure_kinds),
         ],
     )
 
@@ -686,6 +768,42 @@ def _alarms_shown(shown: dict[Hashable, Figure], key: str) -> Shown:
             _l(
                 "Every alarm is a draft report for the employee; a report completed after its"
                 " month was published counts as without."
+            )
+        ),
+    )
+
+
+def _measures_shown(shown: dict[Hashable, Figure], key: str, kinds: Sequence[str]) -> Shown:
+    """The table "measures": measures against perpetrators by kind, started in the period and
+    in force on at least one of its days. No row totals: the two columns count overlapping
+    sets of measures."""
+    started, in_force = (key, STARTED), (key, IN_FORCE)
+    names = {"started": started, "in_force": in_force}
+    language = _language()
+    labels = {}
+    for kind in kinds:
+        found = current_protocol().measure_kind(kind)
+        labels[kind] = found.title(language) if found is not None else kind
+    return Shown(
+        "measures",
+        str(_l("Measures against perpetrators")),
+        disclosure.Table(
+            rows=tuple(kinds),
+            columns=MEASURE_COLUMNS,
+            cells={(kind, c): shown[(names[c], kind, None)] for kind in kinds for c in names},
+            row_totals=None,
+            column_totals={c: shown[(names[c], None, None)] for c in names},
+            total=None,
+        ),
+        str(_l("Kind of measure")),
+        labels,
+        column_labels={"started": str(_l("Started")), "in_force": str(_l("In force"))},
+        value_label=str(_l("Measures")),
+        note=str(
+            _l(
+                "Approved measures for the whole organisation, never by team: started in the"
+                " period, and in force on at least one day of it (a measure ended early counts"
+                " until its last day). Proposed and withdrawn measures are not counted."
             )
         ),
     )

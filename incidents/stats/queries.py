@@ -23,6 +23,8 @@ from incidents.models import (
     ConversationCount,
     Incident,
     IncidentStatus,
+    Measure,
+    MeasureState,
     StatPublication,
     StatPublished,
     StatTally,
@@ -405,3 +407,43 @@ def alarms(months: Sequence[str]) -> dict[str, tuple[int, int]]:
             total, done = found.get(quarter, (0, 0))
             found[quarter] = (total + int(n), done + int(reported or 0))
     return found
+
+
+# Measures that count: fully approved (in force from their start date through their end
+# date, whatever the stored state says), and those that have ended. Proposed measures never
+# took effect and withdrawn ones never were in force.
+COUNTED_MEASURES = (MeasureState.APPROVED, MeasureState.IN_FORCE, MeasureState.ENDED)
+
+
+def _month_of_day(column: Any) -> Any:
+    """ "YYYY-MM" of a date column, in SQL (both databases write a date as "YYYY-MM-DD")."""
+    return func.substr(cast(column, String), 1, 7)
+
+
+def measures(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
+    """Measures against perpetrators in force on any day of these months, by (kind, month of
+    the start date, month of the end date): enough to count, for any period of whole months,
+    those that started in it and those in force on at least one of its days. Counted live
+    from the register (a few rows a month): a closed month's measures no longer change, as
+    none starts in the past and none ends before yesterday (`services.measures`)."""
+    first, last = Period.month(min(months)), Period.month(max(months))
+    if first is None or last is None:
+        return {}
+    starts, ends = _month_of_day(Measure.starts_on), _month_of_day(Measure.ends_on)
+    rows = db.session.execute(
+        select(Measure.kind, starts, ends, func.count())
+        .where(
+            Measure.state.in_(COUNTED_MEASURES),
+            Measure.starts_on < add_months(last, 1),
+            Measure.ends_on >= first,
+        )
+        .group_by(Measure.kind, starts, ends)
+    )
+    return {(kind, start, end): int(n) for kind, start, end, n in rows if n}
+
+
+def measure_kinds() -> tuple[str, ...]:
+    """Every kind the register holds a measure of, ever: the rows of the measures table
+    beside the protocol's kinds do not depend on the period (a kind removed from the protocol
+    keeps its row while measures of it are held)."""
+    return tuple(sorted(db.session.scalars(select(Measure.kind).distinct())))

@@ -9,7 +9,10 @@ type by level by month; outcomes by month; incidents with evidence and with evid
 the police by month), linked by what the attacker knows for certain (every incident has one
 team, one channel, one level and at least one type; a police decision has one outcome; the
 incidents whose evidence went to the police are some of those with evidence, which are some of
-the month's incidents). Bounds propagation runs until nothing changes (`tests/attacker.py`).
+the month's incidents). Measures against perpetrators become hidden counts by kind and quarter
+(started, ended, and carried in from before), linked by what the attacker knows for certain:
+what is in force in a quarter was carried into it or started in it, and either ended in it or
+was carried into the next. Bounds propagation runs until nothing changes (`tests/attacker.py`).
 
 The test fails when any count of 1..k-1 becomes exact, a hidden count or a sum a figure stands
 for is proven to be 1..k-1, a unit of fewer than k people is shown, or adding one incident (now,
@@ -38,7 +41,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from incidents import services
-from incidents.extensions import db
+from incidents.extensions import current_protocol, db
 from incidents.models import (
     AlarmEvent,
     Attachment,
@@ -46,6 +49,8 @@ from incidents.models import (
     Incident,
     IncidentStatus,
     IncidentType,
+    Measure,
+    MeasureState,
     Role,
     StepStatus,
     Team,
@@ -296,6 +301,7 @@ def seeded(org) -> Org:
             rng,
         )
     add_evidence(org)
+    add_measures()
     return org
 
 
@@ -341,6 +347,74 @@ def add_evidence(org: Org) -> None:
                 remove_file(manager, files[1], "Wrong incident")
 
 
+# Measures against perpetrators: about two a month from mid-2024, mostly warning letters of a
+# year (so that a dozen are in force at once and the totals show numbers), some bans and
+# conversations with two colleagues; some ended early, some withdrawn or never approved, and
+# some whose stored state the daily run never brought up to date.
+MEASURE_KINDS = {
+    "warning_letter": 4,
+    "two_colleagues": 3,
+    "written_contact": 2,
+    "building_ban": 2,
+    "contact_person": 1,
+}
+# Quarters as the attacker numbers them: 0 before 2025, 1..8 the quarters of 2025 and 2026,
+# 9 after 2026.
+QUARTERS = 8
+
+
+def add_measures() -> None:
+    """Measures written to the register directly (their figures depend only on their kind,
+    dates and state), each resting on an incident. A random stream of its own."""
+    rng = random.Random(5)
+    incidents = db.session.scalars(
+        select(Incident).where(Incident.status == IncidentStatus.SUBMITTED).order_by(Incident.id)
+    ).all()
+    today = NOW.date()
+    first = datetime(2024, 7, 1).date()
+    for n in range(75):
+        starts = first + timedelta(days=rng.randrange(0, 910))
+        kind = rng.choices(list(MEASURE_KINDS), weights=list(MEASURE_KINDS.values()))[0]
+        found = current_protocol().measure_kind(kind)
+        assert found is not None
+        days = rng.choice((found.default_days, found.default_days, found.max_days, 30))
+        ends = starts + timedelta(days=days - 1)
+        chance = rng.random()
+        state = MeasureState.IN_FORCE if starts <= today <= ends else MeasureState.ENDED
+        if ends > today and starts > today:
+            state = MeasureState.APPROVED
+        if chance < 0.1:
+            state = MeasureState.WITHDRAWN
+        elif chance < 0.2:
+            state = MeasureState.PROPOSED
+        elif chance < 0.35 and ends - starts > timedelta(days=20):  # ended early
+            ends = starts + timedelta(days=rng.randrange(0, (ends - starts).days))
+            state = MeasureState.ENDED if ends < today else state
+        elif chance < 0.45 and state == MeasureState.ENDED:
+            state = MeasureState.IN_FORCE  # the daily run never came: the dates decide
+        measure = Measure(
+            kind=kind,
+            reason="Threatened an employee.",
+            starts_on=starts,
+            ends_on=ends,
+            state=state,
+            proposed_at=datetime(starts.year, starts.month, starts.day, tzinfo=UTC),
+            incidents=[rng.choice(incidents)],
+        )
+        measure.set_citizen(f"Citizen {n}", f"K-{n:04d}")
+        db.session.add(measure)
+    db.session.commit()
+
+
+def quarter_index(day) -> int:
+    """The attacker's number of the quarter a day falls in."""
+    if day.year < 2025:
+        return 0
+    if day.year > 2026:
+        return QUARTERS + 1
+    return (day.year - 2025) * 4 + (day.month + 2) // 3
+
+
 # --- what the attacker sees ---------------------------------------------------------------------
 
 
@@ -379,6 +453,7 @@ def pull(client) -> dict[tuple[str, ...], list[list[str]]]:
                 "evidence",
                 "referrals",
                 "alarms",
+                "measures",
             ):
                 rows = csv_rows(client, f"period={period}&by={by}&table={table}")
                 if rows is not None:
@@ -493,6 +568,29 @@ class Model:
                     0,
                 )
 
+        # Measures of a kind: those in force in a quarter are those carried into it and those
+        # that started in it, and also those that ended in it and those carried into the next.
+        for kind in MEASURE_KINDS:
+            for q in range(1, QUARTERS + 1):
+                self.inference.constrain(
+                    [
+                        (measure_count("carried", kind, q), 1),
+                        (measure_count("started", kind, q), 1),
+                        (measure_count("ended", kind, q), -1),
+                        (measure_count("carried", kind, q + 1), -1),
+                    ],
+                    0,
+                    0,
+                )
+
+    def measures(self, column: str, kinds, quarters: list[int]) -> Counter[Any]:
+        """What a measures figure counts: started in these quarters, or in force in them
+        (carried into the first, or started in any)."""
+        terms = Counter({measure_count("started", kind, q): 1 for kind in kinds for q in quarters})
+        if column == "in_force":
+            terms.update({measure_count("carried", kind, quarters[0]): 1 for kind in kinds})
+        return terms
+
     def add(
         self, terms: Counter[Any], bounds: tuple[int, int] | None, where: tuple[str, ...]
     ) -> None:
@@ -507,6 +605,26 @@ class Model:
             return Counter({("w", lvl, m): 1 for lvl in levels for m in months})
         assert keys is not None
         return Counter({(family, key, lvl, m): 1 for key in keys for lvl in levels for m in months})
+
+
+def measure_count(what: str, kind: str, quarter: int) -> tuple[str, str, str, int]:
+    """A hidden count of measures of a kind: started, ended in, or carried into (in force on
+    its first day, started before) a quarter."""
+    return ("measure", what, kind, quarter)
+
+
+def quarters_of(period: str) -> list[int]:
+    year = int(period[:4]) - 2025
+    if len(period) == 4:
+        return [4 * year + q for q in range(1, 5)]
+    return [4 * year + int(period[6])]
+
+
+def measure_kind_of(label: str) -> str:
+    for kind in current_protocol().measures:
+        if label in (kind.title_nl, kind.title_en):
+            return kind.id
+    raise AssertionError(f"a row of no kind: {label}")
 
 
 def team_rows(labels: list[str], org: Org) -> dict[str, list[str]]:
@@ -630,6 +748,16 @@ def model_of(
                 interval(totals[1], zero),
                 (*request_key, "total"),
             )
+        elif table == "measures":
+            quarters = quarters_of(period)
+            for row in [*body, totals]:
+                kinds = list(MEASURE_KINDS) if row is totals else [measure_kind_of(row[0])]
+                for counted, text in zip(("started", "in_force"), row[1:3], strict=True):
+                    model.add(
+                        model.measures(counted, kinds, quarters),
+                        interval(text, zero),
+                        (*request_key, row[0], counted),
+                    )
         elif table == "alarms":
             for i, part in enumerate(("reported", "unreported")):
                 terms = Counter({("alarm", part, m): 1 for m in months})
@@ -686,6 +814,15 @@ def truth(org: Org) -> dict[Any, int]:
             found[("evidence", "with", month)] += 1
         if any(a.handed_at is not None for a in incident.attachments):
             found[("evidence", "police", month)] += 1
+    counted = (MeasureState.APPROVED, MeasureState.IN_FORCE, MeasureState.ENDED)
+    for measure in db.session.scalars(select(Measure).where(Measure.state.in_(counted))):
+        starts, ends = quarter_index(measure.starts_on), quarter_index(measure.ends_on)
+        if 1 <= starts <= QUARTERS:
+            found[measure_count("started", measure.kind, starts)] += 1
+        if 1 <= ends <= QUARTERS:
+            found[measure_count("ended", measure.kind, ends)] += 1
+        for q in range(max(starts + 1, 1), min(ends, QUARTERS + 1) + 1):
+            found[measure_count("carried", measure.kind, q)] += 1
     for alarm in db.session.scalars(select(AlarmEvent)):
         local = alarm.triggered_at.astimezone(ZONE)
         month = f"{local.year}-{local.month:02d}"
@@ -791,6 +928,8 @@ def test_the_attacker_learns_no_small_count_and_sees_no_small_unit(app, seeded, 
         row[1] for key, rows in tables.items() if key[-1] == "evidence" for row in rows[1:3]
     ]
     assert "<5" in evidence and any(v.isdigit() for v in evidence)  # small and larger counts
+    measures = [v for key, rows in tables.items() if key[-1] == "measures" for v in rows[-1][1:]]
+    assert "<5" in measures and any(v.isdigit() for v in measures)
     learnt = attack(seeded, tables, held_figures)
     assert not learnt, f"{len(learnt)} small counts inferred, e.g.:\n" + "\n".join(learnt[:15])
     assert not small_units_shown(seeded, tables)
@@ -820,6 +959,20 @@ def test_one_more_incident_changes_no_published_figure(app, seeded, attacker):
         rng,
         reported=NOW,
     )
+    # And a measure against the citizen that starts today.
+    incident = db.session.scalars(select(Incident).limit(1)).one()
+    today = NOW.date()
+    late = Measure(
+        kind="building_ban",
+        reason="Hit an employee.",
+        starts_on=today,
+        ends_on=today + timedelta(days=89),
+        state=MeasureState.IN_FORCE,
+        incidents=[incident],
+    )
+    late.set_citizen("Citizen now", "K-now")
+    db.session.add(late)
+    db.session.commit()
     with time_machine.travel(NOW, tick=False):
         after = pull(hr), held(admin)
     changed: list[object] = [key for key in before[0] if before[0][key] != after[0].get(key)]

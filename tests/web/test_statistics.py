@@ -227,6 +227,7 @@ def test_csv_holds_the_figures_of_the_page(hr, data):
         "referrals",
         "alarms",
         "rates",
+        "measures",
     ):
         for row in csv_table(hr, f"period=2025&by=channel&table={table}")[1:]:
             from_csv.extend(row[1:])
