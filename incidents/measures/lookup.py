@@ -52,14 +52,10 @@ def lookup() -> ResponseReturnValue:
             show_service_error(form, error)
         else:
             searched = text
-    status = 400 if form.errors else 200
-    return (
-        render_template(
-            "measures/lookup.html",
-            form=form,
-            result=result,
-            searched=searched,
-            matches_max=measure_lookup.MATCHES_MAX,
-        ),
-        status,
+    return render_template(
+        "measures/lookup.html",
+        form=form,
+        result=result,
+        searched=searched,
+        matches_max=measure_lookup.MATCHES_MAX,
     )
