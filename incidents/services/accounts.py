@@ -138,9 +138,18 @@ def update_user(
     existing user's password (see `password_reset`), nor changes their own role. A change of
     role or team is told to the person and to the managers of the old and the new team. The
     directory's id and the employee number stay as they are unless given (SCIM, the import),
-    and so do the front-office and security-officer flags (only the admin's form gives them)."""
+    and so do the front-office and security-officer flags (only the admin's form gives them,
+    and never to the admin's own account)."""
     if actor is not None and actor.id == user.id and role != user.role:
         raise ServiceError(_("Another administrator must change your own role."), "role")
+    flags = _given(front_office=front_office, security_officer=security_officer)
+    for flag, value in flags.items():
+        # Separation of duties: an admin who gave themselves a permission would read the
+        # register (security officer) or look citizens up (front office).
+        if actor is not None and actor.id == user.id and value != getattr(user, flag):
+            raise ServiceError(
+                _("Another administrator must change this permission on your own account."), flag
+            )
     with transaction():
         lock_all(ownership.open_steps_of(user))  # a mover's steps follow them
         email = normalise_email(email)
@@ -154,12 +163,8 @@ def update_user(
                 "role": role,
                 "team_id": team.id if team else None,
             }
-            | _given(
-                external_id=external_id,
-                employee_number=employee_number,
-                front_office=front_office,
-                security_officer=security_officer,
-            ),
+            | _given(external_id=external_id, employee_number=employee_number)
+            | flags,
         )
         if changed:
             event = audit(actor, AuditAction.USER_UPDATE, user, fields=changed)

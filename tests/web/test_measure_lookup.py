@@ -501,6 +501,26 @@ def test_the_admin_sets_and_clears_the_permissions_and_it_is_audited(app, staff)
     assert "front office (lookup at the counter), security officer" in audit
 
 
+@pytest.mark.parametrize("flag", ["front_office", "security_officer"])
+def test_an_admin_does_not_give_themselves_a_permission(app, staff, make_user, flag):
+    me = staff["admin"]
+    admin = login(app.test_client(), english(me))
+    page = admin.post(f"/admin/users/{me.id}/edit", data=edit_data(me, **{flag: "y"}))
+    assert page.status_code == 200 and form_errors(page.text) == [flag]
+    assert "Another administrator must change this permission" in page.text
+    db.session.expire_all()
+    assert not getattr(db.session.get_one(User, me.id), flag)
+    assert update_events(me) == []
+    # Another admin may.
+    other = login(app.test_client(), make_user(Role.ADMIN))
+    assert (
+        other.post(f"/admin/users/{me.id}/edit", data=edit_data(me, **{flag: "y"})).status_code
+        == 302
+    )
+    db.session.expire_all()
+    assert getattr(db.session.get_one(User, me.id), flag)
+
+
 def test_a_new_account_may_get_the_permissions(app, staff):
     admin = login(app.test_client(), staff["admin"])
     response = admin.post(
