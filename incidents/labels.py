@@ -155,6 +155,8 @@ ACCOUNT_FIELD_LABELS = {
     "oidc_subject": _l("single sign-on binding"),
     "external_id": _l("directory id"),
     "employee_number": _l("employee number"),
+    "front_office": _l("front office (lookup at the counter)"),
+    "security_officer": _l("security officer"),
 }
 
 # A change of whom a team has as manager or deputy: (team role, change) -> what it means to you.

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from incidents import queries
@@ -59,6 +59,20 @@ class UserForm(FlaskForm):
         validators=[DataRequired()],
     )
     team = SelectField(_l("Team"), coerce=int, validate_choice=True)
+    front_office = BooleanField(
+        _l("Front office: may look up measures in force at the counter"),
+        description=_l(
+            "They see only whether a measure is in force for a citizen, until when and what it "
+            "means at the counter; never the incident or the reason. Every lookup is recorded."
+        ),
+    )
+    security_officer = BooleanField(
+        _l("Security officer: approves measures against perpetrators"),
+        description=_l(
+            "They see every measure in the register and may approve one proposed by a manager, "
+            "as a second person. Give it to few people."
+        ),
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +86,8 @@ class UserForm(FlaskForm):
             "name": self.name.data or "",
             "role": Role(self.role.data),
             "team": _team(self.team.data),
+            "front_office": bool(self.front_office.data),
+            "security_officer": bool(self.security_officer.data),
         }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_login import current_user
 
 from incidents.admin import bp
@@ -19,8 +20,8 @@ from incidents.stats.periods import Period
 @roles(Role.ADMIN)
 def privacy_overview() -> ResponseReturnValue:
     """Views and exports by role, retention, legal holds, records held, measures (once the
-    year is published, like the HR statistics), and each HR user's statistics requests (the
-    year to date, exactly)."""
+    year is published, like the HR statistics), each HR user's statistics requests and the
+    lookups at the counter per team and month (the year to date, exactly)."""
     now = utcnow()
     value = request.args.get("year", "")
     this_year = now.year
@@ -38,5 +39,6 @@ def privacy_overview() -> ResponseReturnValue:
         period=period,
         tables=overview.build(period) if period else [],
         requests=overview.stats_requests(year),
+        lookups=overview.counter_lookups(year, str(get_locale() or "nl")),
         actions=overview.STATS_ACTIONS,
     )

@@ -57,6 +57,8 @@ def edit_user(user_id: int) -> ResponseReturnValue:
             "email": user.email,
             "role": user.role.value,
             "team": user.team_id or NONE,
+            "front_office": user.front_office,
+            "security_officer": user.security_officer,
         }
     )
     if form.validate_on_submit():

@@ -45,6 +45,7 @@ def index() -> ResponseReturnValue:
         is_hr=role == Role.HR,
         is_admin=role == Role.ADMIN,
         can_report=role in allowed_roles("reporting.new"),
+        can_look_up=access.may_look_up(current_user),
         step_labels=step_labels(),
         type_labels=TYPE_LABELS,
         new_incident_days=queries.NEW_INCIDENT_DAYS,
@@ -117,7 +118,10 @@ def _anyone(user: object) -> bool:
 
 
 # Menu items open to every role whose page is for some people only (the rest get 404).
-NAV_PERMISSIONS = {"measures.register": access.may_keep_register}
+NAV_PERMISSIONS = {
+    "measures.register": access.may_keep_register,
+    "measures.lookup": access.may_look_up,
+}
 
 NAVIGATION = [
     ("main.index", _l("Home")),
@@ -126,6 +130,7 @@ NAVIGATION = [
     ("reporting.mine", _l("My incidents")),
     ("aftercare.inbox", _l("Aftercare")),
     ("measures.register", _l("Measures")),
+    ("measures.lookup", _l("Look up at the counter")),
     ("hr.statistics", _l("Statistics")),
     ("hr.report", _l("Yearly report")),
     ("hr.conversations", _l("Client conversations")),

@@ -1,11 +1,13 @@
 """The data protection officer's yearly overview: aggregate counts from the audit trail and the
 data held, through the same disclosure control as the HR statistics, over the same published
-years in the organisation's time zone; and how many statistics requests each HR user made."""
+years in the organisation's time zone; how many statistics requests each HR user made; and
+how many lookups were made at the counter, per team and month (exact: the accountability for
+the register's use, not statistics about people)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -21,8 +23,10 @@ from incidents.models import (
     AuditEvent,
     Incident,
     IncidentStatus,
+    MeasureLookup,
     Role,
     StepStatus,
+    Team,
     User,
 )
 from incidents.rules import Outcome, StepKind
@@ -240,3 +244,77 @@ def _is_building_ban() -> ColumnElement[bool]:
 def _is_expired() -> ColumnElement[bool]:
     """In SQL: the retention run marked the measure as expired."""
     return AftercareStep.measure_expired.is_(True)
+
+
+# --- lookups at the counter ----------------------------------------------------------------------
+
+
+@dataclass
+class TeamLookups:
+    """One team's lookups at the counter, month by month (January first)."""
+
+    team: str  # its name; "" for lookups by someone without a team
+    months: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.months)
+
+
+@dataclass
+class CounterLookups:
+    """The lookups at the counter in a year, per team of who looked (their team at the time)
+    and per month in the organisation's time zone: exact counts, for the data protection
+    officer's accountability (never published as statistics)."""
+
+    months: list[date]  # the first day of each month of the year
+    teams: list[TeamLookups]
+
+    @property
+    def month_totals(self) -> list[int]:
+        return [sum(t.months[i] for t in self.teams) for i in range(len(self.months))]
+
+    @property
+    def total(self) -> int:
+        return sum(t.total for t in self.teams)
+
+
+def counter_lookups(year: int, language: str) -> CounterLookups:
+    """How many lookups were made at the counter in `year`, per team and month, in one
+    aggregate query. The month boundaries are computed here, in the organisation's time zone,
+    and compared in SQL (a CASE over UTC moments), the same on SQLite and PostgreSQL."""
+    zone = ZoneInfo(current_app.config["ORG_TIMEZONE"])
+    firsts = [date(year, month, 1) for month in range(1, 13)]
+    bounds = [
+        datetime(d.year, d.month, 1, tzinfo=zone).astimezone(UTC)
+        for d in [*firsts, date(year + 1, 1, 1)]
+    ]
+    month = case(*((MeasureLookup.at < bounds[i + 1], i) for i in range(11)), else_=11).label(
+        "month"
+    )
+    # The CASE in a subquery: PostgreSQL would not see that a GROUP BY repeating it, with
+    # bound parameters of its own, is the same expression.
+    lookups = (
+        select(MeasureLookup.team_id.label("team_id"), month)
+        .where(MeasureLookup.at >= bounds[0], MeasureLookup.at < bounds[-1])
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(lookups.c.team_id, lookups.c.month, func.count()).group_by(
+            lookups.c.team_id, lookups.c.month
+        )
+    ).all()
+    team_ids = {team_id for team_id, _month, _n in rows if team_id is not None}
+    names = {
+        team.id: team.name(language)
+        for team in db.session.scalars(select(Team).where(Team.id.in_(team_ids)))
+    }
+    by_team: dict[int | None, TeamLookups] = {}
+    for team_id, index, n in rows:
+        entry = by_team.setdefault(
+            team_id, TeamLookups(names.get(team_id, "") if team_id else "", [0] * 12)
+        )
+        entry.months[int(index)] += n
+    # By name; lookups by people without a team last.
+    teams = sorted(by_team.values(), key=lambda t: (not t.team, t.team.lower()))
+    return CounterLookups(months=firsts, teams=teams)

@@ -27,6 +27,10 @@ from incidents.services.base import ServiceError, apply_changes, audit, lock_all
 # The default of an optional argument that means "leave this field as it is" (None clears it).
 KEEP: Any = object()
 
+# Permissions an administrator gives on the account form, and nobody else: the directory
+# (SCIM) and the HR import leave them as they are.
+_FLAGS = ("front_office", "security_officer")
+
 
 def _given(**values: Any) -> dict[str, Any]:
     """The values that were given, leaving out those that are KEEP."""
@@ -63,11 +67,15 @@ def create_user(
     source: AccountSource = AccountSource.ADMIN,
     external_id: str | None = None,
     employee_number: str | None = None,
+    front_office: bool = False,
+    security_officer: bool = False,
 ) -> User:
     """Create an account. Without a password (an admin creating it) the person gets a mail
     with a link to set their own: nobody else ever knows it. An account from the directory,
     the HR import or a first single sign-on (`source`) gets no link: it signs in through the
-    organisation's provider (its password is a random one nobody knows)."""
+    organisation's provider (its password is a random one nobody knows). The front-office
+    and security-officer flags are the admin's to give (never the directory's or the HR
+    import's)."""
     with transaction():
         email = normalise_email(email)
         _check_email_free(email)
@@ -81,10 +89,15 @@ def create_user(
             source=source,
             external_id=external_id,
             employee_number=employee_number,
+            front_office=front_office,
+            security_officer=security_officer,
         )
         db.session.add(user)
         db.session.flush()
-        event = audit(actor, AuditAction.USER_CREATE, user, role=role.value, source=source.value)
+        flags = {name: True for name in _FLAGS if getattr(user, name)}
+        event = audit(
+            actor, AuditAction.USER_CREATE, user, role=role.value, source=source.value, **flags
+        )
         if password is None and source is AccountSource.ADMIN:
             from incidents.services import password_reset
 
@@ -118,13 +131,25 @@ def update_user(
     team: Team | None,
     external_id: str | None = KEEP,
     employee_number: str | None = KEEP,
+    front_office: bool = KEEP,
+    security_officer: bool = KEEP,
 ) -> list[str]:
     """Change a user's details; returns the fields that changed. An admin never sets an
     existing user's password (see `password_reset`), nor changes their own role. A change of
     role or team is told to the person and to the managers of the old and the new team. The
-    directory's id and the employee number stay as they are unless given (SCIM, the import)."""
+    directory's id and the employee number stay as they are unless given (SCIM, the import),
+    and so do the front-office and security-officer flags (only the admin's form gives them,
+    and never to the admin's own account)."""
     if actor is not None and actor.id == user.id and role != user.role:
         raise ServiceError(_("Another administrator must change your own role."), "role")
+    flags = _given(front_office=front_office, security_officer=security_officer)
+    for flag, value in flags.items():
+        # Separation of duties: an admin who gave themselves a permission would read the
+        # register (security officer) or look citizens up (front office).
+        if actor is not None and actor.id == user.id and value != getattr(user, flag):
+            raise ServiceError(
+                _("Another administrator must change this permission on your own account."), flag
+            )
     with transaction():
         lock_all(ownership.open_steps_of(user))  # a mover's steps follow them
         email = normalise_email(email)
@@ -138,7 +163,8 @@ def update_user(
                 "role": role,
                 "team_id": team.id if team else None,
             }
-            | _given(external_id=external_id, employee_number=employee_number),
+            | _given(external_id=external_id, employee_number=employee_number)
+            | flags,
         )
         if changed:
             event = audit(actor, AuditAction.USER_UPDATE, user, fields=changed)
