@@ -5,6 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
-from incidents.measures import notice, views  # noqa: E402, F401
-
-from incidents.measures import lookup, views  # noqa: E402, F401
+from incidents.measures import lookup, notice, views  # noqa: E402, F401

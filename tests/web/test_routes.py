@@ -125,7 +125,6 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "measures.close": EVERYONE,
     "measures.extend": EVERYONE,
     "measures.notice_pdf": EVERYONE,
-
     # The lookup at the counter: the front-office flag decides (test_measure_lookup.py).
     "measures.lookup": EVERYONE,
     "aftercare.inbox": frozenset({M}),
@@ -173,7 +172,6 @@ OBJECT_ROUTES = {
     "measures.close",
     "measures.extend",
     "measures.notice_pdf",
-
     "measures.lookup",  # only with the front-office permission: 404 for others
     "aftercare.step",
     "aftercare.hand",
