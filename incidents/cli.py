@@ -42,7 +42,9 @@ def init_app(app: Flask) -> None:
     )
     def retention_command(years: int | None) -> None:
         """Anonymise incidents whose aftercare closed more than the retention period ago
-        (unless on legal hold), expire ended perpetrator measures, and keep the report."""
+        (unless on legal hold), expire ended perpetrator measures, let the register's
+        measures start and end on their dates (reminding their managers two weeks before),
+        and keep the report."""
         if years is None:
             years = int(current_app.config.get("RETENTION_YEARS", retention.DEFAULT_YEARS))
         try:
