@@ -19,6 +19,7 @@ from incidents.models import (
 from incidents.services.demo import (
     DEMO_HISTORY_MONTHS,
     DEMO_PASSWORD,
+    DEMO_PERMISSIONS,
     history_start,
     refuse_outside_demo,
     seed_demo,
@@ -82,7 +83,8 @@ def init_app(app: Flask) -> None:
             )
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in accounts:
-            click.echo(f"  {role.value:<9} {email}")
+            permission = DEMO_PERMISSIONS.get(email, "").replace("_", " ")
+            click.echo(f"  {role.value:<9} {email}" + (f" ({permission})" if permission else ""))
 
     stats = AppGroup("stats", help="The statistics' running counts.")
 
