@@ -68,9 +68,10 @@ def _candidates(day: date, anonymising: Collection[int]) -> Any:
         .join(Incident, Incident.id == measure_incident.c.incident_id)
         .where(Incident.anonymised_at.is_(None), Incident.id.not_in(list(anonymising)))
     )
+    stale = (Measure.state == MeasureState.PROPOSED) & (Measure.ends_on < day)
     anonymise = (
         Measure.anonymised_at.is_(None)
-        & (Measure.state.in_(CLOSED) | end)
+        & (Measure.state.in_(CLOSED) | end | stale)
         & Measure.id.not_in(kept)
     )
     return select(Measure).where(start | end | remind | anonymise)
@@ -122,7 +123,7 @@ def apply(
             _remind(measure, now)
             report["measures_reminded"] += 1
             changed = True
-        if _anonymisable(measure, set(anonymised)):
+        if _anonymisable(measure, day, set(anonymised)):
             _anonymise(measure, now)
             report["measures_anonymised"] += 1
             changed = True
@@ -142,7 +143,8 @@ def _reminder_due(measure: Measure, day: date) -> bool:
 
 def reminder_recipients(measure: Measure) -> list[User]:
     """Who is reminded: the proposer while still an active manager; else the managers of the
-    affected employees of its incidents (their team's manager, or the one above)."""
+    affected employees of its incidents (their team's manager, else its deputy: both may
+    open the measure); else, when none is left, the security officers."""
     if measure.proposed_by is not None and measure.proposed_by.is_active_manager:
         return [measure.proposed_by]
     found: dict[int, User] = {}
@@ -151,11 +153,17 @@ def reminder_recipients(measure: Measure) -> list[User]:
             team = person.user.team
             if team is None:
                 continue
-            boss = team.manager
-            if boss is None or not boss.is_active_manager:
-                boss = team.manager_above()
-            if boss is not None and boss.is_active_manager:
+            boss = next(
+                (m for m in (team.manager, team.deputy) if m is not None and m.is_active_manager),
+                None,
+            )
+            if boss is not None:
                 found.setdefault(boss.id, boss)
+    if not found:
+        officers = db.session.scalars(
+            select(User).where(User.security_officer, User.active).order_by(User.id)
+        )
+        found = {u.id: u for u in officers}
     return sorted(found.values(), key=lambda u: u.id)
 
 
@@ -168,10 +176,15 @@ def _remind(measure: Measure, now: datetime) -> None:
     audit(None, AuditAction.MEASURE_REMIND, measure, ends_on=measure.ends_on.isoformat())
 
 
-def _anonymisable(measure: Measure, anonymised_now: set[int]) -> bool:
+def _anonymisable(measure: Measure, day: date, anonymised_now: set[int]) -> bool:
+    """Ended or withdrawn (or a proposal whose end date passed: it can never take effect),
+    and every incident it rests on anonymised."""
+    over = measure.state in CLOSED or (
+        measure.state == MeasureState.PROPOSED and measure.ends_on < day
+    )
     return (
         measure.anonymised_at is None
-        and measure.state in CLOSED
+        and over
         and all(i.anonymised_at is not None or i.id in anonymised_now for i in measure.incidents)
     )
 

@@ -212,7 +212,7 @@ def test_the_reminder_goes_to_the_affected_employees_manager_once_the_proposer_i
 ):
     # The deputy proposed it, then stopped being a manager: the victim's manager hears.
     deputy_made = in_force(staff, by="deputy", days=20)
-    # Boss proposed this one and left: Income has no active manager, so the one above.
+    # Boss proposed this one and is still a manager: he hears himself.
     boss_made = in_force(staff, days=20)
     staff["deputy"].role = Role.EMPLOYEE
     db.session.commit()
@@ -224,14 +224,27 @@ def test_the_reminder_goes_to_the_affected_employees_manager_once_the_proposer_i
     }
 
 
-def test_without_an_active_team_manager_the_manager_above_is_reminded(app, staff, march_10):
-    measure = in_force(staff, days=20)
+def test_without_the_team_manager_the_deputy_then_the_security_officer_is_reminded(
+    app, staff, march_10
+):
+    to_deputy = in_force(staff, days=20)
+    to_officer = in_force(staff, days=22)  # reminded a day later
     staff["boss"].active = False
     db.session.commit()
     run_on(march_10, TODAY + timedelta(days=6))
     assert [(n.recipient_id, n.key.split(":")[1]) for n in reminders()] == [
-        (staff["head"].id, str(measure.id))
+        (staff["deputy"].id, str(to_deputy.id))
     ]
+    staff["deputy"].active = False
+    db.session.commit()
+    run_on(march_10, TODAY + timedelta(days=7))
+    assert [(n.recipient_id, n.key.split(":")[1]) for n in reminders()][1:] == [
+        (staff["officer"].id, str(to_officer.id))
+    ]
+    # The security officer can open the measure the mail links to (and so could the deputy,
+    # before leaving).
+    client = login(app.test_client(), staff["officer"])
+    assert client.get(f"/measures/{to_officer.id}").status_code == 200
 
 
 def _close_long_ago(incident: Incident) -> None:
@@ -246,6 +259,7 @@ def test_personal_data_follows_the_incidents_retention(app, staff, march_10):
     withdrawn = propose(staff, submit(staff))
     db.session.refresh(withdrawn)
     measures.close(staff["boss"], withdrawn.id, withdrawn.revision, "Talked it over")
+    stale = propose(staff, submit(staff), days=5)  # never approved, its end date passed
     current = in_force(staff, days=200)  # still in force when its incident goes
     two = submit(staff), submit(staff)
     both = in_force(staff, two[0])  # rests on two incidents, one of them stays
@@ -255,19 +269,19 @@ def test_personal_data_follows_the_incidents_retention(app, staff, march_10):
     run_on(march_10, TODAY + timedelta(days=10))  # `ended` ended; nothing anonymised yet
     assert fresh(ended).anonymised_at is None
 
-    for measure in (ended, withdrawn, current):
+    for measure in (ended, withdrawn, stale, current):
         _close_long_ago(measure.incidents[0])
     _close_long_ago(two[0])
     report = run_on(march_10, TODAY + timedelta(days=11))
-    assert report["anonymised"] == 4
-    assert report["measures_anonymised"] == 2  # in the same run as their incidents
+    assert report["anonymised"] == 5
+    assert report["measures_anonymised"] == 3  # in the same run as their incidents
 
     def personal(measure: Measure) -> tuple[object, ...]:
         m = fresh(measure)
         return (m.citizen_name, m.citizen_reference, m.name_key, m.reference_key, m.reason,
                 m.not_heard_reason, m.close_reason, m.contact_person_id)  # fmt: skip
 
-    for gone in (ended, withdrawn):
+    for gone in (ended, withdrawn, stale):
         assert personal(gone) == ("", "", "", "", "", "", "", None)
         m = fresh(gone)
         assert m.anonymised_at == early(TODAY + timedelta(days=11))
