@@ -19,6 +19,7 @@ from incidents.models import (
 from incidents.services.demo import (
     DEMO_HISTORY_MONTHS,
     DEMO_PASSWORD,
+    DEMO_PERMISSIONS,
     history_start,
     refuse_outside_demo,
     seed_demo,
@@ -42,7 +43,9 @@ def init_app(app: Flask) -> None:
     )
     def retention_command(years: int | None) -> None:
         """Anonymise incidents whose aftercare closed more than the retention period ago
-        (unless on legal hold), expire ended perpetrator measures, and keep the report."""
+        (unless on legal hold), expire ended perpetrator measures, let the register's
+        measures start and end on their dates (reminding their managers two weeks before),
+        and keep the report."""
         if years is None:
             years = int(current_app.config.get("RETENTION_YEARS", retention.DEFAULT_YEARS))
         try:
@@ -80,7 +83,8 @@ def init_app(app: Flask) -> None:
             )
         click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in accounts:
-            click.echo(f"  {role.value:<9} {email}")
+            permission = DEMO_PERMISSIONS.get(email, "").replace("_", " ")
+            click.echo(f"  {role.value:<9} {email}" + (f" ({permission})" if permission else ""))
 
     stats = AppGroup("stats", help="The statistics' running counts.")
 

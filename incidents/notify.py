@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
@@ -129,6 +129,14 @@ TEXTS = {
             "Your team changed, so the manager of your new team now takes care of your open aftercare steps. Your data page shows who."
         ),
         _l("Open the app"),
+    ),
+    # A measure against a perpetrator ends within two weeks (services.measure_expiry).
+    "measure_ending": (
+        _l("A measure against a perpetrator ends soon"),
+        _l(
+            "A measure against a perpetrator that you proposed or follow ends within two weeks. Decide whether it is still needed: extend it (a new proposal, approved again), or let it end on its end date. Then it leaves the lookup at the counter by itself."
+        ),
+        _l("Open the measure"),
     ),
     "team_changed": (
         _l("A change in a team you manage"),
@@ -267,6 +275,8 @@ def _link(note: Notification) -> str:
         return url_for("auth.login", _external=True)
     if note.kind == "account_changed":
         return url_for("auth.my_data", _external=True)
+    if note.kind == "measure_ending":
+        return url_for("measures.detail", measure_id=_measure_id(note) or 0, _external=True)
     if note.kind in ("submitted", "behalf", "draft", "alarm") and note.incident_id is not None:
         # A new incident: its page, where its level, its steps and their owners are.
         endpoint = "reporting.detail" if note.kind in ("submitted", "behalf") else "reporting.edit"
@@ -280,6 +290,23 @@ def _link(note: Notification) -> str:
             _external=True,
         )
     return url_for("main.index", _external=True)
+
+
+def _measure_id(note: Notification) -> int | None:
+    """The measure a measure's mail is about: the middle of its key."""
+    middle = note.key.split(":")[1] if note.key.count(":") >= 2 else ""
+    return int(middle) if middle.isdigit() else None
+
+
+def _measure_end(note: Notification) -> date | None:
+    """The end date of the measure a reminder is about (a date says nothing about anyone)."""
+    from incidents.models import Measure
+
+    if note.kind != "measure_ending":
+        return None
+    measure_id = _measure_id(note)
+    measure = db.session.get(Measure, measure_id) if measure_id is not None else None
+    return measure.ends_on if measure is not None else None
 
 
 def _reset_link(note: Notification) -> str:
@@ -308,6 +335,7 @@ def compose(note: Notification) -> Mail:
             "link": _link(note),
             "incident": incident,
             "step": note.step,
+            "measure_ends_on": _measure_end(note),
             "language": language,
             # Only managers are told the level: it says how serious the incident was.
             "show_level": recipient.role == Role.MANAGER,

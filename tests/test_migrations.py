@@ -4,7 +4,7 @@ models match what the migrations build."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -156,3 +156,125 @@ def test_locations_keep_active_names_unique_and_go_down_cleanly(empty_app):
         _insert(connection, "location", id=5, code="eeeeeeee", **{**row, "channel": "moon"})
     downgrade(revision=BEFORE_LOCATIONS)
     assert "location" not in inspect(db.engine).get_table_names()
+
+
+BEFORE_MEASURES = "d4a7e2c91b58"
+MEASURES = "061db8803e6f"
+
+
+def _insert_building_bans(connection: Connection, today: date) -> None:
+    """Four incidents with a done "response to the perpetrator": a building ban in force, one
+    that ended, one on an anonymised incident, and a warning letter only."""
+    _insert(connection, "user", id=1, role="manager", email="m@example.org")
+    anonymised = datetime(2026, 2, 1, tzinfo=UTC)
+    incidents = {
+        1: ("Jan Jansen", "K-1001", None),
+        2: ("Piet Pieters", "K-1002", None),
+        3: ("", "", anonymised),  # retention emptied the perpetrator
+        4: ("Klaas Klaassen", "K-1004", None),
+    }
+    for number, (name, reference, gone) in incidents.items():
+        _insert(
+            connection,
+            "incident",
+            id=number,
+            reporter_id=1,
+            status="submitted",
+            number=f"2026-{number:04d}",
+            submission_token=f"token-{number}",
+            perpetrator_known="known",
+            perpetrator_name=name,
+            perpetrator_reference=reference,
+            anonymised_at=gone,
+        )
+    steps = {
+        1: (
+            ["building_ban", "warning_letter"],
+            today + timedelta(days=100),
+            True,
+            "Sloeg op de balie.",
+        ),
+        2: (["building_ban"], today - timedelta(days=10), False, ""),
+        3: (["building_ban"], today + timedelta(days=50), True, ""),
+        4: (["warning_letter"], today + timedelta(days=100), False, "Alleen een brief."),
+    }
+    for number, (outcomes, end_date, heard, reason) in steps.items():
+        _insert(
+            connection,
+            "aftercare_step",
+            id=number,
+            incident_id=number,
+            kind="perpetrator_response",
+            subject="incident",
+            status="done",
+            outcomes=json.dumps(outcomes),
+            end_date=end_date,
+            held_on=date(2026, 1, 15),
+            citizen_heard=heard,
+            reason=reason,
+            done_at=datetime(2026, 1, 15, 10, tzinfo=UTC),
+            done_by_id=1,
+        )
+
+
+def test_building_bans_are_carried_over_into_the_register_and_back(steps_app):
+    upgrade(revision=BEFORE_MEASURES)
+    today = datetime.now(UTC).date()
+    with db.engine.begin() as connection:
+        _insert_building_bans(connection, today)
+    upgrade(revision=MEASURES)
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id, kind, citizen_name, citizen_reference, name_key, reference_key,"
+                " reason, starts_on, ends_on, state, step_id, proposed_by_id, heard_on,"
+                " carried_over, anonymised_at, approved_by_id FROM measure ORDER BY step_id"
+            )
+        ).all()
+        links = connection.execute(
+            text("SELECT measure_id, incident_id FROM measure_incident ORDER BY incident_id")
+        ).all()
+    carried = [
+        (
+            row.kind,
+            row.citizen_name,
+            row.citizen_reference,
+            row.name_key,
+            row.reference_key,
+            row.reason,
+            str(row.starts_on),
+            str(row.ends_on),
+            row.state,
+            row.step_id,
+            row.proposed_by_id,
+            str(row.heard_on) if row.heard_on else None,
+            bool(row.carried_over),
+            row.anonymised_at is not None,
+            row.approved_by_id,
+        )
+        for row in rows
+    ]
+    start = "2026-01-15"
+    assert carried == [
+        ("building_ban", "Jan Jansen", "K-1001", "jan jansen", "k-1001", "Sloeg op de balie.",
+         start, str(today + timedelta(days=100)), "in_force", 1, 1, start, True, False, None),
+        ("building_ban", "Piet Pieters", "K-1002", "piet pieters", "k-1002",
+         "Toegangsverbod na incident 2026-0002.", start, str(today - timedelta(days=10)),
+         "ended", 2, 1, None, True, False, None),
+        # The anonymised incident's ban: no personal data, ended, anonymised itself.
+        ("building_ban", "", "", "", "", "", start, str(today + timedelta(days=50)), "ended",
+         3, 1, start, True, True, None),
+    ]  # fmt: skip
+    # Each rests on its own incident; the warning letter (step 4) is not a register measure.
+    assert [incident for _m, incident in links] == [1, 2, 3]
+    assert {measure for measure, _i in links} == {row.id for row in rows}
+    downgrade(revision=BEFORE_MEASURES)
+    assert not {"measure", "measure_incident", "measure_lookup"} & set(
+        inspect(db.engine).get_table_names()
+    )
+    with db.engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT id, outcomes, end_date FROM aftercare_step ORDER BY id")
+        ).all()
+    assert [row.id for row in kept] == [1, 2, 3, 4]  # the steps themselves are untouched
+    upgrade()  # and up again to head

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,8 +24,16 @@ from incidents.extensions import db
 from incidents.forms import page_cursor, show_service_error
 from incidents.labels import STEP_FIELD_LABELS, step_labels
 from incidents.models import AftercareStep, AuditAction, Role, User, utcnow
+from incidents.rules import StepKind
 from incidents.security import roles
-from incidents.services import ServiceError, aftercare, audit_log, corrections, numbers
+from incidents.services import (
+    ServiceError,
+    aftercare,
+    audit_log,
+    corrections,
+    measures,
+    numbers,
+)
 
 STATES = queries.INBOX_STATES
 
@@ -108,8 +117,17 @@ def step(step_id: int) -> ResponseReturnValue:
             return redirect(url_for("aftercare.inbox"))
     now = utcnow()
     may_correct = access.may_correct_step(current_user, item)
+    # The response to the perpetrator: the register's measures on its incident, and a link
+    # to propose one from this step (the form then starts from it).
+    responding = item.kind == StepKind.PERPETRATOR_RESPONSE and not item.incident.is_draft
+    may_propose = responding and access.may_propose_measure(current_user, item.incident)
     page = render_template(
         "aftercare/step.html",
+        incident_measures=measures.measures_of_incident(item.incident) if responding else None,
+        measure_today=measures.today(now),
+        kind_titles=_kind_titles() if responding else {},
+        may_see_measure=lambda m: access.may_see_measure(current_user, m),
+        propose_url=url_for("measures.propose", step=item.id) if may_propose else None,
         step=item,
         incident=item.incident,
         full=access.incident_view(current_user, item.incident) == access.View.FULL,
@@ -129,6 +147,11 @@ def step(step_id: int) -> ResponseReturnValue:
         # Recorded after rendering: the commit would expire what the page still needs.
         audit_log.record_view(current_user, AuditAction.STEP_VIEW, item, incident=item.incident_id)
     return page
+
+
+def _kind_titles() -> dict[str, str]:
+    language = str(get_locale() or "nl")
+    return {kind.id: kind.title(language) for kind in measures.kinds()}
 
 
 @bp.route("/steps/<int:step_id>/hand", methods=["POST"])

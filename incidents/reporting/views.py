@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -39,6 +40,7 @@ from incidents.models import (
     Incident,
     IncidentType,
     Location,
+    Measure,
     PersonRole,
     Role,
     User,
@@ -54,8 +56,9 @@ from incidents.reporting.forms import (
     local_now,
     uploads,
 )
+from incidents.rules import Outcome
 from incidents.security import accepts_file, roles
-from incidents.services import ServiceError, audit_log, victim_view
+from incidents.services import ServiceError, audit_log, measures, victim_view
 from incidents.services.reporting import StaleEdit
 
 # Everyone may report what happened to them and follow their own incidents, whatever their
@@ -345,16 +348,43 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
     return list(tracks.values())
 
 
-def _your_aftercare(incident: Incident) -> victim_view.YourAftercare:
-    """The current user's own aftercare on `incident`, in plain words."""
+def _your_aftercare(incident: Incident, register: list[Measure]) -> victim_view.YourAftercare:
+    """The current user's own aftercare on `incident`, in plain words; for an affected
+    employee also the measures of the `register` in force that protect them."""
+    now = utcnow()
+    today = datetime.now(org_zone()).date()
+    affected = any(p.user_id == current_user.id for p in incident.people_in(PersonRole.AFFECTED))
+    protections, banned = [], set()
+    if affected:
+        titles = _kind_titles()
+        for measure in register:
+            # The building ban of a response step, carried over or proposed from it: the
+            # register tells it now, not the step's outcome.
+            if measure.step_id is not None and measure.kind == Outcome.BUILDING_BAN.value:
+                banned.add(measure.step_id)
+            if measure.in_force_on(today):
+                protections.append(
+                    victim_view.Protection(
+                        kind=titles.get(measure.kind, ""),
+                        ends_on=measure.ends_on,
+                        since=measure.approved_at or measure.proposed_at,
+                    )
+                )
     return victim_view.your_aftercare(
         access.own_aftercare_steps(current_user, incident),
         viewer_id=current_user.id,
-        now=utcnow(),
-        today=datetime.now(org_zone()).date(),
+        now=now,
+        today=today,
         moment=lambda moment: format_moment(moment, "short"),
         day=format_day,
+        protections=protections,
+        registered_steps=banned,
     )
+
+
+def _kind_titles() -> dict[str, str]:
+    language = str(get_locale() or "nl")
+    return {kind.id: kind.title(language) for kind in measures.kinds()}
 
 
 @bp.route("/<int:incident_id>")
@@ -373,10 +403,24 @@ def detail_page(incident: Incident, view: access.View, **forms: Any) -> str:
     # a witness, or a reporter who was affected) reads their own part in plain words.
     manages = is_manager and any(s.subject_user_id != current_user.id for s in steps)
     evidence = access.can_see_evidence(current_user, incident)
+    # The register's measures on this incident: for those who may propose one (the list and
+    # the link), and for an affected employee (what protects them, in plain words).
+    may_propose = access.may_propose_measure(current_user, incident)
+    affected = any(p.user_id == current_user.id for p in incident.people_in(PersonRole.AFFECTED))
+    register = (
+        measures.measures_of_incident(incident)
+        if (may_propose or affected) and not incident.is_draft
+        else []
+    )
     page = render_template(
         "reporting/detail.html",
         tracks=_tracks(steps) if manages else [],
-        your_aftercare=_your_aftercare(incident),
+        your_aftercare=_your_aftercare(incident, register),
+        incident_measures=register if may_propose else None,
+        measure_today=measures.today(),
+        kind_titles=_kind_titles() if may_propose else {},
+        may_see_measure=lambda m: access.may_see_measure(current_user, m),
+        propose_url=url_for("measures.propose", incident=incident.number) if may_propose else None,
         incident=incident,
         full=full,
         is_witness=any(

@@ -1,7 +1,8 @@
 """The demo organisation: teams, accounts and 21 months of history (demo mode only).
 
 `flask seed-demo` calls these. The history is made through the services, then dated back so
-the statistics have past months to show; that backdating is the only direct write here.
+the statistics have past months to show; that backdating, and the two demo accounts' register
+permissions (security officer, front office), are the only direct writes here.
 """
 
 from __future__ import annotations
@@ -39,7 +40,16 @@ DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None]] = [
     ("manager2@demo.test", "Max Manager", Role.MANAGER, "enforcement"),
     ("hr@demo.test", "Hanna HR", Role.HR, None),
     ("admin@demo.test", "Adam Admin", Role.ADMIN, None),
+    ("veiligheid@demo.test", "Vera Veiligheid", Role.EMPLOYEE, None),
+    ("balie@demo.test", "Bas Balie", Role.EMPLOYEE, "front"),
 ]
+
+# The permissions an admin gives some employees (the register of measures): the security
+# officer approves measures for the whole organisation, the front office looks them up.
+DEMO_PERMISSIONS: dict[str, str] = {
+    "veiligheid@demo.test": "security_officer",
+    "balie@demo.test": "front_office",
+}
 
 # Locations with a poster (admin > Locations), in the organisation's language.
 DEMO_LOCATIONS: list[tuple[str, Channel]] = [
@@ -116,10 +126,36 @@ def seed_demo() -> list[tuple[str, Role]]:
             )
         # HR and the admin have no team: their aftercare, if ever needed, is the coordinator's.
         services.ownership.set_coordinator(users["admin@demo.test"], manager2)
+    _permitted_accounts()
     if db.session.scalar(select(Location.id).limit(1)) is None:  # also for an older demo
         for name, channel in DEMO_LOCATIONS:
             locations.create_location(None, name=name, channel=channel)
     return [(email, role) for email, _, role, _ in DEMO_ACCOUNTS]
+
+
+def _permitted_accounts() -> None:
+    """The security officer and the front-office employee, with their permission (also into
+    an older demo that was loaded before they existed)."""
+    teams = {t.name_en: t for t in db.session.scalars(select(Team))}
+    team_names = {"front": "Front office"}
+    for email, name, role, team in DEMO_ACCOUNTS:
+        permission = DEMO_PERMISSIONS.get(email)
+        if permission is None:
+            continue
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = services.create_user(
+                None,
+                email=email,
+                name=name,
+                password=DEMO_PASSWORD,
+                role=role,
+                team=teams.get(team_names.get(team or "", "")),
+            )
+        if not getattr(user, permission):
+            # Written directly, as the admin would set them on the account.
+            setattr(user, permission, True)
+            db.session.commit()
 
 
 # What happened, per kind of history incident (in the organisation's language, as reported).

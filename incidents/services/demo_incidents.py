@@ -31,13 +31,14 @@ from incidents.models import (
     Channel,
     Incident,
     IncidentType,
+    Measure,
     Notification,
     Role,
     Team,
     User,
 )
 from incidents.models import base as model_base
-from incidents.services import accounts, aftercare, alarms, reporting
+from incidents.services import accounts, aftercare, alarms, measures, reporting
 from incidents.services.base import ServiceError
 from incidents.services.demo_stories import FILLERS, STORIES, filler
 
@@ -90,6 +91,7 @@ class _Cast:
     wim: User  # witness@, Enforcement
     mira: User  # manager@: Income and Front office; deputy for Enforcement
     max: User  # manager2@: Enforcement; deputy for Income
+    officer: User  # veiligheid@: the security officer, who approves measures
     named: dict[str, User]
     numbered: list[User]  # the history's colleagues
 
@@ -237,6 +239,66 @@ class StoryWriter:
         db.session.refresh(step)
         aftercare.hand_step(actor, step, to)
 
+    # --- the register of measures -------------------------------------------------------
+
+    def propose(
+        self,
+        actor: User,
+        incident: Incident,
+        moment: datetime,
+        kind: str,
+        *,
+        citizen_name: str,
+        citizen_reference: str,
+        reason: str,
+        ends_on: date | None = None,
+        days: int = 180,
+        from_step: bool = False,
+    ) -> Measure:
+        """Propose a measure at `moment`, starting that day (from the incident's response to
+        the perpetrator with `from_step`)."""
+        db.session.expire_all()
+        step = self.step(incident, "perpetrator_response") if from_step else None
+        self.at(moment)
+        start = self.local_date(moment)
+        return measures.propose(
+            actor,
+            measures.Proposal(
+                kind=kind,
+                citizen_name=citizen_name,
+                citizen_reference=citizen_reference,
+                reason=reason,
+                starts_on=start,
+                ends_on=ends_on or start + timedelta(days=days - 1),
+                incident_numbers=[incident.number or ""],
+                step_id=step.id if step is not None else None,
+            ),
+        )
+
+    def hearing(self, actor: User, measure: Measure, moment: datetime, how: str) -> Measure:
+        self.at(moment)
+        db.session.refresh(measure)
+        return measures.record_hearing(
+            actor,
+            measure.id,
+            measure.revision,
+            heard_on=self.local_date(moment),
+            how=how,
+            not_heard_reason="",
+        )
+
+    def approve(self, actor: User, measure: Measure, moment: datetime) -> Measure:
+        self.at(moment)
+        db.session.refresh(measure)
+        return measures.approve(actor, measure.id, measure.revision)
+
+    def notice_sent(self, actor: User, measure: Measure, moment: datetime, how: str) -> Measure:
+        self.at(moment)
+        db.session.refresh(measure)
+        return measures.record_notice_sent(
+            actor, measure.id, measure.revision, sent_on=self.local_date(moment), how=how
+        )
+
     def alarm(self, event_id: str, person: User, triggered: datetime, location: str) -> Incident:
         self.at(triggered + timedelta(seconds=20))
         event, _new = alarms.receive_alarm(
@@ -284,12 +346,13 @@ def seed_demo_incidents(now: datetime, history_start: datetime) -> int:
                         "witness@demo.test",
                         "manager@demo.test",
                         "manager2@demo.test",
+                        "veiligheid@demo.test",
                     ]
                 )
             )
         )
     }
-    if len(by_email) < 4:
+    if len(by_email) < 5:
         raise ServiceError("load the demo organisation first (flask seed-demo)")
     last_mail = db.session.scalar(select(func.max(Notification.id))) or 0
     made = 0
@@ -305,6 +368,7 @@ def seed_demo_incidents(now: datetime, history_start: datetime) -> int:
             wim=by_email["witness@demo.test"],
             mira=by_email["manager@demo.test"],
             max=by_email["manager2@demo.test"],
+            officer=by_email["veiligheid@demo.test"],
             named=named,
             numbered=numbered,
         )

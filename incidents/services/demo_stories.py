@@ -51,7 +51,9 @@ def _counter_shouting(s: StoryWriter, token: str) -> None:
 
 def _physical_at_counter(s: StoryWriter, token: str) -> None:
     """Level 3, every step done, closed: Eva pushed at the counter, Wim saw it; the employer
-    filed the police report (number and outcome known), a building ban in force."""
+    filed the police report (number and outcome known), a building ban in force: in the
+    register, proposed by Mira from the response step, the client heard, approved by the
+    security officer, the notice letter sent."""
     c = s.cast
     occurred = s.day(96, 14, 20)
     incident = s.report(
@@ -95,16 +97,31 @@ def _physical_at_counter(s: StoryWriter, token: str) -> None:
         [Outcome.FILED_BY_EMPLOYER],
         reference="PL0900-2026061734",
     )
+    ban_until = s.local_date(s.now) + timedelta(days=240)
     s.record(
         c.mira,
         incident,
         "perpetrator_response",
         s.office(occurred, days=2, hours=-4),
         [Outcome.BUILDING_BAN, Outcome.WARNING_LETTER],
-        end_date=s.local_date(s.now) + timedelta(days=240),
+        end_date=ban_until,
         citizen_heard=True,
         reason="Toegangsverbod voor alle gemeentelijke gebouwen; brief aangetekend verstuurd.",
     )
+    ban = s.propose(
+        c.mira,
+        incident,
+        s.office(occurred, days=2, hours=-3),
+        "building_ban",
+        citizen_name="R. Brouwer",
+        citizen_reference="klantdossier 20417",
+        reason="Greep een medewerker aan de balie bij de arm en duwde haar tegen een kast.",
+        ends_on=ban_until,
+        from_step=True,
+    )
+    s.hearing(c.mira, ban, s.office(occurred, days=2, hours=-2), "phone")
+    s.approve(c.officer, ban, s.office(occurred, days=3, hours=-6))
+    s.notice_sent(c.mira, ban, s.office(occurred, days=3, hours=-5), "post")
     s.held(c.mira, incident, "aftercare_conversation", s.office(occurred, days=2), c.eva)
     s.record(
         c.max,
@@ -190,7 +207,8 @@ def _damage_at_kiosk(s: StoryWriter, token: str) -> None:
 
 def _home_visit_intimidation(s: StoryWriter, token: str) -> None:
     """Level 3, partly done: Wim intimidated on a home visit; the follow-up not reached twice,
-    the referral and closing conversation overdue."""
+    the referral and closing conversation overdue. In the register: conversations with the
+    resident only with two colleagues present, in force (approved by the security officer)."""
     c = s.cast
     ahmed = c.named["ahmed.elamrani@demo.test"]
     occurred = s.day(68, 11, 5)
@@ -213,6 +231,7 @@ def _home_visit_intimidation(s: StoryWriter, token: str) -> None:
         threat_home=True,
         police_report_wanted=True,
         perpetrator_known=PerpetratorKnown.KNOWN,
+        perpetrator_name="K. de Wit",
         perpetrator_reference="handhavingsdossier 2026-0388",
     )
     s.held(c.max, incident, "contact", occurred + timedelta(hours=4), c.wim)
@@ -243,6 +262,19 @@ def _home_visit_intimidation(s: StoryWriter, token: str) -> None:
         s.office(occurred, days=3),
         [Outcome.WARNING_LETTER],
     )
+    two = s.propose(
+        c.max,
+        incident,
+        s.office(occurred, days=3, hours=1),
+        "two_colleagues",
+        citizen_name="K. de Wit",
+        citizen_reference="handhavingsdossier 2026-0388",
+        reason="Dreigde een handhaver bij een huisbezoek met wat hij zijn kinderen zou aandoen.",
+        days=180,
+        from_step=True,
+    )
+    s.approve(c.officer, two, s.office(occurred, days=4))
+    s.notice_sent(c.max, two, s.office(occurred, days=4, hours=1), "post")
     s.held(c.max, incident, "team_evaluation", s.office(occurred, days=13))
     for days in (14, 16):
         s.record(
@@ -421,7 +453,8 @@ def _assault_on_home_visit(s: StoryWriter, token: str) -> None:
 
 def _pushed_after_all(s: StoryWriter, token: str) -> None:
     """Level 1 raised to 3: Linda reported verbal aggression and added the next day that she
-    was pushed; some steps done, some overdue, the closing conversation to come."""
+    was pushed; some steps done, some overdue, the closing conversation to come. Two days ago
+    Mira proposed contact by phone or in writing only: waiting for approval."""
     c = s.cast
     linda = c.named["linda.jansen@demo.test"]
     occurred = s.day(19, 13, 15)
@@ -431,6 +464,7 @@ def _pushed_after_all(s: StoryWriter, token: str) -> None:
         "location": "Spreekkamer 2",
         "affected_ids": [linda.id],
         "perpetrator_known": PerpetratorKnown.KNOWN,
+        "perpetrator_name": "H. Mulder",
         "perpetrator_reference": "klantdossier 31877",
     }
     first = (
@@ -448,6 +482,7 @@ def _pushed_after_all(s: StoryWriter, token: str) -> None:
         description=first,
         affected=[linda],
         perpetrator_known=PerpetratorKnown.KNOWN,
+        perpetrator_name="H. Mulder",
         perpetrator_reference="klantdossier 31877",
     )
     s.held(c.mira, incident, "contact", occurred + timedelta(hours=3), linda)
@@ -489,6 +524,16 @@ def _pushed_after_all(s: StoryWriter, token: str) -> None:
         s.office(occurred, days=3, hours=1),
         [Outcome.NONE_NEEDED],
         linda,
+    )
+    s.propose(
+        c.mira,
+        incident,
+        s.office(s.day(2, 11)),
+        "written_contact",
+        citizen_name="H. Mulder",
+        citizen_reference="klantdossier 31877",
+        reason="Duwde een medewerker in de spreekkamer tegen de deurpost.",
+        days=180,
     )
 
 

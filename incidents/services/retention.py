@@ -1,5 +1,6 @@
 """Retention: remove the personal data of incidents whose aftercare closed long ago, let
-perpetrator measures expire, and let an administrator stop retention with a legal hold.
+perpetrator measures expire (the register's: `measure_expiry`), and let an administrator stop
+retention with a legal hold.
 
 What stays after anonymising is what the statistics count: when it happened, the channel,
 the types, the level and the aggravating facts, the team, and the steps' outcomes and dates.
@@ -38,7 +39,7 @@ from incidents.models import (
     User,
 )
 from incidents.rules import StepKind
-from incidents.services import numbers
+from incidents.services import measure_expiry, numbers
 from incidents.services.base import ServiceError, audit, lock, lock_all, transaction
 from incidents.services.evidence import delete_bytes
 from incidents.stats.tally import RETENTION_REMOVAL
@@ -145,7 +146,8 @@ def _today(now: datetime) -> date:
 def run_retention(now: datetime, years: int) -> dict[str, int]:
     """One retention run, in one transaction: anonymise the incidents whose aftercare closed
     more than `years` ago (unless on legal hold), mark ended perpetrator measures as expired,
-    and keep the report as a `RetentionRun`. Running it again changes nothing new. The files
+    let the register's measures start, end, remind and lose their personal data
+    (`measure_expiry`), and keep the report as a `RetentionRun`. Running it again changes nothing new. The files
     of the anonymised incidents leave the evidence store after the commit."""
     if years < 1:
         raise ServiceError(_("The retention period must be at least one year."), "years")
@@ -161,12 +163,14 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
         # Lock what is due, then read it again: an edit that reopened an incident or placed
         # a hold meanwhile has committed by then, and one still to come waits for this run.
         ended = _ended_measures(today)
-        lock_all(
-            [
-                *db.session.scalars(select(Incident.id).where(*due)),
-                *db.session.scalars(ended.with_only_columns(AftercareStep.incident_id)),
-            ]
-        )
+        due_ids = list(db.session.scalars(select(Incident.id).where(*due)))
+        locked = [
+            *due_ids,
+            *db.session.scalars(ended.with_only_columns(AftercareStep.incident_id)),
+            # The register's measures that start, end, are reminded or anonymised now.
+            *measure_expiry.incident_ids_to_lock(now, due_ids),
+        ]
+        lock_all(locked)
         incidents = db.session.scalars(
             select(Incident)
             .where(*due, ~Incident.legal_hold)
@@ -194,11 +198,14 @@ def run_retention(now: datetime, years: int) -> dict[str, int]:
             audit(None, AuditAction.RETENTION_EXPIRE_MEASURE, step)
             expired += 1
 
+        measures = measure_expiry.apply(now, locked, [i.id for i in incidents])
+
         report = {
             "anonymised": len(incidents),
             "files_removed": files_removed,
             "held": held,
             "measures_expired": expired,
+            **measures,
             "years": years,
         }
         run = RetentionRun(at=now, report=report)
@@ -307,9 +314,12 @@ def recent_runs(limit: int = RECENT_RUNS) -> Sequence[RetentionRun]:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as one line, for the command and its log."""
+    defaults = dict.fromkeys(("files_removed", *measure_expiry.REPORT_KEYS), 0)
     return (
         "anonymised {anonymised}, files removed {files_removed}, held {held}, "
-        "measures expired {measures_expired} (retention {years} years)".format(
-            **{"files_removed": 0, **report}
+        "measures expired {measures_expired}, measures started {measures_started}, "
+        "measures ended {measures_ended}, measures reminded {measures_reminded}, "
+        "measures anonymised {measures_anonymised} (retention {years} years)".format(
+            **{**defaults, **report}
         )
     )

@@ -11,13 +11,19 @@ so a unit test covers every kind of line without a database or a page. Dates com
 the two formatting functions (the page passes the app's `datetimeformat` and `dateformat`).
 
 What it may say is narrow: only the viewer's own track, plus (for an affected employee, whose
-view passes them) the steps about the incident as a whole. Never the perpetrator's name, never
-another person's track, and a manager's note only on the viewer's own steps.
+view passes them) the steps about the incident as a whole and the measures from the register
+in force that rest on the incident (`Protection`: a kind and an end date). Never the
+perpetrator's name, never a measure's reason, never another person's track, and a manager's
+note only on the viewer's own steps.
+
+A building ban recorded as an outcome of the "response to the perpetrator" is told from the
+register once the register has it (a measure proposed from that step, or carried over from
+it): the step's own wording stays only for outcomes the register does not hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -60,6 +66,17 @@ class YourAftercare:
         return bool(self.done or self.planned)
 
 
+@dataclass(frozen=True)
+class Protection:
+    """A measure from the register that protects the employee: in force today and resting on
+    their incident. Only what they may know: its kind (the title in their language, "" when
+    the protocol no longer has it) and its last day; `since` places it among the lines."""
+
+    kind: str
+    ends_on: date
+    since: datetime
+
+
 Moment = Callable[[datetime], str]
 Day = Callable[[date], str]
 
@@ -72,16 +89,23 @@ def your_aftercare(
     today: date,
     moment: Moment,
     day: Day,
+    protections: Iterable[Protection] = (),
+    registered_steps: Collection[int] = frozenset(),
 ) -> YourAftercare:
     """The plain-words account of `steps` for the employee `viewer_id`.
+
+    `protections`: the register's measures in force on their incident (the caller passes
+    them only to an affected employee); `registered_steps`: the ids of the response steps
+    the register holds a measure of, whose building ban the register tells instead.
 
     Steps of another person's track are left out whatever the caller passes; steps about the
     incident as a whole are told without their notes. `now` and `today` (in the organisation's
     zone) decide what is late and which measures have ended; `moment` and `day` format a
     moment and a date in the viewer's language."""
-    done: list[tuple[datetime, int, Line]] = []
+    # (when, 0 for a step and 1 for a measure of the register, its id or place, the line)
+    done: list[tuple[datetime, int, int, Line]] = []
     planned: list[tuple[datetime, int, Line]] = []
-    said = _Words(moment, day, today)
+    said = _Words(moment, day, today, frozenset(registered_steps))
     for step in steps:
         own = step.subject_user_id == viewer_id
         if not own and not (step.subject == Subject.INCIDENT and step.subject_user_id is None):
@@ -94,18 +118,20 @@ def your_aftercare(
             when = step.done_at or step.created_at
             for position, text in enumerate(lines):  # the note goes with the last line
                 last = position == len(lines) - 1
-                done.append((when, step.id, Line(text, note=note if last else "")))
+                done.append((when, 0, step.id, Line(text, note=note if last else "")))
             continue
         text, tried = said.planned(step), said.tried(step)
         if tried:
             when = _last_attempt(step) or step.created_at
-            done.append((when, step.id, Line(tried, note="" if text else note)))
+            done.append((when, 0, step.id, Line(tried, note="" if text else note)))
         if text:
             who = step.owner.name if step.owner is not None else ""
             line = Line(text, note=note, who=who, late=step.due_at < now)
             planned.append((step.due_at, step.id, line))
+    for position, measure in enumerate(sorted(protections, key=lambda p: (p.since, p.ends_on))):
+        done.append((measure.since, 1, position, Line(said.protection(measure))))
     return YourAftercare(
-        done=[line for _when, _id, line in sorted(done, key=lambda d: (d[0], d[1]))],
+        done=[line for *_order, line in sorted(done, key=lambda d: (d[0], d[1], d[2]))],
         planned=[line for _when, _id, line in sorted(planned, key=lambda p: (p[0], p[1]))],
     )
 
@@ -122,8 +148,22 @@ def _last_attempt(step: AftercareStep) -> datetime | None:
 class _Words:
     """The sentences, with the dates formatted for the viewer."""
 
-    def __init__(self, moment: Moment, day: Day, today: date) -> None:
+    def __init__(
+        self, moment: Moment, day: Day, today: date, registered: frozenset[int] = frozenset()
+    ) -> None:
         self.moment, self.day, self.today = moment, day, today
+        self.registered = registered
+
+    def protection(self, measure: Protection) -> str:
+        if not measure.kind:
+            return _(
+                "A measure protects you, in force until %(date)s.", date=self.day(measure.ends_on)
+            )
+        return _(
+            "A measure protects you: %(kind)s, in force until %(date)s.",
+            kind=measure.kind,
+            date=self.day(measure.ends_on),
+        )
 
     def _when(self, step: AftercareStep) -> str:
         """When a step took place: its recorded date, else when it was recorded."""
@@ -263,7 +303,9 @@ class _Words:
         if Outcome.CONVERSATION in outcomes:
             lines.append(_("A conversation was held with the perpetrator."))
         ended = step.end_date is not None and (step.measure_expired or step.end_date < self.today)
-        if Outcome.BUILDING_BAN in outcomes:
+        if Outcome.BUILDING_BAN in outcomes and step.id in self.registered:
+            pass  # the register holds this ban: it tells it (while in force), not the step
+        elif Outcome.BUILDING_BAN in outcomes:
             if step.end_date is None:
                 lines.append(_("The perpetrator was given a building ban."))
             elif ended:

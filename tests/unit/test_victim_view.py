@@ -12,7 +12,7 @@ import pytest
 
 from incidents.models import AftercareStep, StepStatus, User
 from incidents.rules import Outcome, StepKind, Subject
-from incidents.services.victim_view import Line, YourAftercare, your_aftercare
+from incidents.services.victim_view import Line, Protection, YourAftercare, your_aftercare
 
 ME, OTHER = 7, 8
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
@@ -69,7 +69,12 @@ def step(
     return made
 
 
-def told(*steps: AftercareStep, viewer: int = ME) -> YourAftercare:
+def told(
+    *steps: AftercareStep,
+    viewer: int = ME,
+    protections: tuple[Protection, ...] = (),
+    registered: frozenset[int] = frozenset(),
+) -> YourAftercare:
     return your_aftercare(
         steps,
         viewer_id=viewer,
@@ -77,6 +82,8 @@ def told(*steps: AftercareStep, viewer: int = ME) -> YourAftercare:
         today=TODAY,
         moment=lambda moment: moment.strftime("%d-%m-%Y %H:%M"),
         day=lambda day: day.strftime("%d-%m-%Y"),
+        protections=protections,
+        registered_steps=registered,
     )
 
 
@@ -329,6 +336,65 @@ def test_other_measures_with_an_end_date():
     ]
     ended = measures(Outcome.WARNING_LETTER, end_date=date(2026, 1, 1))
     assert done_texts(ended)[-1] == "These measures ended on 01-01-2026."
+
+
+# --- Measures from the register ----------------------------------------------------------------
+
+
+def protection(kind: str = "Two colleagues present", **values: Any) -> Protection:
+    values.setdefault("ends_on", date(2026, 9, 1))
+    values.setdefault("since", NOW - timedelta(days=1))
+    return Protection(kind=kind, **values)
+
+
+def test_a_measure_in_force_from_the_register_protects_me():
+    result = told(protections=(protection(),))
+    assert [line.text for line in result.done] == [
+        "A measure protects you: Two colleagues present, in force until 01-09-2026."
+    ]
+    assert result  # something to tell, even without a step
+
+
+def test_a_measure_whose_kind_the_protocol_lost_is_told_without_it():
+    assert [line.text for line in told(protections=(protection(kind=""),)).done] == [
+        "A measure protects you, in force until 01-09-2026."
+    ]
+
+
+def test_the_register_tells_the_building_ban_instead_of_the_step():
+    ban = measures(Outcome.WARNING_LETTER, Outcome.BUILDING_BAN, end_date=date(2026, 9, 1))
+    carried = protection(kind="Building ban", since=ban.done_at)  # carried over from it
+    result = told(ban, protections=(carried,), registered=frozenset({ban.id}))
+    assert [line.text for line in result.done] == [
+        "The perpetrator was sent a warning letter.",  # no register measure: the step says it
+        "A measure protects you: Building ban, in force until 01-09-2026.",
+    ]
+    # Once the register's ban has ended, nothing is said of it (the step's end date is not
+    # what counts any more: the register may have ended it early).
+    assert done_texts_of(told(ban, registered=frozenset({ban.id}))) == [
+        "The perpetrator was sent a warning letter."
+    ]
+    # Another step's ban, not in the register: still told from the step.
+    other = measures(Outcome.BUILDING_BAN, end_date=date(2026, 9, 1))
+    assert done_texts_of(told(other, registered=frozenset({ban.id}))) == [
+        "The perpetrator has a building ban, in force until 01-09-2026."
+    ]
+
+
+def test_measures_come_in_the_order_they_took_effect():
+    older = protection(kind="Building ban", since=NOW - timedelta(days=30))
+    newer = protection(kind="Contact by phone or in writing only", since=NOW - timedelta(days=1))
+    contact = step(StepKind.CONTACT, outcomes=(Outcome.HELD,), held_on=date(2026, 3, 1))
+    contact.done_at = NOW - timedelta(days=5)
+    assert done_texts_of(told(contact, protections=(newer, older))) == [
+        "A measure protects you: Building ban, in force until 01-09-2026.",
+        "You were contacted on 01-03-2026 by Mira Manager.",
+        "A measure protects you: Contact by phone or in writing only, in force until 01-09-2026.",
+    ]
+
+
+def done_texts_of(result: YourAftercare) -> list[str]:
+    return [line.text for line in result.done]
 
 
 def test_no_measure():

@@ -21,6 +21,8 @@ from incidents.models import (
     AuditEvent,
     Incident,
     IncidentStatus,
+    Measure,
+    MeasureState,
     Notification,
     PersonRole,
     StatTally,
@@ -28,7 +30,7 @@ from incidents.models import (
     User,
     utcnow,
 )
-from incidents.services.demo import DEMO_ACCOUNTS, history_start, seed_demo
+from incidents.services.demo import DEMO_ACCOUNTS, DEMO_PERMISSIONS, history_start, seed_demo
 from incidents.services.demo_incidents import STORY_PREFIX, seed_demo_incidents
 from incidents.stats import tally
 from tests.conftest import login
@@ -84,6 +86,8 @@ def seeded(app: Flask) -> Iterator[Flask]:
     for email, _name, _role, _team in DEMO_ACCOUNTS:
         assert email in result.output  # the demo accounts are still printed
     assert "aftercare-demo" in result.output
+    assert "veiligheid@demo.test (security officer)" in result.output
+    assert "balie@demo.test (front office)" in result.output
     yield app
 
 
@@ -148,6 +152,25 @@ def assert_every_state(now: datetime) -> None:
     # Max stood in for Mira: he made the first contact with Eva.
     (contact,) = steps_of(pushed, "contact")
     assert contact.owner_id == mira.id and contact.done_by_id == max_.id
+
+    # The register: the ban proposed by Mira from the response step, the client heard,
+    # approved by the security officer, the notice sent; in force until the step's end date.
+    officer = user("veiligheid@demo.test")
+    assert officer.security_officer and user("balie@demo.test").front_office
+    (registered,) = register_of(pushed)
+    assert registered.kind == "building_ban" and registered.step_id == ban.id
+    assert registered.citizen_name == pushed.perpetrator_name
+    assert registered.proposed_by_id == mira.id and registered.approved_by_id == officer.id
+    assert registered.heard and registered.notice_sent_on is not None
+    assert registered.in_force_on(today) and registered.ends_on == ban.end_date
+    assert not registered.carried_over
+    # Conversations only with two colleagues present, in force; a proposal waiting.
+    (two,) = register_of(story("home-visit-intimidation"))
+    assert two.kind == "two_colleagues" and two.in_force_on(today)
+    assert two.approved_by_id == officer.id and two.notice_sent_on is not None
+    (waiting,) = register_of(story("pushed-after-all"))
+    assert waiting.kind == "written_contact" and waiting.state == MeasureState.PROPOSED
+    assert waiting.proposed_by_id == mira.id and access.may_approve_measure(officer, waiting)
 
     # Declined and offered again, the new offer still open and not yet due.
     threat = story("phone-threat")
@@ -243,8 +266,34 @@ def assert_every_state(now: datetime) -> None:
     assert unsent == 0
 
 
+def register_of(incident: Incident) -> list[Measure]:
+    return services.measures.measures_of_incident(incident)
+
+
+def test_the_register_shows_on_the_demos_pages(seeded):
+    """Eva reads that the ban protects her; Mira finds it on the response step; the security
+    officer finds the proposal waiting for him."""
+    pushed = story("physical-at-counter")
+    (ban,) = register_of(pushed)
+    eva = login(seeded.test_client(), user("employee@demo.test"))
+    page = eva.get(f"/incidents/{pushed.id}").text
+    start = page.index('class="card your-aftercare"')
+    mine = page[start : page.index("</section>", start)]
+    assert "Toegangsverbod" in mine and ban.ends_on.strftime("%d-%m-%Y") in mine
+    assert "R. Brouwer" not in mine and ban.reason not in page  # the reason: never to her
+    (step,) = steps_of(pushed, "perpetrator_response")
+    mira = login(seeded.test_client(), user("manager@demo.test"))
+    assert f'href="/measures/{ban.id}"' in mira.get(f"/aftercare/steps/{step.id}").text
+    officer = login(seeded.test_client(), user("veiligheid@demo.test"))
+    (waiting,) = register_of(story("pushed-after-all"))
+    register = officer.get("/measures").text
+    assert f'href="/measures/{waiting.id}"' in register
+
+
 def snapshot() -> dict[str, int]:
-    models = (User, Incident, AftercareStep, AlarmEvent, AuditEvent, Notification, StatTally)
+    models = (
+        User, Incident, AftercareStep, AlarmEvent, AuditEvent, Notification, StatTally, Measure
+    )  # fmt: skip
     counts = {model.__name__: count(model) for model in models}
     with db.engine.connect() as connection:
         counts["tally total"] = sum(tally.stored(connection).values())
@@ -326,7 +375,13 @@ def test_refused_by_the_production_configuration(app, monkeypatch):
 def pages_of(account: User) -> list[str]:
     """The main pages of an account, with every incident and step it may open."""
     pages = ["/", "/incidents", "/account/data", "/account/sessions", "/account/password"]
-    pages.append("/account/two-factor")
+    pages += ["/account/two-factor", "/help"]
+    if access.may_keep_register(account):  # the register, and every measure it may open
+        pages += ["/measures"] + [
+            f"/measures/{m.id}"
+            for m in db.session.scalars(select(Measure))
+            if access.may_see_measure(account, m)
+        ]
     for incident in story_incidents():  # the history's incidents are all alike
         view = access.incident_view(account, incident)
         if view is not None:
@@ -376,7 +431,7 @@ def test_every_main_page_answers_for_every_demo_account(seeded):
             response = client.get(page)
             if response.status_code != 200:
                 failed.setdefault(email, {})[page] = response.status_code
-        if role.value == "employee":  # their incidents are listed: not an empty demo
+        if role.value == "employee" and email not in DEMO_PERMISSIONS:  # not an empty demo
             listed = client.get("/incidents").text
             theirs = [
                 i

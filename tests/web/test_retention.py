@@ -171,6 +171,10 @@ def test_retention_anonymises_only_what_is_due_and_keeps_the_counts(incidents):
         "files_removed": 0,
         "held": 1,
         "measures_expired": 3,
+        "measures_started": 0,
+        "measures_ended": 0,
+        "measures_reminded": 0,
+        "measures_anonymised": 0,
         "years": 5,
     }
 
@@ -210,6 +214,10 @@ def test_a_second_run_changes_nothing_but_keeps_its_report(incidents):
             "files_removed": 0,
             "held": 1,
             "measures_expired": 0,
+            "measures_started": 0,
+            "measures_ended": 0,
+            "measures_reminded": 0,
+            "measures_anonymised": 0,
             "years": 5,
         }
     db.session.expire_all()
@@ -294,7 +302,8 @@ def test_the_command_prints_its_report_on_one_line(app, incidents):
         result = runner.invoke(args=["retention", "--years", "5"])
         assert result.exit_code == 0, result.output
         assert result.output == (
-            "anonymised 1, files removed 0, held 1, measures expired 3 (retention 5 years)\n"
+            "anonymised 1, files removed 0, held 1, measures expired 3, measures started 0, "
+            "measures ended 0, measures reminded 0, measures anonymised 0 (retention 5 years)\n"
         )
         default = runner.invoke(args=["retention"])
         years = app.config.get("RETENTION_YEARS", 5)

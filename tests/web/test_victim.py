@@ -483,3 +483,72 @@ def test_the_aftercare_moved_mail_links_the_help_page(app, org):
     db.session.commit()
     with app.test_request_context():
         assert "/help" in notify.compose(note).text
+
+
+# --- Measures from the register ----------------------------------------------------------------
+
+
+MEASURE_REASON = "Pushed an employee against the counter."
+
+
+def _measure(org, officer, incident, kind, *, days=60, step=None, approved=True):
+    from incidents.services import measures
+
+    start = measures.today()
+    measure = measures.propose(
+        org["boss"],
+        measures.Proposal(
+            kind=kind,
+            citizen_name=PERPETRATOR,
+            citizen_reference="K-77",
+            reason=MEASURE_REASON,
+            starts_on=start,
+            ends_on=start + timedelta(days=days - 1),
+            incident_numbers=[incident.number],
+            step_id=step.id if step is not None else None,
+        ),
+    )
+    if kind == "building_ban":
+        measure = measures.record_hearing(
+            org["boss"], measure.id, measure.revision, heard_on=start, how="phone",
+            not_heard_reason="",
+        )  # fmt: skip
+    if approved:
+        measure = measures.approve(officer, measure.id, measure.revision)
+    return measure
+
+
+def test_the_victim_reads_the_measures_in_force_that_protect_them(app, org, worked, make_user):
+    officer = make_user(name="Olga Officer", locale="en")
+    officer.security_officer = True
+    db.session.commit()
+    ban_step = step_of(worked, "perpetrator_response")
+    _measure(org, officer, worked, "building_ban", step=ban_step, days=30)
+    _measure(org, officer, worked, "two_colleagues", approved=False)  # only proposed
+    elsewhere = report(org, token="victim-token-00002")
+    _measure(org, officer, elsewhere, "written_contact")  # on another incident
+
+    mine = section(page_of(app, org["victim"], worked))
+    until = (date(2026, 3, 10) + timedelta(days=29)).strftime("%d/%m/%Y")
+    assert f"A measure protects you: Building ban, in force until {until}." in mine
+    # The register has the ban: the step's own wording of it is gone.
+    assert "The perpetrator has a building ban" not in mine
+    assert "Two colleagues" not in mine and "phone or in writing" not in mine
+    for hidden in (PERPETRATOR, "K-77", MEASURE_REASON):
+        assert hidden not in mine, hidden
+    # The witness reads nothing of it.
+    witness = page_of(app, org["witness"], worked)
+    assert "protects you" not in witness and "Building ban" not in witness
+
+
+def test_a_measure_that_ended_no_longer_protects(app, org, worked, make_user, frozen):
+    officer = make_user(name="Olga Officer", locale="en")
+    officer.security_officer = True
+    db.session.commit()
+    _measure(org, officer, worked, "two_colleagues", days=5)
+    assert "A measure protects you" in section(page_of(app, org["victim"], worked))
+    frozen.move_to(NOW + timedelta(days=5))  # the day after its end, before any daily run
+    mine = section(page_of(app, org["victim"], worked))
+    assert "A measure protects you" not in mine
+    # The step's ban (not in the register) is still told from the step.
+    assert "The perpetrator has a building ban, in force until" in mine
