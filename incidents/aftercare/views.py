@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -125,7 +124,7 @@ def step(step_id: int) -> ResponseReturnValue:
         "aftercare/step.html",
         incident_measures=measures.measures_of_incident(item.incident) if responding else None,
         measure_today=measures.today(now),
-        kind_titles=_kind_titles() if responding else {},
+        kind_titles=measures.kind_titles() if responding else {},
         may_see_measure=lambda m: access.may_see_measure(current_user, m),
         propose_url=url_for("measures.propose", step=item.id) if may_propose else None,
         step=item,
@@ -147,11 +146,6 @@ def step(step_id: int) -> ResponseReturnValue:
         # Recorded after rendering: the commit would expire what the page still needs.
         audit_log.record_view(current_user, AuditAction.STEP_VIEW, item, incident=item.incident_id)
     return page
-
-
-def _kind_titles() -> dict[str, str]:
-    language = str(get_locale() or "nl")
-    return {kind.id: kind.title(language) for kind in measures.kinds()}
 
 
 @bp.route("/steps/<int:step_id>/hand", methods=["POST"])

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -59,13 +58,8 @@ def register() -> ResponseReturnValue:
         register=measures.register(current_user, now),
         today=measures.today(now),
         page_size=measures.REGISTER_PAGE,
-        kinds=_kind_titles(),
+        kinds=measures.kind_titles(),
     )
-
-
-def _kind_titles() -> dict[str, str]:
-    language = str(get_locale() or "nl")
-    return {kind.id: kind.title(language) for kind in measures.kinds()}
 
 
 def _contact_person(email: str | None) -> int | None:
@@ -155,7 +149,7 @@ def _detail_page(measure: Measure, **forms: Any) -> str:
         "measures/detail.html",
         measure=measure,
         kind=kind,
-        kind_title=_kind_titles().get(measure.kind, measure.kind),
+        kind_title=measures.kind_titles().get(measure.kind, measure.kind),
         state=measure.state_on(day),
         States=MeasureState,
         today=day,

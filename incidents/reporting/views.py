@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -356,7 +355,7 @@ def _your_aftercare(incident: Incident, register: list[Measure]) -> victim_view.
     affected = any(p.user_id == current_user.id for p in incident.people_in(PersonRole.AFFECTED))
     protections, banned = [], set()
     if affected:
-        titles = _kind_titles()
+        titles = measures.kind_titles()
         for measure in register:
             # The building ban of a response step, carried over or proposed from it: the
             # register tells it now, not the step's outcome.
@@ -380,11 +379,6 @@ def _your_aftercare(incident: Incident, register: list[Measure]) -> victim_view.
         protections=protections,
         registered_steps=banned,
     )
-
-
-def _kind_titles() -> dict[str, str]:
-    language = str(get_locale() or "nl")
-    return {kind.id: kind.title(language) for kind in measures.kinds()}
 
 
 @bp.route("/<int:incident_id>")
@@ -418,7 +412,7 @@ def detail_page(incident: Incident, view: access.View, **forms: Any) -> str:
         your_aftercare=_your_aftercare(incident, register),
         incident_measures=register if may_propose else None,
         measure_today=measures.today(),
-        kind_titles=_kind_titles() if may_propose else {},
+        kind_titles=measures.kind_titles() if may_propose else {},
         may_see_measure=lambda m: access.may_see_measure(current_user, m),
         propose_url=url_for("measures.propose", incident=incident.number) if may_propose else None,
         incident=incident,

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -83,6 +83,12 @@ def reason_message(minimum: int) -> str:
 
 def kinds() -> tuple[rules.MeasureKind, ...]:
     return current_protocol().measures
+
+
+def kind_titles() -> dict[str, str]:
+    """Each kind's title in the language of the request (Dutch without one)."""
+    language = str(get_locale() or "nl")
+    return {kind.id: kind.title(language) for kind in kinds()}
 
 
 def kind_of(measure: Measure) -> rules.MeasureKind | None:
