@@ -127,7 +127,7 @@ class ExtendForm(RevisionForm):
         validators=[Optional()],
         description=_l("The extension starts the day after the current end date."),
     )
-    reason = TextAreaField(
+    extension_reason = TextAreaField(
         _l("Why it is extended"),
         validators=[
             InputRequired(_l("Give the reason in a sentence.")),

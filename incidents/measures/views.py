@@ -31,7 +31,7 @@ from incidents.measures.forms import (
 )
 from incidents.models import AftercareStep, AuditAction, Measure, MeasureState, User, utcnow
 from incidents.security import ALL_ROLES, roles
-from incidents.services import ServiceError, audit_log, measures, numbers
+from incidents.services import InvalidInput, ServiceError, audit_log, measures, numbers
 
 
 def _register_keeper() -> None:
@@ -271,11 +271,16 @@ def extend(measure_id: int) -> ResponseReturnValue:
             kind=measure.kind,
             citizen_name=measure.citizen_name,
             citizen_reference=measure.citizen_reference,
-            reason=form.reason.data or "",
+            reason=form.extension_reason.data or "",
             starts_on=measure.ends_on + timedelta(days=1),
             ends_on=form.ends_on.data,
         )
-        made.append(measures.propose(current_user, proposal, extends=measure))
+        try:
+            made.append(measures.propose(current_user, proposal, extends=measure))
+        except InvalidInput as error:  # the reason's message goes next to this form's field
+            raise InvalidInput(
+                {("extension_reason" if k == "reason" else k): v for k, v in error.errors.items()}
+            ) from error
 
     response = _act(measure, "extend", ExtendForm(), run, _("The extension is proposed."))
     if made:

@@ -394,12 +394,17 @@ def test_the_form_actions_on_the_page(app, staff, march_10):
         data={"revision": "2", "sent_on": TODAY.isoformat(), "sent_how": "hand"},
     )
     assert sent.status_code == 302
+    short = boss.post(
+        f"/measures/{measure.id}/extend", data={"revision": "3", "extension_reason": "kort"}
+    )
+    assert short.status_code == 400 and measure_count() == 1
+    assert {"ends_on", "extension_reason"} <= set(form_errors(short.text))
     extend = boss.post(
         f"/measures/{measure.id}/extend",
         data={
             "revision": "3",
             "ends_on": (fresh(measure).ends_on + timedelta(days=30)).isoformat(),
-            "reason": "Opnieuw gedreigd aan de telefoon.",
+            "extension_reason": "Opnieuw gedreigd aan de telefoon.",
         },
     )
     assert extend.status_code == 302 and measure_count() == 2
