@@ -130,6 +130,14 @@ TEXTS = {
         ),
         _l("Open the app"),
     ),
+    # A measure against a perpetrator was proposed: to those who may approve it.
+    "measure_proposed": (
+        _l("A measure against a perpetrator waits for your approval"),
+        _l(
+            "A manager proposed a measure against a perpetrator. It takes effect only once a second person approves it: look at it, then approve it or turn it down."
+        ),
+        _l("Open the measure"),
+    ),
     # A measure against a perpetrator ends within two weeks (services.measure_expiry).
     "measure_ending": (
         _l("A measure against a perpetrator ends soon"),
@@ -148,6 +156,8 @@ TEXTS = {
 
 # Mails to the employee an incident is about (or who reported it): they link to the page
 # "What happens now" as well. Managers' mails do not.
+# Mails about a measure: the measure's id is the middle of their key.
+MEASURE_KINDS = frozenset({"measure_proposed", "measure_ending"})
 EMPLOYEE_KINDS = frozenset({"behalf", "draft", "alarm", "aftercare_moved"})
 
 
@@ -275,7 +285,7 @@ def _link(note: Notification) -> str:
         return url_for("auth.login", _external=True)
     if note.kind == "account_changed":
         return url_for("auth.my_data", _external=True)
-    if note.kind == "measure_ending":
+    if note.kind in MEASURE_KINDS:
         return url_for("measures.detail", measure_id=_measure_id(note) or 0, _external=True)
     if note.kind in ("submitted", "behalf", "draft", "alarm") and note.incident_id is not None:
         # A new incident: its page, where its level, its steps and their owners are.

@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from incidents import access, rules
+from incidents import access, notify, rules
 from incidents.extensions import current_protocol, db, org_zone
 from incidents.i18n import format_day
 from incidents.models import (
@@ -289,7 +289,26 @@ def propose(
             ends_on=measure.ends_on.isoformat(),
             **({"previous": extends.id} if extends is not None else {}),
         )
+        for approver in approvers(measure):
+            notify.queue("measure_proposed", approver, str(measure.id), incident=incidents[0])
     return measure
+
+
+def approvers(measure: Measure) -> list[User]:
+    """Who may approve a proposal: the active security officers, and the managers and
+    deputies of the teams of its incidents' affected employees (checked by
+    `access.may_approve_measure`), by name."""
+    candidates = {
+        u.id: u for u in db.session.scalars(select(User).where(User.security_officer.is_(True)))
+    }
+    for incident in measure.incidents:
+        for person in incident.people_in(PersonRole.AFFECTED):
+            team = person.user.team
+            for user in (team.manager, team.deputy) if team is not None else ():
+                if user is not None:
+                    candidates[user.id] = user
+    found = [u for u in candidates.values() if access.may_approve_measure(u, measure)]
+    return sorted(found, key=lambda u: (u.name, u.id))
 
 
 def _response_step(step_id: int | None, incidents: Sequence[Incident]) -> AftercareStep | None:

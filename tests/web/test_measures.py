@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from incidents import notify
 from incidents.extensions import db
-from incidents.models import AuditEvent, Measure, MeasureState, User
+from incidents.models import AuditEvent, Measure, MeasureState, Notification, User
 from incidents.rules.loader import MAX_MEASURE_DAYS
 from incidents.services import InvalidInput, ServiceError, measures
 from tests.conftest import form_errors, login
@@ -33,6 +34,23 @@ def measure_count() -> int:
 
 def audited(action: str) -> int:
     return db.session.scalar(select(func.count(AuditEvent.id)).filter_by(action=action)) or 0
+
+
+# --- the mail to those who may approve -------------------------------------------------------
+
+
+def test_a_proposal_is_mailed_to_those_who_may_approve_it(app, staff, march_10):
+    measure = propose(staff, submit(staff, perpetrator="Karel Geheim"))
+    notes = db.session.scalars(
+        select(Notification).where(Notification.kind == "measure_proposed")
+    ).all()
+    assert sorted(n.recipient_id for n in notes) == sorted(
+        [staff["officer"].id, staff["deputy"].id]
+    )
+    with app.test_request_context():
+        mail = notify.compose(notes[0])
+    assert f"/measures/{measure.id}" in mail.text
+    assert "Karel Geheim" not in mail.text and REASON not in mail.text
 
 
 # --- states and approvals ---------------------------------------------------------------------
