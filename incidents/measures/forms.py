@@ -121,21 +121,27 @@ class ProposeForm(FlaskForm):
         self.kind.choices = _kind_choices()
 
 
+def _reason_field(label: object, *, rows: int, **kwargs: object) -> TextAreaField:
+    """A required reason of a sentence (its length is the service's rule, `reason_message`)."""
+    return TextAreaField(
+        label,
+        validators=[
+            InputRequired(_l("Give the reason in a sentence.")),
+            Length(max=MEASURE_REASON_MAX),
+        ],
+        filters=[strip_filter],
+        render_kw={"rows": rows},
+        **kwargs,
+    )
+
+
 class ExtendForm(RevisionForm):
     ends_on = DateField(
         _l("New end date"),
         validators=[Optional()],
         description=_l("The extension starts the day after the current end date."),
     )
-    extension_reason = TextAreaField(
-        _l("Why it is extended"),
-        validators=[
-            InputRequired(_l("Give the reason in a sentence.")),
-            Length(max=MEASURE_REASON_MAX),
-        ],
-        filters=[strip_filter],
-        render_kw={"rows": 3},
-    )
+    extension_reason = _reason_field(_l("Why it is extended"), rows=3)
 
 
 class HearingForm(RevisionForm):
@@ -164,15 +170,7 @@ class NoticeSentForm(RevisionForm):
 
 
 class CloseForm(RevisionForm):
-    reason = TextAreaField(
-        _l("Reason"),
-        validators=[
-            InputRequired(_l("Give the reason in a sentence.")),
-            Length(max=MEASURE_REASON_MAX),
-        ],
-        filters=[strip_filter],
-        render_kw={"rows": 2},
-    )
+    reason = _reason_field(_l("Reason"), rows=2)
 
 
 class ApproveForm(RevisionForm):

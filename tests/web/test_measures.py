@@ -515,20 +515,22 @@ def test_viewing_a_measure_is_audited(app, staff, march_10):
 # --- two at once --------------------------------------------------------------------------------
 
 
+def approving(user_id: int, measure_id: int):
+    """A job for `race`: read the measure's revision, wait for the other, approve."""
+
+    def job(wait):
+        user = db.session.get_one(User, user_id)
+        revision = db.session.get_one(Measure, measure_id).revision
+        wait()
+        return measures.approve(user, measure_id, revision)
+
+    return job
+
+
 def test_two_approvals_at_once_give_one(app, staff, march_10):
     measure = propose(staff, submit(staff))
     ids = {name: staff[name].id for name in ("officer", "deputy")}
-
-    def approving(name: str):
-        def job(wait):
-            user = db.session.get_one(User, ids[name])
-            revision = db.session.get_one(Measure, measure.id).revision
-            wait()
-            return measures.approve(user, measure.id, revision)
-
-        return job
-
-    results = race(app, approving("officer"), approving("deputy"))
+    results = race(app, *(approving(ids[name], measure.id) for name in ids))
     refused = [r for r in results if isinstance(r, ServiceError)]
     assert len(refused) == 1, results
     measure = fresh(measure)
@@ -541,17 +543,7 @@ def test_two_first_approvals_of_a_long_measure_at_once_count_once(app, staff, ma
     kind = app.extensions["protocol"].measure_kind("two_colleagues")
     measure = propose(staff, submit(staff), days=kind.max_days + 10)
     ids = {name: staff[name].id for name in ("officer", "deputy")}
-
-    def approving(name: str):
-        def job(wait):
-            user = db.session.get_one(User, ids[name])
-            revision = db.session.get_one(Measure, measure.id).revision
-            wait()
-            return measures.approve(user, measure.id, revision)
-
-        return job
-
-    results = race(app, approving("officer"), approving("deputy"))
+    results = race(app, *(approving(ids[name], measure.id) for name in ids))
     assert sum(isinstance(r, ServiceError) for r in results) == 1, results
     measure = fresh(measure)
     assert measure.state == MeasureState.PROPOSED
