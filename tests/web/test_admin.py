@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from incidents.extensions import db
 from incidents.models import AuditEvent, Incident, Role, Team, User
+from incidents.services.demo import DEMO_ACCOUNTS
 from tests.conftest import PASSWORD, form_errors
 
 
@@ -297,7 +298,7 @@ def test_cli_seed_demo_is_idempotent_and_refused_outside_demo_mode(app):
     assert incidents > 50
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0 and "Demo history:" not in second.output
-    assert count(User) == 6 + 18  # the demo accounts and their colleagues
+    assert count(User) == len(DEMO_ACCOUNTS) + 18  # the demo accounts and their colleagues
     assert count(Incident) == incidents
     employee = db.session.scalar(select(User).where(User.email == "employee@demo.test"))
     witness = db.session.scalar(select(User).where(User.email == "witness@demo.test"))

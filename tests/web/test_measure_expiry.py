@@ -131,7 +131,7 @@ def test_the_day_after_its_end_it_is_no_longer_in_force_even_without_the_run(app
     # The register lists it as ended, and nobody can end it "early" any more.
     register = measures.register(staff["boss"])
     assert measure in register.ended and measure not in register.current
-    with pytest.raises(measures.ServiceError, match="ended already"):
+    with pytest.raises(measures.ServiceError, match="al beëindigd"):
         measures.close(staff["boss"], measure.id, measure.revision, "Not needed any more")
 
 
