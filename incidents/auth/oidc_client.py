@@ -33,13 +33,9 @@ import threading
 import time
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
-from authlib.oidc.core import CodeIDToken
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -57,6 +53,12 @@ from werkzeug.wrappers import Response
 
 from incidents.links import external_url
 from incidents.services.single_sign_on import Identity, Refusal
+
+if TYPE_CHECKING:
+    from authlib.integrations.flask_client import FlaskOAuth2App
+
+# Authlib and requests (about 10 MiB per worker) are imported at the first single sign-on, in
+# the functions below: an organisation without an identity provider never loads them.
 
 # Seconds to wait for the provider (discovery, keys, token, userinfo) before giving up.
 PROVIDER_TIMEOUT = 10
@@ -156,6 +158,8 @@ def discovery_url(issuer: str) -> str:
 def client() -> FlaskOAuth2App:
     """This app's client for the configured provider, made at first use (and again when the
     settings change, as tests do)."""
+    from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
+
     config = current_app.config
     key = (
         str(config["OIDC_ISSUER"]),
@@ -189,6 +193,8 @@ def client() -> FlaskOAuth2App:
 
 def metadata(oauth: FlaskOAuth2App) -> dict[str, Any]:
     """The provider's discovery document (fetched once), checked to name the configured issuer."""
+    import requests
+
     try:
         found: dict[str, Any] = oauth.load_server_metadata()
     except (requests.RequestException, ValueError) as error:
@@ -202,6 +208,8 @@ def metadata(oauth: FlaskOAuth2App) -> dict[str, Any]:
 def authorization_redirect(next_target: str = "") -> Response:
     """Send the browser to the provider's authorization endpoint. `next_target` (already
     checked to be a path of this site) is where the callback goes afterwards."""
+    import requests
+
     oauth = client()
     metadata(oauth)
     redirect_uri = external_url("auth.oidc_callback")
@@ -230,6 +238,9 @@ def _forget_pending_sign_ins() -> None:
 def verified_identity(args: Mapping[str, str]) -> Identity:
     """Check the provider's answer on the callback (its query arguments) and the ID token it
     leads to; raises `SignOnFailed` with the reason when anything is wrong."""
+    import requests
+    from authlib.integrations.base_client import OAuthError
+
     oauth = client()
     state = args.get("state", "")
     pending = session.get(_STATE_PREFIX + state) if state else None
@@ -277,6 +288,8 @@ def checked_id_token(
 ) -> dict[str, Any]:
     """`verify_id_token` with the provider's keys, fetched again once for a key it does not
     know yet (the provider rotated its keys)."""
+    import requests
+
     for force in (False, True):
         try:
             keys = oauth.fetch_jwk_set(force=force)
@@ -314,6 +327,8 @@ def verify_id_token(
 ) -> dict[str, Any]:
     """The claims of `id_token` once its signature (by one of `keys`, a JWK set), issuer,
     audience, expiry, nonce and access token hash are checked; raises `SignOnFailed`."""
+    from authlib.oidc.core import CodeIDToken
+
     allowed = [name for name in (algorithms or ["RS256"]) if name in SIGNING_ALGORITHMS]
     try:
         key_set = KeySet.import_key_set(dict(keys))  # type: ignore[arg-type]
@@ -349,6 +364,9 @@ def _email_claim() -> str:
 def _userinfo(oauth: FlaskOAuth2App, token: Mapping[str, Any], subject: str) -> dict[str, Any]:
     """The userinfo endpoint's claims, for a provider that keeps the e-mail address out of
     the ID token; they must be about the same subject (OpenID Connect Core 5.3.2)."""
+    import requests
+    from authlib.integrations.base_client import OAuthError
+
     try:
         found = dict(oauth.userinfo(token=dict(token)))
     except OAuthError as error:

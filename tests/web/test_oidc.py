@@ -15,12 +15,14 @@ import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import time_machine
+from authlib.integrations.flask_client import FlaskOAuth2App
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
@@ -457,7 +459,7 @@ def test_a_forged_id_token_at_the_callback_is_refused(
     with english.session_transaction() as session:
         [flow] = [v for k, v in session.items() if k.startswith("_state_oidc_")]
     nonce = flow["data"]["nonce"]
-    real_fetch = oidc_client.FlaskOAuth2App.fetch_access_token
+    real_fetch = FlaskOAuth2App.fetch_access_token
 
     def forged_tokens(self: Any, **kwargs: Any) -> dict[str, Any]:
         token = dict(real_fetch(self, **kwargs))
@@ -466,7 +468,7 @@ def test_a_forged_id_token_at_the_callback_is_refused(
         )
         return token
 
-    monkeypatch.setattr(oidc_client.FlaskOAuth2App, "fetch_access_token", forged_tokens)
+    monkeypatch.setattr(FlaskOAuth2App, "fetch_access_token", forged_tokens)
     page = refused_page(callback(english, url))
     assert "could not be verified" in page
     assert refusals() == [{"reason": "signature", "object_id": None}]
@@ -707,3 +709,31 @@ def test_the_break_glass_and_forget_commands(app, make_user):
     assert forgot.exit_code == 0, forgot.output
     db.session.expire_all()
     assert db.session.get_one(User, employee.id).oidc_subject is None
+
+
+def test_without_a_provider_the_app_loads_no_client_library(tmp_path):
+    """Authlib and requests (about 10 MiB per worker) come with the first single sign-on: an
+    app without an identity provider never imports them (the bench's `worker_rss_mb`)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from incidents import create_app\n"
+        "app = create_app()\n"
+        "app.test_client().get('/login')\n"
+        "print(sorted(m for m in ('authlib', 'requests') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
+            "INCIDENTS_SECRET_KEY": "probe-secret-key-for-one-request",
+        },
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
