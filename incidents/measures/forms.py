@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -51,8 +52,22 @@ class RevisionForm(FlaskForm):
 
 
 def _kind_choices() -> list[SelectChoice]:
+    """Each kind with how long it lasts: "Toegangsverbod (standaard 90 dagen, hoogstens 365
+    dagen met één goedkeuring; de burger wordt eerst gehoord)"."""
     language = str(get_locale() or "nl")
-    return [SelectChoice(kind.id, kind.title(language)) for kind in measures.kinds()]
+    choices = []
+    for kind in measures.kinds():
+        parts = [
+            ngettext("%(num)s day by default", "%(num)s days by default", kind.default_days),
+            ngettext(
+                "at most %(num)s day with one approval",
+                "at most %(num)s days with one approval",
+                kind.max_days,
+            ),
+        ]
+        heard = "; " + _("the citizen is heard first") if kind.hearing else ""
+        choices.append(SelectChoice(kind.id, f"{kind.title(language)} ({', '.join(parts)}{heard})"))
+    return choices
 
 
 class ProposeForm(FlaskForm):

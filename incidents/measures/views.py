@@ -105,7 +105,7 @@ def propose() -> ResponseReturnValue:
             else:
                 flash(_("The measure is proposed. It takes effect once it is approved."), "success")
                 return redirect(url_for("measures.detail", measure_id=measure.id))
-    return render_template("measures/propose.html", form=form, kinds=measures.kinds())
+    return render_template("measures/propose.html", form=form)
 
 
 def _prefill(form: ProposeForm, day: Any) -> None:
