@@ -122,11 +122,13 @@ def step(step_id: int) -> ResponseReturnValue:
     may_propose = responding and access.may_propose_measure(current_user, item.incident)
     page = render_template(
         "aftercare/step.html",
-        incident_measures=measures.measures_of_incident(item.incident) if responding else None,
-        measure_today=measures.today(now),
-        kind_titles=measures.kind_titles() if responding else {},
-        may_see_measure=lambda m: access.may_see_measure(current_user, m),
-        propose_url=url_for("measures.propose", step=item.id) if may_propose else None,
+        measures_here=measures.on_incident(
+            current_user,
+            measures.measures_of_incident(item.incident),
+            url_for("measures.propose", step=item.id) if may_propose else None,
+        )
+        if responding
+        else None,
         step=item,
         incident=item.incident,
         full=access.incident_view(current_user, item.incident) == access.View.FULL,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -19,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from incidents import access, queries, services
-from incidents.extensions import db, org_zone
+from incidents.extensions import db
 from incidents.forms import ConfirmForm, fresh_form_url, page_cursor, show_service_error
 from incidents.i18n import format_day, format_moment, select_locale
 from incidents.labels import (
@@ -55,7 +54,6 @@ from incidents.reporting.forms import (
     local_now,
     uploads,
 )
-from incidents.rules import Outcome
 from incidents.security import accepts_file, roles
 from incidents.services import ServiceError, audit_log, measures, victim_view
 from incidents.services.reporting import StaleEdit
@@ -347,37 +345,22 @@ def _tracks(steps: list[AftercareStep]) -> list[tuple[User | None, str, int]]:
     return list(tracks.values())
 
 
-def _your_aftercare(incident: Incident, register: list[Measure]) -> victim_view.YourAftercare:
+def _your_aftercare(
+    incident: Incident, register: list[Measure], affected: bool
+) -> victim_view.YourAftercare:
     """The current user's own aftercare on `incident`, in plain words; for an affected
     employee also the measures of the `register` in force that protect them."""
-    now = utcnow()
-    today = datetime.now(org_zone()).date()
-    affected = any(p.user_id == current_user.id for p in incident.people_in(PersonRole.AFFECTED))
-    protections, banned = [], set()
-    if affected:
-        titles = measures.kind_titles()
-        for measure in register:
-            # The building ban of a response step, carried over or proposed from it: the
-            # register tells it now, not the step's outcome.
-            if measure.step_id is not None and measure.kind == Outcome.BUILDING_BAN.value:
-                banned.add(measure.step_id)
-            if measure.in_force_on(today):
-                protections.append(
-                    victim_view.Protection(
-                        kind=titles.get(measure.kind, ""),
-                        ends_on=measure.ends_on,
-                        since=measure.approved_at or measure.proposed_at,
-                    )
-                )
+    today = measures.today()
+    protections, registered = measures.protecting(register, today) if affected else ([], set())
     return victim_view.your_aftercare(
         access.own_aftercare_steps(current_user, incident),
         viewer_id=current_user.id,
-        now=now,
+        now=utcnow(),
         today=today,
         moment=lambda moment: format_moment(moment, "short"),
         day=format_day,
         protections=protections,
-        registered_steps=banned,
+        registered_steps=registered,
     )
 
 
@@ -409,12 +392,12 @@ def detail_page(incident: Incident, view: access.View, **forms: Any) -> str:
     page = render_template(
         "reporting/detail.html",
         tracks=_tracks(steps) if manages else [],
-        your_aftercare=_your_aftercare(incident, register),
-        incident_measures=register if may_propose else None,
-        measure_today=measures.today(),
-        kind_titles=measures.kind_titles() if may_propose else {},
-        may_see_measure=lambda m: access.may_see_measure(current_user, m),
-        propose_url=url_for("measures.propose", incident=incident.number) if may_propose else None,
+        your_aftercare=_your_aftercare(incident, register, affected),
+        measures_here=measures.on_incident(
+            current_user, register, url_for("measures.propose", incident=incident.number)
+        )
+        if may_propose
+        else None,
         incident=incident,
         full=full,
         is_witness=any(

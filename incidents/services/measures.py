@@ -55,7 +55,7 @@ from incidents.models import (
     utcnow,
 )
 from incidents.rules.loader import MAX_MEASURE_DAYS
-from incidents.services import numbers
+from incidents.services import numbers, victim_view
 from incidents.services.base import InvalidInput, ServiceError, audit, lock_all, transaction
 
 NAME_MIN = 2
@@ -524,6 +524,52 @@ def close(
 def may_turn_down(actor: User, measure: Measure) -> bool:
     """Whoever may approve a proposal may also turn it down."""
     return measure.state == MeasureState.PROPOSED and access.may_approve_measure(actor, measure)
+
+
+@dataclass(frozen=True)
+class OnIncident:
+    """The register's measures on one incident, as its page and its response step list them
+    (templates/measures/_of_incident.html)."""
+
+    measures: list[Measure]
+    today: date
+    titles: dict[str, str]  # kind id -> title in the reader's language
+    openable: frozenset[int]  # the ids of the measures the reader may open
+    propose_url: str | None  # where to propose one from here, for those who may
+
+
+def on_incident(user: User, register: list[Measure], propose_url: str | None) -> OnIncident:
+    return OnIncident(
+        measures=register,
+        today=today(),
+        titles=kind_titles(),
+        openable=frozenset(m.id for m in register if access.may_see_measure(user, m)),
+        propose_url=propose_url,
+    )
+
+
+def protecting(
+    register: list[Measure], day: date
+) -> tuple[list[victim_view.Protection], frozenset[int]]:
+    """What the affected employee is told of the register: the measures in force on `day`,
+    and the response steps whose building ban the register holds (carried over or proposed
+    from the step), so the step's outcome no longer tells it."""
+    titles = kind_titles()
+    protections = [
+        victim_view.Protection(
+            kind=titles.get(m.kind, ""),
+            ends_on=m.ends_on,
+            since=m.approved_at or m.proposed_at,
+        )
+        for m in register
+        if m.in_force_on(day)
+    ]
+    registered = frozenset(
+        m.step_id
+        for m in register
+        if m.step_id is not None and m.kind == rules.Outcome.BUILDING_BAN.value
+    )
+    return protections, registered
 
 
 def measures_of_incident(incident: Incident) -> list[Measure]:
