@@ -263,20 +263,16 @@ def extend(measure_id: int) -> ResponseReturnValue:
     made: list[Measure] = []
 
     def run(form: ExtendForm) -> None:
-        if form.opened_at() != measure.revision:
-            raise ServiceError(
-                _("Someone changed this measure meanwhile. Look at it again before you go on.")
-            )
-        proposal = measures.Proposal(
-            kind=measure.kind,
-            citizen_name=measure.citizen_name,
-            citizen_reference=measure.citizen_reference,
-            reason=form.extension_reason.data or "",
-            starts_on=measure.ends_on + timedelta(days=1),
-            ends_on=form.ends_on.data,
-        )
         try:
-            made.append(measures.propose(current_user, proposal, extends=measure))
+            made.append(
+                measures.extend(
+                    current_user,
+                    measure.id,
+                    form.opened_at(),
+                    ends_on=form.ends_on.data,
+                    reason=form.extension_reason.data or "",
+                )
+            )
         except InvalidInput as error:  # the reason's message goes next to this form's field
             raise InvalidInput(
                 {("extension_reason" if k == "reason" else k): v for k, v in error.errors.items()}

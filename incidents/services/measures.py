@@ -227,15 +227,21 @@ def proposal_errors(
 
 
 def propose(
-    actor: User, proposal: Proposal, *, extends: Measure | None = None, now: datetime | None = None
+    actor: User,
+    proposal: Proposal,
+    *,
+    extends: Measure | None = None,
+    revision: int | None = None,
+    now: datetime | None = None,
 ) -> Measure:
-    """Record a proposed measure; it takes effect once approved. An extension (`extends`)
-    copies the citizen, kind and incidents of the measure it extends."""
+    """Record a proposed measure; it takes effect once approved. An extension (`extends`,
+    whose form was opened at `revision`, if given) copies the citizen, kind and incidents of
+    the measure it extends."""
     now = now or utcnow()
     day = today(now)
     with transaction():
         if extends is not None:
-            extends = _lock_measure(extends.id)
+            extends = _lock_measure(extends.id, revision)
             if not access.may_manage_measure(actor, extends):
                 raise ServiceError(_("You may not extend this measure."))
             if extends.state_on(day) not in (MeasureState.APPROVED, MeasureState.IN_FORCE):
@@ -309,6 +315,31 @@ def approvers(measure: Measure) -> list[User]:
                     candidates[user.id] = user
     found = [u for u in candidates.values() if access.may_approve_measure(u, measure)]
     return sorted(found, key=lambda u: (u.name, u.id))
+
+
+def extend(
+    actor: User,
+    measure_id: int,
+    revision: int,
+    *,
+    ends_on: date | None,
+    reason: str,
+    now: datetime | None = None,
+) -> Measure:
+    """Propose the extension of a measure: from the day after its end date to `ends_on`,
+    approved again like any proposal."""
+    measure = db.session.get(Measure, measure_id)
+    if measure is None:
+        raise ServiceError(_("This measure no longer exists."))
+    proposal = Proposal(
+        kind=measure.kind,
+        citizen_name=measure.citizen_name,
+        citizen_reference=measure.citizen_reference,
+        reason=reason,
+        starts_on=measure.ends_on + timedelta(days=1),
+        ends_on=ends_on,
+    )
+    return propose(actor, proposal, extends=measure, revision=revision, now=now)
 
 
 def _response_step(step_id: int | None, incidents: Sequence[Incident]) -> AftercareStep | None:
