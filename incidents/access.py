@@ -208,3 +208,16 @@ def may_keep_register(user: User) -> bool:
 def may_look_up(user: User) -> bool:
     """The lookup at the counter: employees the admin gave the front-office permission."""
     return user.active and user.front_office
+
+
+# Organisational measures (learning from incidents)
+
+
+def may_keep_org_measures(user: User) -> bool:
+    """Recording, changing and ending organisational measures: HR and admins."""
+    return user.active and user.role in (Role.HR, Role.ADMIN)
+
+
+def may_compare(user: User) -> bool:
+    """A measure's before/after figures: HR, who see the statistics."""
+    return user.active and user.role == Role.HR

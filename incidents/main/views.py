@@ -121,6 +121,7 @@ def _anyone(user: object) -> bool:
 NAV_PERMISSIONS = {
     "measures.register": access.may_keep_register,
     "measures.lookup": access.may_look_up,
+    "learning.measures": access.may_keep_org_measures,
 }
 
 NAVIGATION = [
@@ -134,6 +135,7 @@ NAVIGATION = [
     ("hr.statistics", _l("Statistics")),
     ("hr.report", _l("Yearly report")),
     ("hr.conversations", _l("Client conversations")),
+    ("learning.measures", _l("Organisational measures")),
     ("admin.users", _l("Users")),
     ("admin.teams", _l("Teams")),
     ("admin.locations", _l("Locations")),

@@ -16,6 +16,14 @@ from incidents.models.incident import (
     PerpetratorKnown,
     PersonRole,
 )
+from incidents.models.learning import (
+    ORG_MEASURE_DESCRIPTION_MAX,
+    ORG_MEASURE_REASON_MAX,
+    ORG_MEASURE_TITLE_MAX,
+    OrgMeasure,
+    org_measure_location,
+    org_measure_team,
+)
 from incidents.models.locations import (
     LOCATION_CODE_ALPHABET,
     LOCATION_CODE_LENGTH,
@@ -71,6 +79,9 @@ __all__ = [
     "LOCATION_CODE_LENGTH",
     "LOCATION_NAME_MAX",
     "MEASURE_REASON_MAX",
+    "ORG_MEASURE_DESCRIPTION_MAX",
+    "ORG_MEASURE_REASON_MAX",
+    "ORG_MEASURE_TITLE_MAX",
     "AccountSource",
     "AftercareStep",
     "AlarmEvent",
@@ -96,6 +107,7 @@ __all__ = [
     "NoticeHow",
     "Notification",
     "OrgImport",
+    "OrgMeasure",
     "PasswordReset",
     "PerpetratorKnown",
     "PersonRole",
@@ -119,5 +131,7 @@ __all__ = [
     "lookup_key",
     "measure_incident",
     "normalised_location_code",
+    "org_measure_location",
+    "org_measure_team",
     "utcnow",
 ]

@@ -84,6 +84,11 @@ class AuditAction(enum.StrEnum):
     MEASURE_REMIND = "measure.remind"
     MEASURE_ANONYMISE = "measure.anonymise"
 
+    ORG_MEASURE_CREATE = "org_measure.create"
+    ORG_MEASURE_CHANGE = "org_measure.change"
+    ORG_MEASURE_END = "org_measure.end"
+    ORG_MEASURE_DELETE = "org_measure.delete"
+
     PRIVACY_ACCESS_EXPORT = "privacy.access_export"
     PRIVACY_OVERVIEW = "privacy.overview"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -242,6 +242,7 @@ def seed_demo_history(now: datetime) -> int:
             _date_back(incident, moment, now, rng)
         made += 1
         moment += timedelta(hours=rng.randint(60, 160))
+    _demo_org_measures(now, teams)
     # Eva pressed her alarm button an hour ago: a draft on her home page, the contact step
     # in Mira's inbox.
     eva = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][0]))
@@ -250,6 +251,47 @@ def seed_demo_history(now: datetime) -> int:
             alarms.Alarm("demo-alarm-today", eva.email, now - timedelta(hours=1), "Spreekkamer 2")
         )
     return made
+
+
+def _demo_org_measures(now: datetime, teams: dict[str, Team]) -> None:
+    """Organisational measures of the demo: one a year ago, one nine months ago, one ahead."""
+    from incidents.services import learning
+    from incidents.stats.periods import add_months
+
+    hr = db.session.scalar(select(User).where(User.role == Role.HR))
+    if hr is None:
+        return
+    quarter = date(now.year, now.month - (now.month - 1) % 3, 1)
+    for title, description, months, scope in (
+        (
+            "Camera's in de spreekkamers uit",
+            "De camera's in de spreekkamers zijn uitgezet; er is een alarmknop onder het bureau.",
+            -12,
+            {"channels": [Channel.INTERVIEW_ROOM.value]},
+        ),
+        (
+            "Mobiele alarmknoppen bij huisbezoeken",
+            "Handhavers dragen bij huisbezoeken een mobiele alarmknop.",
+            -9,
+            {"teams": [teams["Enforcement"].id], "channels": [Channel.HOME_VISIT.value]},
+        ),
+        (
+            "Baliescherm bij Publiekszaken",
+            "Een scherm van gelaagd glas aan de balie, aangekondigd voor het komende kwartaal.",
+            3,
+            {"teams": [teams["Front office"].id], "channels": [Channel.COUNTER.value]},
+        ),
+    ):
+        learning.record(
+            hr,
+            learning.MeasureInput(
+                title=title,
+                description=description,
+                taken_on=add_months(quarter, months),
+                **scope,
+            ),
+            now,
+        )
 
 
 def _date_back(incident: Incident, occurred: datetime, now: datetime, rng: random.Random) -> None:

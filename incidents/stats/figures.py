@@ -230,6 +230,9 @@ def _all(p: str) -> tuple[str, str]:
     return (p, "all")
 
 
+all_of = _all  # the name of a period's "all incidents" figures, for other modules
+
+
 def _month(month: str) -> tuple[str, str, str]:
     return ("month", month, "")
 

@@ -70,8 +70,36 @@ def test_hr_opens_statistics_downloads_csv_and_the_yearly_report(page: Any, data
     expect(page.get_by_role("heading", name=f"Voor en na juli {data}")).to_be_visible()
     check_page(page)
 
+    # A recorded measure: where it applies against the rest of the organisation.
+    page.get_by_role("link", name="Camera's in de spreekkamers uit").click()
+    expect(heading(page)).to_have_text("Camera's in de spreekkamers uit")
+    expect(page.get_by_role("heading", name="Deed het iets?")).to_be_visible()
+    expect(page.get_by_text("Methode:")).to_be_visible()
+    page.screenshot(
+        path=str(SHOTS / f"org-measure-{page.viewport_size['width']}.png"), full_page=True
+    )
+    check_page(page)
+    # Recording one: a mistake is put next to its field, then it is recorded.
+    page.get_by_role("link", name="Terug naar de maatregelen").click()
+    page.get_by_role("link", name="Maatregel vastleggen").click()
+    page.get_by_label("Naam van de maatregel").fill("Tweede collega bij eerste gesprekken")
+    page.get_by_role("button", name="Vastleggen").click()
+    expect(page.locator("#taken_on-error")).to_be_visible()
+    check_page(page)
+    page.get_by_label("Datum van invoering").fill(f"{data + 2}-01-01")
+    page.get_by_role("checkbox", name="Spreekkamer").check()
+    page.get_by_role("button", name="Vastleggen").click()
+    expect(heading(page)).to_have_text("Tweede collega bij eerste gesprekken")
+    expect(page.get_by_text("Nog niet vergeleken")).to_be_visible()
+    page.screenshot(
+        path=str(SHOTS / f"org-measure-new-{page.viewport_size['width']}.png"), full_page=True
+    )
+    check_page(page)
+    page.goto(page.url.split("/learning")[0] + f"/hr/statistics?period={data}")
+
     page.get_by_role("link", name="Jaarrapportage voor de raad").click()
     expect(heading(page)).to_have_text(f"Agressie tegen medewerkers in {data}")
+    expect(page.get_by_role("heading", name="Wat we deden en wat het veranderde")).to_be_visible()
     page.screenshot(path=str(SHOTS / f"report-{page.viewport_size['width']}.png"), full_page=True)
     check_page(page)
     with page.expect_download() as download:

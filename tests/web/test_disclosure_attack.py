@@ -31,7 +31,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,7 +56,7 @@ from incidents.models import (
     Team,
     User,
 )
-from incidents.services import ReportData
+from incidents.services import ReportData, learning
 from incidents.services.aftercare import StepResult
 from incidents.services.alarms import Alarm, receive_alarm
 from incidents.services.evidence import Upload, add_files, remove_file
@@ -302,7 +302,52 @@ def seeded(org) -> Org:
         )
     add_evidence(org)
     add_measures()
+    add_org_measures(org)
     return org
+
+
+# Organisational measures: a team, a department (its teams with it), a channel, a team of
+# three (never compared), and one dated within a quarter (that quarter left out).
+ORG_MEASURES = [
+    ("Balie screens", date(2025, 7, 1), ["Balie"], []),
+    ("Ruimte works", date(2026, 1, 1), ["Ruimte"], []),
+    ("Phone rules", date(2025, 10, 1), [], ["phone"]),
+    ("Wmo pairs", date(2025, 4, 1), ["Wmo"], []),
+    ("Inkomen alarms", date(2025, 5, 15), ["Inkomen"], []),
+]
+
+
+def add_org_measures(org: Org) -> None:
+    with time_machine.travel(START, tick=False):
+        for title, taken_on, teams, channels in ORG_MEASURES:
+            learning.record(
+                org.hr,
+                learning.MeasureInput(
+                    title=title,
+                    taken_on=taken_on,
+                    teams=[org.teams[t].id for t in teams],
+                    channels=channels,
+                ),
+            )
+
+
+def org_measure_scope(org: Org, teams: list[str]) -> list[str]:
+    """The teams a measure's scope holds: its teams and every team under them."""
+    found = list(teams)
+    for name, parent in org.parents.items():
+        if parent in teams and name not in found:
+            found.append(name)
+    return found
+
+
+def org_windows(taken_on: date, months: int) -> tuple[list[str], list[str]]:
+    """The attacker's own reading of the method: whole quarters before the measure's quarter,
+    and from the first quarter start on or after its date."""
+    quarter = date(taken_on.year, taken_on.month - (taken_on.month - 1) % 3, 1)
+    index = (quarter.year - 2025) * 12 + quarter.month - 1
+    after = index if taken_on == quarter else index + 3
+    before_months = [MONTHS[i] for i in range(index - months, index) if i >= 0]
+    return before_months, MONTHS[after : after + months]
 
 
 def png(n: int) -> bytes:
@@ -466,6 +511,13 @@ def pull(client) -> dict[tuple[str, ...], list[list[str]]]:
             rows = csv_rows(client, f"table=compare&change={change}&months={months}")
             if rows is not None:
                 tables[("compare", change, months)] = rows
+    listing = client.get("/learning/measures").text
+    for measure_id, title in re.findall(r'href="/learning/measures/(\d+)">([^<]+)</a>', listing):
+        for months in ("3", "12"):
+            response = client.get(f"/learning/measures/{measure_id}/comparison.csv?months={months}")
+            if response.status_code == 200:
+                rows = list(csv.reader(io.StringIO(response.text)))
+                tables[("org_measure", title, months)] = rows
     return tables
 
 
@@ -655,6 +707,29 @@ def model_of(
     level_of = {f"Niveau {lvl}": lvl for lvl in LEVELS} | {f"Level {lvl}": lvl for lvl in LEVELS}
     for request_key, rows in tables.items():
         header, body, totals = rows[0], rows[1:-1], rows[-1]
+        if request_key[0] == "org_measure":
+            _, title, span_months = request_key
+            _, taken_on, teams, channels = next(m for m in ORG_MEASURES if m[0] == title)
+            spans = org_windows(taken_on, int(span_months))
+            inside = org_measure_scope(org, teams)
+            for column, span in enumerate(spans, start=1):
+                if teams:
+                    scope = model.cells("team", inside, LEVELS, span)
+                    rest = model.cells(
+                        "team", [t for t in [*org.teams, ""] if t not in inside], LEVELS, span
+                    )
+                else:
+                    scope = model.cells("channel", channels, LEVELS, span)
+                    rest = model.cells(
+                        "channel", [c for c in CHANNELS if c not in channels], LEVELS, span
+                    )
+                for row, terms in zip(
+                    rows[1:], (scope, rest, model.cells("w", None, LEVELS, span)), strict=True
+                ):
+                    model.add(
+                        terms, interval(row[column], zero), (*request_key, str(column), row[0])
+                    )
+            continue
         if request_key[0] == "compare":
             _, change, span_months = request_key
             for side, column in (("before", 1), ("after", 2)):
@@ -889,7 +964,7 @@ def attack(org: Org, tables, held_figures) -> list[str]:
 def small_units_shown(org: Org, tables) -> list[str]:
     shown = []
     for (period, _, table), rows in (
-        (key, rows) for key, rows in tables.items() if key[0] != "compare"
+        (key, rows) for key, rows in tables.items() if key[0] not in ("compare", "org_measure")
     ):
         if table != "cross" or rows[0][0] not in ("Team of afdeling", "Team or department"):
             continue
@@ -930,6 +1005,9 @@ def test_the_attacker_learns_no_small_count_and_sees_no_small_unit(app, seeded, 
     assert "<5" in evidence and any(v.isdigit() for v in evidence)  # small and larger counts
     measures = [v for key, rows in tables.items() if key[-1] == "measures" for v in rows[-1][1:]]
     assert "<5" in measures and any(v.isdigit() for v in measures)
+    compared = {key[1] for key in tables if key[0] == "org_measure"}
+    assert compared == {"Balie screens", "Ruimte works", "Phone rules", "Inkomen alarms"}
+    assert "Wmo pairs" not in compared  # three people: never compared
     learnt = attack(seeded, tables, held_figures)
     assert not learnt, f"{len(learnt)} small counts inferred, e.g.:\n" + "\n".join(learnt[:15])
     assert not small_units_shown(seeded, tables)
