@@ -278,3 +278,78 @@ def test_building_bans_are_carried_over_into_the_register_and_back(steps_app):
         ).all()
     assert [row.id for row in kept] == [1, 2, 3, 4]  # the steps themselves are untouched
     upgrade()  # and up again to head
+
+
+BEFORE_PLACES = "061db8803e6f"
+
+
+def test_incidents_get_their_registered_location_and_their_place_counts(steps_app):
+    """The upgrade links each incident's place to the active location of that name, and writes
+    the "place" counts a full recount makes, frozen too for the months published already."""
+    from incidents.stats import tally
+
+    upgrade(revision=BEFORE_PLACES)
+    at = datetime(2026, 1, 15, 10, tzinfo=UTC)
+    created = {"channel": "counter", "created_at": at}
+    with db.engine.begin() as connection:
+        _insert(connection, "user", id=1, role="employee", email="e@example.org")
+        _insert(
+            connection, "location", id=1, code="aaaaaaaa", name="Balie", name_key="balie", **created
+        )
+        _insert(connection, "location", id=2, code="bbbbbbbb", name="Kamer", name_key=None, archived_at=at, **created)  # fmt: skip
+        # (place, status, occurred, submitted, channel): the place as typed.
+        for number, (place, status, occurred, submitted, channel) in enumerate(
+            [
+                ("  BALIE ", "submitted", at, at, "counter"),  # January, published
+                ("balie", "submitted", at + timedelta(days=26), at + timedelta(days=27), "phone"),
+                ("Balie", "submitted", at, datetime(2026, 3, 20, tzinfo=UTC), None),  # too late
+                ("Balie", "draft", at, None, "counter"),
+                ("Kamer", "submitted", at, at, "counter"),  # archived: no location
+                ("", "submitted", at, at, "counter"),
+                # 31 January 23:30 UTC is February in Amsterdam.
+                (
+                    "Balie",
+                    "submitted",
+                    datetime(2026, 1, 31, 23, 30, tzinfo=UTC),
+                    at + timedelta(days=17),
+                    "counter",
+                ),
+            ],
+            start=1,
+        ):
+            _insert(
+                connection,
+                "incident",
+                id=number,
+                submission_token=f"token-{number}",
+                reporter_id=1,
+                status=status,
+                perpetrator_known="unknown",
+                location=place,
+                occurred_at=occurred,
+                submitted_at=submitted,
+                channel=channel,
+            )
+        _insert(connection, "stat_publication", month="2026-01", published_at=at)
+    upgrade()
+    with db.engine.connect() as connection:
+        linked = connection.execute(text("SELECT id, location_id FROM incident ORDER BY id"))
+        assert list(linked) == [(1, 1), (2, 1), (3, 1), (4, 1), (5, None), (6, None), (7, 1)]
+        place = (
+            "SELECT month, key, level, count FROM {} WHERE measure = 'place' ORDER BY month, key"
+        )
+        migrated = list(connection.execute(text(place.format("stat_tally"))))
+        assert migrated == [
+            ("2026-01", "1:none:counter", 0, 1),
+            ("2026-02", "1:none:counter", 0, 1),
+            ("2026-02", "1:none:phone", 0, 1),
+        ]
+        assert list(connection.execute(text(place.format("stat_published")))) == migrated[:1]
+        tally.rebuild(connection)
+        assert sorted(connection.execute(text(place.format("stat_tally")))) == migrated
+        connection.rollback()
+    downgrade(revision=BEFORE_PLACES)
+    with db.engine.connect() as connection:
+        for table in ("stat_tally", "stat_published"):
+            assert not list(connection.execute(text(place.format(table))))
+        assert "location_id" not in {c["name"] for c in inspect(connection).get_columns("incident")}

@@ -90,6 +90,10 @@ class Incident(Model):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel: Mapped[Channel | None] = mapped_column(_enum(Channel, "channel"))
     location: Mapped[str] = mapped_column(String(200), default="")
+    # The registered location (`Location`) whose name the place was when it was last typed or
+    # filled in from a poster, else NULL: what the statistics count places by. It stays when
+    # the location is renamed or archived later (see `services.locations.location_id_for`).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
 
     weapon: Mapped[bool] = mapped_column(default=False)

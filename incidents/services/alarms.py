@@ -29,6 +29,7 @@ from incidents.models import (
 from incidents.services import aftercare
 from incidents.services.accounts import normalise_email
 from incidents.services.base import ServiceError, audit, transaction
+from incidents.services.locations import location_id_for
 
 SIGNATURE_PREFIX = "sha256="
 # The button's clock and ours may differ a little; an alarm from further ahead is refused.
@@ -153,6 +154,7 @@ def _make_draft(alarm: Alarm, user: User) -> AlarmEvent:
         reporter_id=user.id,
         occurred_at=alarm.triggered_at,
         location=alarm.location,
+        location_id=location_id_for(alarm.location),
     )
     incident.people.append(IncidentPerson(user_id=user.id, role=PersonRole.AFFECTED))
     incident.changes.append(

@@ -65,6 +65,19 @@ def _name_taken(name: str, other_than: Location | None = None) -> InvalidInput |
     return InvalidInput({"name": _("An active location is already called “%(name)s”.", name=name)})
 
 
+def location_id_for(place: str) -> int | None:
+    """The active location that `place` (an incident's location text) names, or None.
+
+    Called whenever an incident's location text is saved (`services.reporting`,
+    `services.alarms`), never again for incidents saved earlier: a location renamed or
+    archived later keeps the incidents it had, so its counts do not move."""
+    key = location_name_key(place)
+    if not key:
+        return None
+    with db.session.no_autoflush:  # a new incident is written once, when it is complete
+        return db.session.scalar(select(Location.id).where(Location.name_key == key))
+
+
 def _unused_code() -> str:
     for _attempt in range(CODE_ATTEMPTS):
         code = new_code()

@@ -42,6 +42,7 @@ from incidents.services.base import (
     transaction,
 )
 from incidents.services.evidence import Upload
+from incidents.services.locations import location_id_for
 
 # Facts the form records, in the order the history names them.
 REPORT_FIELDS = (
@@ -153,6 +154,8 @@ def _apply_report(incident: Incident, data: ReportData) -> list[str]:
     if values["perpetrator_known"] == PerpetratorKnown.UNKNOWN:
         values["perpetrator_name"] = values["perpetrator_reference"] = ""
     changed = apply_changes(incident, values)
+    if "location" in changed:
+        incident.location_id = location_id_for(incident.location)
     wanted_types = sorted(set(data.types))
     if incident.types != wanted_types:
         incident.type_rows = [IncidentTypeRow(type=t) for t in wanted_types]

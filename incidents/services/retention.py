@@ -63,7 +63,7 @@ def _anonymise(incident: Incident, now: datetime) -> tuple[list[str], int]:
     """Remove the personal data of one incident; keep what the statistics count. Returns the
     store keys whose bytes go once this commits, and how many files were still there."""
     incident.description = ""
-    incident.location = ""
+    incident.location = ""  # location_id stays: a registered place names no one, and counts
     incident.outside_witnesses = ""
     incident.perpetrator_name = ""
     incident.perpetrator_reference = ""

@@ -15,7 +15,7 @@ from incidents.stats.periods import add_months, first_open_month, month_key
 
 # What describes the incidents themselves is frozen at publication; what the aftercare adds
 # later (steps done, outcomes) is read live, for the incidents that were published.
-FROZEN_MEASURES = ("team", "channel", "type", "team_channel")
+FROZEN_MEASURES = ("team", "channel", "type", "team_channel", "place")
 
 
 def _upsert_publication(month: str, now: datetime) -> bool:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, case, cast, func, or_, select, type_coerce
+from sqlalchemy import String, case, cast, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy.sql.elements import ColumnElement
 
 from incidents.extensions import db
 from incidents.models import (
@@ -447,3 +448,85 @@ def measure_kinds() -> tuple[str, ...]:
     beside the protocol's kinds do not depend on the period (a kind removed from the protocol
     keeps its row while measures of it are held)."""
     return tuple(sorted(db.session.scalars(select(Measure.kind).distinct())))
+
+
+def _scope_keys(
+    measure: str, teams: frozenset[int], channels: frozenset[str], locations: frozenset[int]
+) -> Any:
+    """Whether a key of `measure` ("team:channel", or "location:team:channel" for "place") is
+    in the scope: each part unrestricted when its set is empty."""
+    team_names = {str(team) for team in teams}
+
+    def matches(key: str) -> bool:
+        parts = key.split(":")
+        if measure == "place":
+            location, team, channel = parts
+            if locations and not (location.isdigit() and int(location) in locations):
+                return False
+        else:
+            team, channel = parts
+        return (not team_names or team in team_names) and (not channels or channel in channels)
+
+    return matches
+
+
+def in_scope(
+    months: Sequence[str],
+    teams: frozenset[int],
+    channels: frozenset[str],
+    locations: frozenset[int],
+) -> dict[str, tuple[int, int]]:
+    """For each month ("YYYY-MM") asked: (incidents in the scope, all incidents), raw counts
+    for an organisational measure's comparison (they go through `disclosure` before anyone
+    sees them). In the scope: (no teams given or the incident's team is one of them) and (no
+    channels given or its channel is one of them) and (no locations given or its registered
+    location is one of them); an empty scope is every incident.
+
+    A published month is read from its frozen counts (`stat_published`, as `counts` reads
+    them), any other from the running counts, and both numbers from the same month's rows:
+    "team_channel" when no location is given, "place" (with all from "team_channel")
+    otherwise, so the scope is never more than all. Three queries whatever the period: the
+    months published, the keys there are, and one sum by month."""
+    months = sorted(set(months))
+    if not months:
+        return {}
+    measure = "place" if locations else "team_channel"
+    published = sorted(
+        db.session.scalars(select(StatPublication.month).where(StatPublication.month.in_(months)))
+    )
+    live = [m for m in months if m not in published]
+
+    def rows(model: type[StatPublished] | type[StatTally], of: list[str]) -> Any:
+        return select(model.measure, model.month, model.key, model.count).where(
+            model.measure.in_(sorted({measure, "team_channel"})), model.month.in_(of)
+        )
+
+    parts = [rows(model, of) for model, of in ((StatPublished, published), (StatTally, live)) if of]
+    counted = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    all_rows = counted.c.measure == "team_channel"
+    if not (teams or channels or locations):
+        scope_rows: ColumnElement[bool] | None = all_rows
+    else:
+        matches = _scope_keys(measure, teams, channels, locations)
+        keys = db.session.scalars(
+            select(counted.c.key).where(counted.c.measure == measure).distinct()
+        )
+        matching = sorted(key for key in keys if matches(key))
+        scope_rows = (
+            (counted.c.measure == measure) & counted.c.key.in_(matching) if matching else None
+        )
+    total = func.sum(case((all_rows, counted.c.count), else_=0))
+    inside = (
+        func.sum(case((scope_rows, counted.c.count), else_=0))
+        if scope_rows is not None
+        else literal(0)
+    )
+    found = {month: (0, 0) for month in months}
+    for month, everyone, scoped in db.session.execute(
+        select(counted.c.month, total, inside).group_by(counted.c.month)
+    ):
+        everyone = int(everyone or 0)
+        # A month published before "place" was counted has its places from the upgrade
+        # (`tally`): an incident moved into it since may count in its place but not in all.
+        found[month] = (min(int(scoped or 0), everyone), everyone)
+    return found

@@ -20,6 +20,15 @@ Measures (month = the incident's month in the organisation's time zone):
                           today are overdue whatever the hour, so only today's are counted live
     team_channel          incidents by "team:channel" (key, level 0), for rates over the
                           teams and months that registered client conversations
+    place                 incidents at a registered location (`Incident.location_id`), by
+                          "location:team:channel" (key, level 0; team and channel "none" when
+                          not known): with "team_channel", what `queries.in_scope` counts an
+                          organisational measure's scope from. Incidents at no registered
+                          location have no row, so a month's "place" rows sum to at most its
+                          "team_channel" rows. Months published before this measure existed
+                          got their "place" rows from the migration that added it
+                          (7b2e5c1d9a30), counted from the incidents as they were then, and
+                          frozen like the rest
     evidence              incidents with evidence, by level: at least one file that is still
                           there, was taken by retention, or was handed to the police
     evidence_police       incidents with a file handed to the police, by level (a subset of
@@ -222,13 +231,20 @@ def _contributions(
     none = literal("none")
     done = and_(counted, AftercareStep.status == StepStatus.DONE)
 
-    def incidents(measure: str, key: Any, *joins: Any, by_level: bool = True) -> Any:
+    def incidents(
+        measure: str,
+        key: Any,
+        *joins: Any,
+        by_level: bool = True,
+        where: ColumnElement[bool] | None = None,
+    ) -> Any:
         of_level = level if by_level else literal(0).label("t_level")
         query = select(literal(measure).label("t_measure"), month, key.label("t_key"), of_level)
         query = query.select_from(Incident)
         for target, on in joins:
             query = query.join(target, on)
-        return query.add_columns(func.count().label("count")).where(counted)
+        query = query.add_columns(func.count().label("count")).where(counted)
+        return query if where is None else query.where(where)
 
     def steps(measure: str, key: Any, where: ColumnElement[bool], *joins: Any) -> Any:
         query = (
@@ -255,15 +271,24 @@ def _contributions(
         )
 
     outcome = _outcome_values(dialect)
+    team_channel = (
+        func.coalesce(cast(Incident.team_id, String), none)
+        + literal(":")
+        + func.coalesce(Incident.channel, none)
+    )
     parts = [
         incidents("team", func.coalesce(cast(Incident.team_id, String), none)),
         incidents("channel", func.coalesce(Incident.channel, none)),
         incidents(
             "team_channel",
-            func.coalesce(cast(Incident.team_id, String), none)
-            + literal(":")
-            + func.coalesce(Incident.channel, none),
+            team_channel,
             by_level=False,  # only for rates: no level needed, a quarter of the rows
+        ),
+        incidents(
+            "place",
+            cast(Incident.location_id, String) + literal(":") + team_channel,
+            by_level=False,  # only for comparing scopes, as "team_channel"
+            where=Incident.location_id.is_not(None),
         ),
         incidents(
             "type",

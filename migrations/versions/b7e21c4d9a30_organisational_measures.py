@@ -4,7 +4,7 @@
 and `org_measure_location`, and its channels (JSON).
 
 Revision ID: b7e21c4d9a30
-Revises: 061db8803e6f
+Revises: 7b2e5c1d9a30
 Create Date: 2026-12-02 03:20:00
 
 """
@@ -16,7 +16,7 @@ import incidents.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'b7e21c4d9a30'
-down_revision = '061db8803e6f'
+down_revision = '7b2e5c1d9a30'
 branch_labels = None
 depends_on = None
 
