@@ -432,3 +432,16 @@ def test_interval_covers_and_refuses_nonsense() -> None:
 def test_bad_input_is_refused(call) -> None:
     with pytest.raises(ValueError):
         call()
+
+
+def test_far_tails_keep_their_size_in_log_space() -> None:
+    # Far beyond the weights summed around the mode (below 1e-17 of them), a tail is summed
+    # from its own end in log space: the root search needs its size, not 0.
+    for lam, k in [(-5.0, 15), (-9.0, 20), (4.0, 0)]:
+        member = ratio._Distribution(ratio._Binomial(20), lam)
+        upper, lower = binomial_tails(20, k, math.exp(lam))
+        if k > member.mode:
+            assert member.upper(k).log_p == pytest.approx(math.log(upper), rel=1e-12)
+        else:
+            assert member.lower(k).log_p == pytest.approx(math.log(lower), rel=1e-12)
+    assert math.log(binomial_tails(20, 20, math.exp(-9.0))[0]) < -180
