@@ -332,20 +332,20 @@ def _solve(function: Callable[[float], tuple[float, float]], guess: float, scale
     lam = guess
     value, slope = function(lam)
     low, high = -_LAM_LIMIT, _LAM_LIMIT
+    below = value < 0
     step = scale
-    while value != 0.0 and (value < 0) == (lam <= guess) and low < lam < high:
-        # Still on the side of the guess: keep stepping out until the sign changes.
-        if value < 0:
+    while value != 0.0 and (value < 0) == below:
+        # Still on the guess's side of the root: step on until the sign changes.
+        if below:
             low = lam
         else:
             high = lam
-        newton = abs(value / slope) if slope > 0 else 0.0
-        move = max(step, 1.5 * newton)
-        lam = min(lam + move, _LAM_LIMIT) if value < 0 else max(lam - move, -_LAM_LIMIT)
+        if lam in (-_LAM_LIMIT, _LAM_LIMIT):
+            raise ArithmeticError("no root within the log-odds limits")
+        move = max(step, 1.5 * abs(value / slope) if slope > 0 else 0.0)
+        lam = min(lam + move, _LAM_LIMIT) if below else max(lam - move, -_LAM_LIMIT)
         value, slope = function(lam)
         step *= 2
-        if (value < 0 and lam >= _LAM_LIMIT) or (value > 0 and lam <= -_LAM_LIMIT):
-            raise ArithmeticError("no root within the log-odds limits")
     for _ in range(_MAX_ITERATIONS):
         if value == 0.0:
             return lam

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "incidents.i18n",
             "incidents.stats.periods",
             "incidents.stats.disclosure",
+            "incidents.stats.ratio",
             "incidents.evidence",
         ),
     ),
