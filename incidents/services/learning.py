@@ -174,11 +174,11 @@ def change(
             raise InvalidInput(errors)
         measure = _claim(measure_id, revision, now)
         before = {"taken_on": measure.taken_on.isoformat(), **scope_of(measure)}
-        wanted = OrgMeasure(channels=[])
-        _scope(wanted, data)
         after = {
             "taken_on": data.taken_on.isoformat() if data.taken_on else "",
-            **scope_of(wanted),
+            "teams": sorted(set(data.teams)),
+            "channels": [c for c in CHANNELS if c in data.channels],
+            "locations": sorted(set(data.locations)),
         }
         if measure.used and after != before:
             raise ServiceError(
@@ -188,7 +188,6 @@ def change(
                 ),
                 "taken_on",
             )
-        db.session.expunge(wanted)
         assert data.taken_on is not None  # noqa: S101 - checked above
         measure.title = data.title.strip()
         measure.description = data.description.strip()
@@ -245,6 +244,9 @@ def delete_measure(actor: User, measure_id: int, revision: int) -> None:
         if measure.used:
             raise ServiceError(_used_message())
         title = measure.title
+        # Its scope first (rolled back with the rest when the measure turns out to be used).
+        for link in (org_measure_team, org_measure_location):
+            db.session.execute(delete(link).where(link.c.measure_id == measure_id))
         # One conditional statement: a report marking it used at the same moment wins or loses
         # as a whole (see `mark_used`).
         gone = db.session.execute(  # type: ignore[attr-defined]
@@ -262,8 +264,6 @@ def delete_measure(actor: User, measure_id: int, revision: int) -> None:
                 if db.session.scalar(select(OrgMeasure.used_at).where(OrgMeasure.id == measure_id))
                 else _("Someone changed this measure while you were looking at it. Look again.")
             )
-        for link in (org_measure_team, org_measure_location):
-            db.session.execute(delete(link).where(link.c.measure_id == measure_id))
         db.session.expunge(measure)
         audit(actor, AuditAction.ORG_MEASURE_DELETE, None, measure=measure_id, title=title)
 

@@ -318,6 +318,7 @@ ORG_MEASURES = [
 
 
 def add_org_measures(org: Org) -> None:
+    assert org.hr is not None
     with time_machine.travel(START, tick=False):
         for title, taken_on, teams, channels in ORG_MEASURES:
             learning.record(

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 
 import pytest
 import time_machine
@@ -104,7 +105,7 @@ def page(client, measure: OrgMeasure, months: int = 3) -> str:
 
 
 def cells(html: str) -> list[str]:
-    return [c.strip() for c in re.findall(r'<td class="num"[^>]*>([^<]*)</td>', html)]
+    return [unescape(c.strip()) for c in re.findall(r'<td class="num"[^>]*>([^<]*)</td>', html)]
 
 
 def test_a_planted_effect_is_found_and_shown_rounded(app, org, hr):
@@ -260,14 +261,14 @@ def test_used_measures_cannot_be_deleted_or_moved_but_can_end(app, org, hr):
         moved = learning.MeasureInput(
             title="Counter screen", taken_on=date(2025, 7, 1), teams=[org["income"].id]
         )
-        with pytest.raises(ServiceError, match="datum en bereik"):
+        with pytest.raises(ServiceError, match="datum en het bereik"):
             learning.change(org["hr"], used.id, used.revision, moved)
         renamed = learning.MeasureInput(
             title="Counter screens", taken_on=used.taken_on, teams=[org["income"].id]
         )
         learning.change(org["hr"], used.id, used.revision, renamed)
         db.session.refresh(used)
-        with pytest.raises(ServiceError, match="iemand"):  # a stale form
+        with pytest.raises(ServiceError, match="Iemand"):  # a stale form
             learning.end(org["hr"], used.id, used.revision - 1, date(2026, 1, 1), "Replaced")
         with pytest.raises(ServiceError, match="op of na"):
             learning.end(org["hr"], used.id, used.revision, date(2025, 1, 1), "Replaced")
@@ -276,7 +277,9 @@ def test_used_measures_cannot_be_deleted_or_moved_but_can_end(app, org, hr):
             f"/learning/measures/{unused.id}/delete", data={"revision": str(unused.revision)}
         )
         assert response.status_code == 302
-    assert db.session.get(OrgMeasure, unused.id) is None
+    unused_id = unused.id
+    db.session.expire_all()
+    assert db.session.get(OrgMeasure, unused_id) is None
     kept = db.session.get(OrgMeasure, used.id)
     assert (
         kept is not None and kept.title == "Counter screens" and kept.ended_on == date(2026, 1, 31)
@@ -298,6 +301,7 @@ def test_a_report_and_a_deletion_at_once_never_both_succeed(app, org):
 
         def remove(wait, measure_id=measure_id, revision=revision):
             actor = db.session.get(type(org["hr"]), org["hr"].id)
+            assert actor is not None
             wait()
             learning.delete_measure(actor, measure_id, revision)
             return "deleted"

@@ -150,6 +150,14 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "hr.report_pdf": frozenset({H}),
     "hr.conversations": frozenset({H, A}),
     "hr.conversations_upload": frozenset({H, A}),
+    # Organisational measures: HR and admins record them, only HR sees their figures.
+    "learning.measures": frozenset({H, A}),
+    "learning.new": frozenset({H, A}),
+    "learning.detail": frozenset({H, A}),
+    "learning.edit": frozenset({H, A}),
+    "learning.end": frozenset({H, A}),
+    "learning.delete": frozenset({H, A}),
+    "learning.comparison_csv": frozenset({H}),
 }
 
 # Routes about one object: an allowed role may still get 404 for an object that is not theirs.
@@ -188,6 +196,11 @@ OBJECT_ROUTES = {
     "admin.set_location_archived",
     "admin.location_poster",
     "admin.location_qr",
+    "learning.detail",  # no measure has been recorded: 404
+    "learning.edit",
+    "learning.end",
+    "learning.delete",
+    "learning.comparison_csv",
 }
 
 
