@@ -48,7 +48,12 @@ the design)
     "small units", "no team") is shown only when it had at least k members throughout the
     period, taken from the membership history the app keeps, not from today's teams; smaller
     teams are merged into their parent unit, and a pooled group that stays below k shows no
-    figures at all. Every unit is listed whether or not it had incidents.
+    figures at all. Every unit is listed whether or not it had incidents. An organisational
+    measure's comparison (`stats.learning`) shows its scope and the rest of the organisation
+    over windows of whole quarters, added to the release of those quarters (each quarter the
+    scope plus the rest, each window the sum of its quarters), only when both had at least k
+    people throughout; its verdict is words and percentages rounded to 5, only when all four
+    counts show as numbers.
 
 Rates, shares and medians
     A rate is computed from the rounded count (so knowing the denominator gives back only what

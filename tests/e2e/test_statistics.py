@@ -87,7 +87,7 @@ def test_hr_opens_statistics_downloads_csv_and_the_yearly_report(page: Any, data
     expect(page.locator("#taken_on-error")).to_be_visible()
     check_page(page)
     page.get_by_label("Datum van invoering").fill(f"{data + 2}-01-01")
-    page.get_by_role("checkbox", name="Spreekkamer").check()
+    page.get_by_role("checkbox", name="Spreekkamer", exact=True).check()
     page.get_by_role("button", name="Vastleggen").click()
     expect(heading(page)).to_have_text("Tweede collega bij eerste gesprekken")
     expect(page.get_by_text("Nog niet vergeleken")).to_be_visible()
