@@ -1,5 +1,13 @@
 """Typed SQLAlchemy 2 models, one module per part of the domain; import them from here."""
 
+from incidents.models.actions import (
+    ACTION_NOTE_MAX,
+    ACTION_WHAT_MAX,
+    RISK_ITEM_MAX,
+    ActionState,
+    CorrectiveAction,
+    ReviewResult,
+)
 from incidents.models.aftercare import AftercareStep, StepCorrection, StepStatus
 from incidents.models.base import Model, UTCDateTime, utcnow
 from incidents.models.incident import (
@@ -65,6 +73,12 @@ from incidents.models.statistics import (
 )
 
 __all__ = [
+    "ACTION_NOTE_MAX",
+    "ACTION_WHAT_MAX",
+    "RISK_ITEM_MAX",
+    "ActionState",
+    "CorrectiveAction",
+    "ReviewResult",
     "CITIZEN_NAME_MAX",
     "CITIZEN_REFERENCE_MAX",
     "LOCATION_CODE_ALPHABET",
