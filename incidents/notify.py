@@ -320,7 +320,8 @@ def _queue_action_reminders(now: datetime, escalate_after_days: int) -> None:
     day = corrective.today(now)
     mails: list[tuple[str, User | None, str]] = []  # (kind, recipient, key)
     for action in due:
-        owner, key = action.owner, str(action.id)
+        # Keyed by the deadline too: a new deadline gets reminders of its own.
+        owner, key = action.owner, f"{action.id}.{action.due_on.isoformat()}"
         if day <= action.due_on:
             if corrective.today(action.created_at) < action.due_on - timedelta(days=1):
                 mails.append(("action_due", owner, key))
