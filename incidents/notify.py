@@ -305,18 +305,21 @@ def queue_due(now: datetime) -> int:
         queue("draft", draft.reporter, str(draft.id), incident=draft, known=known)
     for step in alarm_steps:
         queue("alarm_pending", step.owner, str(step.incident_id), step=step, known=known)
-    _queue_action_reminders(now, config["ESCALATE_AFTER_DAYS"])
-    return len(db.session.new) - before
+    queued = len(db.session.new) - before
+    return queued + _queue_action_reminders(now, config["ESCALATE_AFTER_DAYS"])
 
 
-def _queue_action_reminders(now: datetime, escalate_after_days: int) -> None:
+def _queue_action_reminders(now: datetime, escalate_after_days: int) -> int:
     """Corrective actions, in the same way as steps: due within a day (unless it was agreed
     within its last day), overdue, escalated once to the owner's own manager after
     `escalate_after_days` days past the deadline; and, when the review date of a completed
-    action comes, "did it work?" to the owner and the team's manager."""
+    action comes, "did it work?" to the owner and the team's manager. Returns how many
+    mails it queued."""
     from incidents.services import actions as corrective
 
-    due, to_review = corrective.due_for_reminders(now)
+    # The step mails queued above stay unflushed: these reads do not write them one by one.
+    with db.session.no_autoflush:
+        due, to_review = corrective.due_for_reminders(now)
     day = corrective.today(now)
     mails: list[tuple[str, User | None, str]] = []  # (kind, recipient, key)
     for action in due:
@@ -338,9 +341,14 @@ def _queue_action_reminders(now: datetime, escalate_after_days: int) -> None:
             mails.append(("action_review", person, str(action.id)))
     # What was queued before: one query, whatever the backlog.
     wanted = [f"{kind}:{key}:{person.id}" for kind, person, key in mails if person is not None]
-    known = set(db.session.scalars(select(Notification.key).where(Notification.key.in_(wanted))))
+    with db.session.no_autoflush:
+        known = set(
+            db.session.scalars(select(Notification.key).where(Notification.key.in_(wanted)))
+        )
+    before = len(db.session.new)
     for kind, person, key in mails:
         queue(kind, person, key, known=known)
+    return len(db.session.new) - before
 
 
 @dataclass
