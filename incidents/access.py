@@ -246,9 +246,7 @@ def may_see_action(user: User, action: CorrectiveAction) -> bool:
     if not user.active:
         return False
     return (
-        action.owner_id == user.id
-        or may_see_all_actions(user)
-        or may_manage_action(user, action)
+        action.owner_id == user.id or may_see_all_actions(user) or may_manage_action(user, action)
     )
 
 

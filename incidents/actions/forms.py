@@ -107,7 +107,9 @@ class ReviewForm(RevisionForm):
     review_note = _text_field(
         _l("What you found"),
         ACTION_NOTE_MAX,
-        description=_l("Required when it did not (fully) work: what did not, and what happens now."),
+        description=_l(
+            "Required when it did not (fully) work: what did not, and what happens now."
+        ),
     )
 
 

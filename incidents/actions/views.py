@@ -152,7 +152,11 @@ def close(action_id: int) -> ResponseReturnValue:
         "close",
         CloseForm(),
         lambda f: corrective.close(
-            current_user, action.id, f.opened_at(), done_on=f.done_on.data, note=f.done_note.data or ""
+            current_user,
+            action.id,
+            f.opened_at(),
+            done_on=f.done_on.data,
+            note=f.done_note.data or "",
         ),
         _("The action is closed. You will be asked later whether it worked."),
     )

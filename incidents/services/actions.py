@@ -127,8 +127,10 @@ def input_errors(data: ActionInput, day: date) -> dict[str, str]:
     """The problems of a new action, by form field (empty: none)."""
     errors: dict[str, str] = {}
     if not WHAT_MIN <= len(data.what.strip()) <= ACTION_WHAT_MAX:
-        errors["what"] = _("Say in one or two sentences what will change.") + " " + (
-            _length_message(WHAT_MIN, ACTION_WHAT_MAX)
+        errors["what"] = (
+            _("Say in one or two sentences what will change.")
+            + " "
+            + (_length_message(WHAT_MIN, ACTION_WHAT_MAX))
         )
     if _active_owner(data.owner_id) is None:
         errors["owner"] = _("Enter the e-mail address of an active account.")
@@ -249,9 +251,8 @@ def change(
             errors["owner"] = _("Enter the e-mail address of an active account.")
         if due_on != action.due_on:  # an overdue deadline may stay while the owner changes
             errors |= _due_errors(due_on, day)
-        if errors:
+        if errors or owner is None or due_on is None:
             raise InvalidInput(errors)
-        assert owner is not None and due_on is not None  # checked above
         changed = [
             name
             for name, old, new in (
@@ -313,12 +314,11 @@ def close(
                 date=format_day(created_on),
             )
         if not NOTE_MIN <= len(note.strip()) <= ACTION_NOTE_MAX:
-            errors["done_note"] = _("Say what was done.") + " " + (
-                _length_message(NOTE_MIN, ACTION_NOTE_MAX)
+            errors["done_note"] = (
+                _("Say what was done.") + " " + (_length_message(NOTE_MIN, ACTION_NOTE_MAX))
             )
-        if errors:
+        if errors or done_on is None:
             raise InvalidInput(errors)
-        assert done_on is not None
         action.state = ActionState.DONE
         action.done_on, action.done_by_id, action.done_note = done_on, actor.id, note.strip()
         action.review_due_on = add_months(done_on, review_months())
@@ -489,9 +489,9 @@ def led_teams(user: User) -> list[Team]:
     )
 
 
-def overview(state: str | None, team_id: int | None, limit: int | None = OVERVIEW_MAX) -> list[
-    CorrectiveAction
-]:
+def overview(
+    state: str | None, team_id: int | None, limit: int | None = OVERVIEW_MAX
+) -> list[CorrectiveAction]:
     """Every action (the works council's view), filtered by state and team; the latest
     deadline first."""
     query = _listed().order_by(CorrectiveAction.due_on.desc(), CorrectiveAction.id.desc())
@@ -564,7 +564,9 @@ def year_counts(start: date, end: date) -> dict[str, int]:
 # --- reminders (`notify.queue_due`) --------------------------------------------------------------
 
 
-def due_for_reminders(now: datetime) -> tuple[Sequence[CorrectiveAction], Sequence[CorrectiveAction]]:
+def due_for_reminders(
+    now: datetime,
+) -> tuple[Sequence[CorrectiveAction], Sequence[CorrectiveAction]]:
     """Open actions due by tomorrow (or overdue), and completed ones whose review has come."""
     day = today(now)
     options = (

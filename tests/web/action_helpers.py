@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from incidents.extensions import db
-from incidents.models import AftercareStep, CorrectiveAction, Incident, Role
+from incidents.models import AftercareStep, CorrectiveAction, Incident
 from incidents.rules import StepKind
 from incidents.services import actions
 from tests.web.measure_helpers import TODAY, submit
@@ -62,4 +62,4 @@ def fresh(action: CorrectiveAction) -> CorrectiveAction:
     return db.session.get_one(CorrectiveAction, action.id)
 
 
-__all__ = ["WHAT", "Role", "evaluation", "fresh", "new_action", "org"]
+__all__ = ["WHAT", "evaluation", "fresh", "new_action", "org"]

@@ -13,7 +13,7 @@ from incidents import notify
 from incidents.extensions import db
 from incidents.models import ActionState, AuditEvent, Notification
 from incidents.services import actions
-from tests.web.action_helpers import WHAT, fresh, new_action, org  # noqa: F401
+from tests.web.action_helpers import WHAT, fresh, new_action
 from tests.web.measure_helpers import TODAY, submit
 
 
@@ -37,7 +37,8 @@ def run(now: datetime) -> None:
     db.session.commit()
 
 
-def test_the_whole_life_of_an_action(app, org, march_10):
+def test_the_whole_life_of_an_action(app, action_org, march_10):
+    org = action_org
     incident = submit(org, perpetrator="Karel Geheim")
     fay, boss = org["facility"].id, org["boss"].id
     action = new_action(org, incident, due_on=date(2026, 3, 17))
@@ -97,14 +98,16 @@ def test_the_whole_life_of_an_action(app, org, march_10):
                 assert "17-03-2026" in mail.text or "17/03/2026" in mail.text
 
 
-def test_an_action_agreed_within_its_last_day_gets_no_due_reminder(app, org, march_10):
+def test_an_action_agreed_within_its_last_day_gets_no_due_reminder(app, action_org, march_10):
+    org = action_org
     new_action(org, due_on=date(2026, 3, 11))  # agreed on the 10th, due the 11th
     run(at(march_10, TODAY, 12))
     run(at(march_10, date(2026, 3, 11)))
     assert [m[0] for m in mails()] == ["action_assigned"]
 
 
-def test_a_new_deadline_gets_its_own_reminders_and_escalation(app, org, march_10):
+def test_a_new_deadline_gets_its_own_reminders_and_escalation(app, action_org, march_10):
+    org = action_org
     fay, boss = org["facility"].id, org["boss"].id
     action = new_action(org, due_on=date(2026, 3, 11))
     run(at(march_10, date(2026, 3, 16)))
@@ -121,7 +124,8 @@ def test_a_new_deadline_gets_its_own_reminders_and_escalation(app, org, march_10
     assert mails().count(("action_escalated", boss)) == 2
 
 
-def test_an_owner_without_a_manager_above_is_not_escalated_to_anyone(app, org, march_10):
+def test_an_owner_without_a_manager_above_is_not_escalated_to_anyone(app, action_org, march_10):
+    org = action_org
     action = new_action(org, owner="head", due_on=TODAY)
     run(at(march_10, date(2026, 3, 20)))
     assert ("action_overdue", org["head"].id) in mails()

@@ -25,7 +25,7 @@ from incidents.models import (
 )
 from incidents.services import InvalidInput, ServiceError, actions
 from tests.conftest import form_errors, login
-from tests.web.action_helpers import WHAT, evaluation, fresh, new_action, org  # noqa: F401
+from tests.web.action_helpers import WHAT, evaluation, fresh, new_action
 from tests.web.measure_helpers import TODAY, submit
 from tests.web.test_races import race, result_for
 
@@ -45,7 +45,10 @@ def form(what: str = WHAT, owner: str = "", due: str = "", risk: str = "") -> di
 # --- creating ----------------------------------------------------------------------------------
 
 
-def test_an_action_comes_out_of_the_team_evaluation_also_once_it_is_recorded(app, org, march_10):
+def test_an_action_comes_out_of_the_team_evaluation_also_once_it_is_recorded(
+    app, action_org, march_10
+):
+    org = action_org
     incident = submit(org)
     step = evaluation(incident)
     assert (step.team_id, step.owner_id) == (org["income"].id, org["boss"].id)
@@ -83,7 +86,8 @@ def fresh_step_status(step_id: int) -> StepStatus:
     return db.session.get_one(AftercareStep, step_id).status
 
 
-def test_only_a_team_evaluation_takes_actions(app, org, march_10):
+def test_only_a_team_evaluation_takes_actions(app, action_org, march_10):
+    org = action_org
     incident = submit(org)
     other = next(s for s in incident.steps if s.kind != evaluation(incident).kind)
     boss = login(app.test_client(), org["boss"])
@@ -115,10 +119,13 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("field", "data"), BAD_INPUT, ids=[f"{f}-{i}" for i, (f, _d) in enumerate(BAD_INPUT)])
+@pytest.mark.parametrize(
+    ("field", "data"), BAD_INPUT, ids=[f"{f}-{i}" for i, (f, _d) in enumerate(BAD_INPUT)]
+)
 def test_bad_input_is_refused_next_to_its_field_and_nothing_is_stored(
-    app, org, march_10, make_user, field, data
+    app, action_org, march_10, make_user, field, data
 ):
+    org = action_org
     step = evaluation(submit(org))
     data = dict(data)
     if data["owner"] == "":
@@ -139,7 +146,8 @@ def test_bad_input_is_refused_next_to_its_field_and_nothing_is_stored(
     assert action_count() == 0 and audited("action.create") == 0
 
 
-def test_a_deadline_today_is_allowed(app, org, march_10):
+def test_a_deadline_today_is_allowed(app, action_org, march_10):
+    org = action_org
     action = new_action(org, due_on=TODAY)
     assert action.due_on == TODAY
 
@@ -147,7 +155,8 @@ def test_a_deadline_today_is_allowed(app, org, march_10):
 # --- changing, closing, reviewing, cancelling ---------------------------------------------------
 
 
-def test_closing_needs_what_was_done_and_a_day_not_in_the_future(app, org, march_10):
+def test_closing_needs_what_was_done_and_a_day_not_in_the_future(app, action_org, march_10):
+    org = action_org
     action = new_action(org)
     fay = login(app.test_client(), org["facility"])
     for data, field in [
@@ -189,7 +198,8 @@ def test_closing_needs_what_was_done_and_a_day_not_in_the_future(app, org, march
     assert audited("action.close") == 1
 
 
-def test_the_review_comes_after_the_configured_months_not_before(app, org, march_10):
+def test_the_review_comes_after_the_configured_months_not_before(app, action_org, march_10):
+    org = action_org
     action = new_action(org)
     actions.close(org["facility"], action.id, 0, done_on=TODAY, note="Deur geplaatst.")
     with pytest.raises(ServiceError):  # an effect needs time to show
@@ -219,7 +229,8 @@ def test_the_review_comes_after_the_configured_months_not_before(app, org, march
         actions.review(org["facility"], action.id, action.revision, result="partly", note="Later")
 
 
-def test_changing_owner_and_deadline_and_cancelling(app, org, march_10, make_user):
+def test_changing_owner_and_deadline_and_cancelling(app, action_org, march_10, make_user):
+    org = action_org
     action = new_action(org)
     boss = login(app.test_client(), org["boss"])
     past = boss.post(
@@ -259,7 +270,9 @@ def test_changing_owner_and_deadline_and_cancelling(app, org, march_10, make_use
     assert 'href="/actions/mine"' in hr.get("/").text
     assert WHAT in hr.get("/actions/mine").text
     # The owner does not move their own deadline or cancel (the one who set it does).
-    refused = hr.post(f"/actions/{action.id}/cancel", data={"revision": "1", "cancel_reason": "Niet nodig."})
+    refused = hr.post(
+        f"/actions/{action.id}/cancel", data={"revision": "1", "cancel_reason": "Niet nodig."}
+    )
     assert refused.status_code == 400 and fresh(action).is_open
     short = boss.post(f"/actions/{action.id}/cancel", data={"revision": "1", "cancel_reason": "x"})
     assert short.status_code == 400 and form_errors(short.text) == ["cancel_reason"]
@@ -272,7 +285,8 @@ def test_changing_owner_and_deadline_and_cancelling(app, org, march_10, make_use
         actions.close(org["boss"], action.id, 2, done_on=TODAY, note="Toch gedaan.")
 
 
-def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(app, org, march_10):
+def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(app, action_org, march_10):
+    org = action_org
     action = new_action(org)
     actions.change(
         org["boss"],
@@ -291,7 +305,8 @@ def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(app, org, ma
 
 
 @pytest.mark.parametrize("revision", ["", "abc", "-1", "99999999999999999999", "1e3"])
-def test_odd_revisions_are_refused_without_an_error(app, org, march_10, revision):
+def test_odd_revisions_are_refused_without_an_error(app, action_org, march_10, revision):
+    org = action_org
     action = new_action(org)
     boss = login(app.test_client(), org["boss"])
     for route in ("change", "close", "review", "cancel"):
@@ -323,7 +338,8 @@ EVERYONE = [
 
 
 @pytest.mark.parametrize("who", EVERYONE)
-def test_every_role_on_every_action_route(app, org, march_10, who):
+def test_every_role_on_every_action_route(app, action_org, march_10, who):
+    org = action_org
     incident = submit(org)
     action = new_action(org, incident)
     step = evaluation(incident)
@@ -331,7 +347,10 @@ def test_every_role_on_every_action_route(app, org, march_10, who):
     sees = who in CLOSES | READS
     assert client.get(f"/actions/{action.id}").status_code == (200 if sees else 404)
     posts = {
-        "change": {"owner": org["facility"].email, "due_on": (TODAY + timedelta(days=9)).isoformat()},
+        "change": {
+            "owner": org["facility"].email,
+            "due_on": (TODAY + timedelta(days=9)).isoformat(),
+        },
         "cancel": {"cancel_reason": "Niet meer nodig."},
         "close": {"done_on": TODAY.isoformat(), "done_note": "Deur geplaatst."},
     }
@@ -362,14 +381,16 @@ def test_every_role_on_every_action_route(app, org, march_10, who):
     assert ('href="/actions"' in client.get("/").text) == reads_all
 
 
-def test_action_ids_that_do_not_exist_answer_404(app, org, march_10):
+def test_action_ids_that_do_not_exist_answer_404(app, action_org, march_10):
+    org = action_org
     client = login(app.test_client(), org["admin"])
     assert client.get("/actions/999999").status_code == 404
     assert client.post("/actions/999999/close", data={"revision": "0"}).status_code == 404
     assert client.get("/actions/team/999999").status_code == 404
 
 
-def test_a_works_council_member_who_leaves_sees_nothing(app, org, march_10):
+def test_a_works_council_member_who_leaves_sees_nothing(app, action_org, march_10):
+    org = action_org
     action = new_action(org)
     client = login(app.test_client(), org["council"])
     council = db.session.get_one(User, org["council"].id)
@@ -382,7 +403,8 @@ def test_a_works_council_member_who_leaves_sees_nothing(app, org, march_10):
 # --- the works council's overview ---------------------------------------------------------------
 
 
-def test_the_overview_shows_no_incident_detail(app, org, march_10):
+def test_the_overview_shows_no_incident_detail(app, action_org, march_10):
+    org = action_org
     incident = submit(org, perpetrator="Karel Geheim")
     new_action(org, incident, risk_item="RI&E 4.2")
     assert incident.number
@@ -410,7 +432,8 @@ def test_the_overview_shows_no_incident_detail(app, org, march_10):
     assert csv.headers["Content-Type"].startswith("text/csv")
 
 
-def test_the_overview_filters_by_state_and_team(app, org, march_10):
+def test_the_overview_filters_by_state_and_team(app, action_org, march_10):
+    org = action_org
     first = new_action(org, what="Een paniekknop bij de balie van de publiekshal.")
     new_action(org, what="Een bel in de spreekkamer die bij de beveiliging uitkomt.")
     actions.close(org["facility"], first.id, 0, done_on=TODAY, note="Knop geplaatst.")
@@ -425,7 +448,8 @@ def test_the_overview_filters_by_state_and_team(app, org, march_10):
     assert "paniekknop" in client.get("/actions/export.csv?state=done").text
 
 
-def test_csv_cells_cannot_start_a_formula(app, org, march_10):
+def test_csv_cells_cannot_start_a_formula(app, action_org, march_10):
+    org = action_org
     new_action(org, what="=cmd|' /C calc'!A0 en een nieuwe deur", risk_item="@SUM(1+1)")
     csv = login(app.test_client(), org["admin"]).get("/actions/export.csv").text
     assert "'=cmd|" in csv and "'@SUM(1+1)" in csv
@@ -435,7 +459,8 @@ def test_csv_cells_cannot_start_a_formula(app, org, march_10):
 # --- the owner's inbox and the team's list -----------------------------------------------------
 
 
-def test_open_actions_appear_in_the_managers_inbox_with_their_deadline(app, org, march_10):
+def test_open_actions_appear_in_the_managers_inbox_with_their_deadline(app, action_org, march_10):
+    org = action_org
     action = new_action(org, owner="boss", due_on=TODAY + timedelta(days=1))
     boss = login(app.test_client(), org["boss"])
     inbox = boss.get("/aftercare").text
@@ -457,7 +482,8 @@ def test_open_actions_appear_in_the_managers_inbox_with_their_deadline(app, org,
 # --- the account flag ----------------------------------------------------------------------------
 
 
-def test_an_admin_gives_the_works_council_flag_and_it_is_audited(app, org, march_10):
+def test_an_admin_gives_the_works_council_flag_and_it_is_audited(app, action_org, march_10):
+    org = action_org
     person = org["victim"]
     admin = login(app.test_client(), org["admin"])
     response = admin.post(
@@ -490,12 +516,15 @@ def closing(user_id: int, action_id: int):
         user = db.session.get_one(User, user_id)
         revision = db.session.get_one(CorrectiveAction, action_id).revision
         wait()
-        return actions.close(user, action_id, revision, done_on=TODAY, note=f"Gedaan door {user_id}.")
+        return actions.close(
+            user, action_id, revision, done_on=TODAY, note=f"Gedaan door {user_id}."
+        )
 
     return job
 
 
-def test_two_closings_at_once_give_one(app, org, march_10):
+def test_two_closings_at_once_give_one(app, action_org, march_10):
+    org = action_org
     for _round in range(3):
         action = new_action(org)
         ids = [org["facility"].id, org["boss"].id]
@@ -512,7 +541,8 @@ def test_two_closings_at_once_give_one(app, org, march_10):
 # --- the yearly report's counts -----------------------------------------------------------------
 
 
-def test_year_counts(app, org, march_10):
+def test_year_counts(app, action_org, march_10):
+    org = action_org
     on_time = new_action(org, due_on=TODAY + timedelta(days=5))
     late = new_action(org, due_on=TODAY)
     new_action(org, due_on=TODAY + timedelta(days=2))  # stays open, past its deadline at the end
