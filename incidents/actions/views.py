@@ -72,8 +72,7 @@ def new(step_id: int) -> ResponseReturnValue:
             return redirect(url_for("aftercare.step", step_id=step.id))
     elif request.method == "GET":
         form.owner.data = current_user.email
-    status = 400 if request.method == "POST" else 200
-    return render_template("actions/new.html", form=form, step=step), status
+    return render_template("actions/new.html", form=form, step=step)
 
 
 @bp.route("/<int:action_id>")
