@@ -152,6 +152,8 @@ class Config:
     # Reminders: an overdue step goes to the owner's own manager after this many days.
     ESCALATE_AFTER_DAYS = 3
     DRAFT_REMINDER_HOURS = 24
+    # A corrective action that was done is reviewed (did it work?) this many months later.
+    ACTION_REVIEW_MONTHS = 3
     # A recorded step may be corrected by its owner, or by the manager who recorded it, for
     # this many days after it was recorded (the reason and the earlier values are kept).
     STEP_CORRECTION_DAYS = 30

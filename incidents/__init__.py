@@ -54,7 +54,18 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
 
     oidc_client.init_app(app)  # single sign-on: settings checked; its client made at first use
 
-    from incidents import admin, aftercare, auth, errors, hr, learning, main, measures, reporting
+    from incidents import (
+        actions,
+        admin,
+        aftercare,
+        auth,
+        errors,
+        hr,
+        learning,
+        main,
+        measures,
+        reporting,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
@@ -64,6 +75,7 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(hr.bp)
     app.register_blueprint(measures.bp)
     app.register_blueprint(learning.bp)
+    app.register_blueprint(actions.bp)
     from incidents import scim
 
     app.register_blueprint(scim.bp)

@@ -22,11 +22,13 @@ import enum
 from incidents.models import (
     AftercareStep,
     Attachment,
+    CorrectiveAction,
     Incident,
     IncidentStatus,
     Measure,
     PersonRole,
     Role,
+    Team,
     User,
 )
 from incidents.rules import StepKind, Subject
@@ -221,3 +223,63 @@ def may_keep_org_measures(user: User) -> bool:
 def may_compare(user: User) -> bool:
     """A measure's before/after figures: HR, who see the statistics."""
     return user.active and user.role == Role.HR
+
+
+# --- corrective actions -------------------------------------------------------------------------
+
+
+def leads_team(user: User, team: Team | None) -> bool:
+    """The team's manager or deputy, or the manager of a unit above it (an active manager)."""
+    if team is None or not user.is_active_manager:
+        return False
+    if user.id in (team.manager_id, team.deputy_id):
+        return True
+    return any(unit.manager_id == user.id for unit in team.ancestors())
+
+
+def may_create_action(user: User, step: AftercareStep) -> bool:
+    """Actions come out of a team evaluation: whoever may work on that step adds them, also
+    once the step is recorded (they are often agreed at the meeting itself)."""
+    return (
+        step.kind == StepKind.TEAM_EVALUATION
+        and not step.incident.is_draft
+        and step.incident.anonymised_at is None
+        and may_work_on(user, step)
+    )
+
+
+def may_see_all_actions(user: User) -> bool:
+    """The overview of every action (no incident detail): HR, admins, the works council."""
+    return user.active and (user.role in (Role.HR, Role.ADMIN) or user.works_council)
+
+
+def may_see_action(user: User, action: CorrectiveAction) -> bool:
+    """An action's page: its owner, those who lead its team, whoever may work on its step,
+    and those who see all actions. Anyone else: 404."""
+    if not user.active:
+        return False
+    return (
+        action.owner_id == user.id or may_see_all_actions(user) or may_manage_action(user, action)
+    )
+
+
+def may_manage_action(user: User, action: CorrectiveAction) -> bool:
+    """Change the owner or the deadline, cancel: those who lead the action's team, and
+    whoever may work on the team evaluation it came from. Not the owner alone: a deadline
+    is moved by the one who set it, not by the one who has to meet it."""
+    return leads_team(user, action.team) or may_work_on(user, action.step)
+
+
+def may_close_action(user: User, action: CorrectiveAction) -> bool:
+    """Record what was done, and later whether it worked: the owner, and those who lead the
+    team (or run its evaluation). HR, admins and the works council only read."""
+    return user.active and (action.owner_id == user.id or may_manage_action(user, action))
+
+
+def may_review_action(user: User, action: CorrectiveAction) -> bool:
+    return may_close_action(user, action)
+
+
+def may_see_team_actions(user: User, team: Team) -> bool:
+    """A team's list of actions: those who lead it, and those who see all actions."""
+    return user.active and (leads_team(user, team) or may_see_all_actions(user))

@@ -29,6 +29,11 @@ from incidents.models import AccountSource, AuditAction
 
 # What an entry records, said of whoever did it ("Ada Admin · Opened the whole incident").
 ACTION_LABELS: dict[AuditAction, LazyText] = {
+    AuditAction.ACTION_CREATE: _l("Added a corrective action"),
+    AuditAction.ACTION_CHANGE: _l("Changed the owner or deadline of a corrective action"),
+    AuditAction.ACTION_CLOSE: _l("Recorded what was done for a corrective action"),
+    AuditAction.ACTION_REVIEW: _l("Recorded whether a corrective action worked"),
+    AuditAction.ACTION_CANCEL: _l("Cancelled a corrective action"),
     AuditAction.ALARM_RECEIVE: _l("Received an alarm"),
     AuditAction.ALARM_REFUSED: _l("Refused an alarm"),
     AuditAction.AUTH_LOGIN: _l("Logged in"),
@@ -143,6 +148,7 @@ ACTION_VARIANTS: dict[tuple[AuditAction, str, object], LazyText] = {
 
 # The groups of actions (the part before the dot), for the action filter.
 ACTION_GROUP_LABELS: dict[str, LazyText] = {
+    "action": _l("Corrective actions"),
     "measure": _l("Measures against perpetrators"),
     "alarm": _l("Alarms"),
     "auth": _l("Signing in"),
@@ -178,6 +184,7 @@ OBJECT_LABELS: dict[str, LazyText] = {
     "attachment": _l("File"),
     "alarmevent": _l("Alarm"),
     "measure": _l("Measure against a perpetrator"),
+    "correctiveaction": _l("Corrective action"),
 }
 
 # Detail keys, as "label: value".
@@ -195,6 +202,11 @@ DETAIL_LABELS: dict[str, LazyText] = {
     "created": _l("Account created"),
     "deleted": _l("Deleted"),
     "digest": _l("File fingerprint"),
+    "done_on": _l("Done on"),
+    "due_on": _l("Deadline"),
+    "on_time": _l("By the deadline"),
+    "result": _l("Whether it worked"),
+    "step": _l("Aftercare step"),
     "event": _l("Alarm event"),
     "fields": _l("Fields"),
     "files": _l("Files"),
@@ -222,6 +234,7 @@ DETAIL_LABELS: dict[str, LazyText] = {
     "measures_started": _l("Measures that came into force"),
     "second": _l("Second approval"),
     "security_officer": _l("Security officer"),
+    "works_council": _l("Works council"),
     "ends_on": _l("End date"),
     "starts_on": _l("Start date"),
     "month": _l("Month"),
@@ -288,6 +301,11 @@ DETAIL_VALUE_LABELS: dict[str, Mapping[Any, LazyText]] = {
         "deputy": _l("Deputy"),
     },
     "outcomes": {outcome.value: label for outcome, label in OUTCOME_LABELS.items()},
+    "result": {
+        "worked": _l("it worked"),
+        "partly": _l("it worked in part"),
+        "did_not_work": _l("it did not work"),
+    },
 }
 
 # Field names in "fields" (of an incident, an account, a team or a location).
@@ -302,6 +320,8 @@ CHANGED_FIELD_LABELS: dict[str, LazyText] = {
     "name_en": _l("English name"),
     "code": _l("code"),
     "channel": _l("where or how"),
+    "owner": _l("owner"),
+    "due_on": _l("deadline"),
 }
 
 NOTHING = "\u2013"  # an en dash: no value
@@ -309,7 +329,13 @@ NOTHING = "\u2013"  # an en dash: no value
 # Detail keys holding the id of a person, a team or an incident: shown by name or number.
 PERSON_KEYS = frozenset({"owner", "previous"})
 PERSON_KEY_ACTIONS = frozenset(
-    {AuditAction.STEP_HAND, AuditAction.STEP_OWNER, AuditAction.SETTINGS_COORDINATOR}
+    {
+        AuditAction.STEP_HAND,
+        AuditAction.STEP_OWNER,
+        AuditAction.SETTINGS_COORDINATOR,
+        AuditAction.ACTION_CREATE,
+        AuditAction.ACTION_CHANGE,
+    }
 )
 TEAM_KEYS = frozenset({"team"})
 INCIDENT_KEYS = frozenset({"incident"})

@@ -157,6 +157,7 @@ ACCOUNT_FIELD_LABELS = {
     "employee_number": _l("employee number"),
     "front_office": _l("front office (lookup at the counter)"),
     "security_officer": _l("security officer"),
+    "works_council": _l("works council"),
 }
 
 # A change of whom a team has as manager or deputy: (team role, change) -> what it means to you.

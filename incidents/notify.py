@@ -146,6 +146,41 @@ TEXTS = {
         ),
         _l("Open the measure"),
     ),
+    # Corrective actions (services.actions): only that there is one, when, and a link; never
+    # what it says, nor the incident it came from.
+    "action_assigned": (
+        _l("A corrective action is yours"),
+        _l(
+            "A corrective action agreed after an incident is now yours. Open it to see what to do and by when."
+        ),
+        _l("Open the action"),
+    ),
+    "action_due": (
+        _l("Corrective action due within a day"),
+        _l("A corrective action you own is due within a day."),
+        _l("Open the action"),
+    ),
+    "action_overdue": (
+        _l("Corrective action overdue"),
+        _l(
+            "A corrective action you own is past its deadline. Please do it and record what was done, or ask for another deadline."
+        ),
+        _l("Open the action"),
+    ),
+    "action_escalated": (
+        _l("Escalation: a corrective action is overdue in your area"),
+        _l(
+            "A corrective action owned by someone who reports to you has been past its deadline for several days. Please make sure it is done."
+        ),
+        _l("Open the action"),
+    ),
+    "action_review": (
+        _l("Did the corrective action work?"),
+        _l(
+            "A corrective action was completed some time ago. Now is the time to look whether it worked, and to record it."
+        ),
+        _l("Open the action"),
+    ),
     "team_changed": (
         _l("A change in a team you manage"),
         _l("An administrator changed who belongs to a team you manage, or its manager or deputy."),
@@ -158,6 +193,10 @@ TEXTS = {
 # "What happens now" as well. Managers' mails do not.
 # Mails about a measure: the measure's id is the middle of their key.
 MEASURE_KINDS = frozenset({"measure_proposed", "measure_ending"})
+# Mails about a corrective action: the action's id begins the middle of their key.
+ACTION_KINDS = frozenset(
+    {"action_assigned", "action_due", "action_overdue", "action_escalated", "action_review"}
+)
 EMPLOYEE_KINDS = frozenset({"behalf", "draft", "alarm", "aftercare_moved"})
 
 
@@ -266,6 +305,49 @@ def queue_due(now: datetime) -> int:
         queue("draft", draft.reporter, str(draft.id), incident=draft, known=known)
     for step in alarm_steps:
         queue("alarm_pending", step.owner, str(step.incident_id), step=step, known=known)
+    queued = len(db.session.new) - before
+    return queued + _queue_action_reminders(now, config["ESCALATE_AFTER_DAYS"])
+
+
+def _queue_action_reminders(now: datetime, escalate_after_days: int) -> int:
+    """Corrective actions, in the same way as steps: due within a day (unless it was agreed
+    within its last day), overdue, escalated once to the owner's own manager after
+    `escalate_after_days` days past the deadline; and, when the review date of a completed
+    action comes, "did it work?" to the owner and the team's manager. Returns how many
+    mails it queued."""
+    from incidents.services import actions as corrective
+
+    # The step mails queued above stay unflushed: these reads do not write them one by one.
+    with db.session.no_autoflush:
+        due, to_review = corrective.due_for_reminders(now)
+    day = corrective.today(now)
+    mails: list[tuple[str, User | None, str]] = []  # (kind, recipient, key)
+    for action in due:
+        # Keyed by the deadline too: a new deadline gets reminders of its own.
+        owner, key = action.owner, f"{action.id}.{action.due_on.isoformat()}"
+        if day <= action.due_on:
+            if corrective.today(action.created_at) < action.due_on - timedelta(days=1):
+                mails.append(("action_due", owner, key))
+            continue
+        mails.append(("action_overdue", owner, key))
+        if action.escalated_at is None and (day - action.due_on).days > escalate_after_days:
+            boss = own_manager(owner)
+            if boss is not None:
+                mails.append(("action_escalated", boss, key))
+                action.escalated_at = now
+    for action in to_review:
+        manager = action.team.manager if action.team is not None else None
+        for person in (action.owner, manager):
+            mails.append(("action_review", person, str(action.id)))
+    # What was queued before: one query, whatever the backlog.
+    wanted = [f"{kind}:{key}:{person.id}" for kind, person, key in mails if person is not None]
+    with db.session.no_autoflush:
+        known = set(
+            db.session.scalars(select(Notification.key).where(Notification.key.in_(wanted)))
+        )
+    before = len(db.session.new)
+    for kind, person, key in mails:
+        queue(kind, person, key, known=known)
     return len(db.session.new) - before
 
 
@@ -285,6 +367,8 @@ def _link(note: Notification) -> str:
         return url_for("auth.login", _external=True)
     if note.kind == "account_changed":
         return url_for("auth.my_data", _external=True)
+    if note.kind in ACTION_KINDS:
+        return url_for("actions.detail", action_id=_action_id(note) or 0, _external=True)
     if note.kind in MEASURE_KINDS:
         return url_for("measures.detail", measure_id=_measure_id(note) or 0, _external=True)
     if note.kind in ("submitted", "behalf", "draft", "alarm") and note.incident_id is not None:
@@ -306,6 +390,25 @@ def _measure_id(note: Notification) -> int | None:
     """The measure a measure's mail is about: the middle of its key."""
     middle = note.key.split(":")[1] if note.key.count(":") >= 2 else ""
     return int(middle) if middle.isdigit() else None
+
+
+def _action_id(note: Notification) -> int | None:
+    """The action an action's mail is about: the start of the middle of its key
+    ("<id>" or "<id>.<revision>")."""
+    middle = note.key.split(":")[1] if note.key.count(":") >= 2 else ""
+    first = middle.split(".")[0]
+    return int(first) if first.isdigit() else None
+
+
+def _action_due(note: Notification) -> date | None:
+    """The deadline of the action a reminder is about (a date says nothing about anyone)."""
+    from incidents.models import CorrectiveAction
+
+    if note.kind not in ("action_assigned", "action_due", "action_overdue", "action_escalated"):
+        return None
+    action_id = _action_id(note)
+    action = db.session.get(CorrectiveAction, action_id) if action_id is not None else None
+    return action.due_on if action is not None else None
 
 
 def _measure_end(note: Notification) -> date | None:
@@ -346,6 +449,7 @@ def compose(note: Notification) -> Mail:
             "incident": incident,
             "step": note.step,
             "measure_ends_on": _measure_end(note),
+            "action_due_on": _action_due(note),
             "language": language,
             # Only managers are told the level: it says how serious the incident was.
             "show_level": recipient.role == Role.MANAGER,

@@ -74,6 +74,14 @@ class UserForm(FlaskForm):
         ),
     )
 
+    works_council = BooleanField(
+        _l("Works council: reads the overview of corrective actions"),
+        description=_l(
+            "They see every corrective action with its team, owner, deadline and state; never "
+            "an incident, its date or the people in it. They change nothing."
+        ),
+    )
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.team.choices = _team_choices()
@@ -88,6 +96,7 @@ class UserForm(FlaskForm):
             "team": _team(self.team.data),
             "front_office": bool(self.front_office.data),
             "security_officer": bool(self.security_officer.data),
+            "works_council": bool(self.works_council.data),
         }
 
 

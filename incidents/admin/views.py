@@ -59,6 +59,7 @@ def edit_user(user_id: int) -> ResponseReturnValue:
             "team": user.team_id or NONE,
             "front_office": user.front_office,
             "security_officer": user.security_officer,
+            "works_council": user.works_council,
         }
     )
     if form.validate_on_submit():

@@ -21,6 +21,7 @@ from incidents.labels import TYPE_LABELS, step_labels
 from incidents.main import bp
 from incidents.models import Role, utcnow
 from incidents.security import ALL_ROLES, allowed_roles, roles
+from incidents.services import actions
 
 
 @bp.route("/")
@@ -46,6 +47,9 @@ def index() -> ResponseReturnValue:
         is_admin=role == Role.ADMIN,
         can_report=role in allowed_roles("reporting.new"),
         can_look_up=access.may_look_up(current_user),
+        # Owners who are not managers (HR, a facility colleague) find theirs on "My actions".
+        action_count=0 if is_manager else len(actions.open_for_owner(current_user)),
+        sees_all_actions=access.may_see_all_actions(current_user),
         step_labels=step_labels(),
         type_labels=TYPE_LABELS,
         new_incident_days=queries.NEW_INCIDENT_DAYS,
@@ -122,6 +126,7 @@ NAV_PERMISSIONS = {
     "measures.register": access.may_keep_register,
     "measures.lookup": access.may_look_up,
     "learning.measures": access.may_keep_org_measures,
+    "actions.overview": access.may_see_all_actions,
 }
 
 NAVIGATION = [
@@ -132,6 +137,7 @@ NAVIGATION = [
     ("aftercare.inbox", _l("Aftercare")),
     ("measures.register", _l("Measures")),
     ("measures.lookup", _l("Look up at the counter")),
+    ("actions.overview", _l("Corrective actions")),
     ("hr.statistics", _l("Statistics")),
     ("hr.report", _l("Yearly report")),
     ("hr.conversations", _l("Client conversations")),
@@ -175,7 +181,8 @@ def navigation() -> dict[str, object]:
             (
                 endpoint,
                 str(label),
-                queries.open_step_count(current_user, utcnow())
+                # Open work: the steps they own, and their open corrective actions.
+                queries.open_step_count(current_user, utcnow()) + actions.open_count(current_user)
                 if endpoint == "aftercare.inbox"
                 else None,
             )

@@ -1,5 +1,13 @@
 """Typed SQLAlchemy 2 models, one module per part of the domain; import them from here."""
 
+from incidents.models.actions import (
+    ACTION_NOTE_MAX,
+    ACTION_WHAT_MAX,
+    RISK_ITEM_MAX,
+    ActionState,
+    CorrectiveAction,
+    ReviewResult,
+)
 from incidents.models.aftercare import AftercareStep, StepCorrection, StepStatus
 from incidents.models.base import Model, UTCDateTime, utcnow
 from incidents.models.incident import (
@@ -73,6 +81,8 @@ from incidents.models.statistics import (
 )
 
 __all__ = [
+    "ACTION_NOTE_MAX",
+    "ACTION_WHAT_MAX",
     "CITIZEN_NAME_MAX",
     "CITIZEN_REFERENCE_MAX",
     "LOCATION_CODE_ALPHABET",
@@ -82,7 +92,9 @@ __all__ = [
     "ORG_MEASURE_DESCRIPTION_MAX",
     "ORG_MEASURE_REASON_MAX",
     "ORG_MEASURE_TITLE_MAX",
+    "RISK_ITEM_MAX",
     "AccountSource",
+    "ActionState",
     "AftercareStep",
     "AlarmEvent",
     "Attachment",
@@ -90,6 +102,7 @@ __all__ = [
     "AuditEvent",
     "Channel",
     "ConversationCount",
+    "CorrectiveAction",
     "HeardHow",
     "Incident",
     "IncidentChange",
@@ -113,6 +126,7 @@ __all__ = [
     "PersonRole",
     "RecoveryCode",
     "RetentionRun",
+    "ReviewResult",
     "Role",
     "ScimToken",
     "Setting",

@@ -62,6 +62,9 @@ class User(Model):
     # (front office), and approving measures against perpetrators (security officer).
     front_office: Mapped[bool] = mapped_column(default=False, server_default="0")
     security_officer: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # A member of the works council: reads the overview of corrective actions (never an
+    # incident), set by an admin.
+    works_council: Mapped[bool] = mapped_column(default=False, server_default="0")
     # The secret in the address of the manager's calendar feed; renewing it ends the old one.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 class AuditAction(enum.StrEnum):
     """What an audit event records; stored by its value ("object.verb")."""
 
+    ACTION_CREATE = "action.create"
+    ACTION_CHANGE = "action.change"
+    ACTION_CLOSE = "action.close"
+    ACTION_REVIEW = "action.review"
+    ACTION_CANCEL = "action.cancel"
+
     ALARM_RECEIVE = "alarm.receive"
     ALARM_REFUSED = "alarm.refused"
 

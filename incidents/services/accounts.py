@@ -29,7 +29,7 @@ KEEP: Any = object()
 
 # Permissions an administrator gives on the account form, and nobody else: the directory
 # (SCIM) and the HR import leave them as they are.
-_FLAGS = ("front_office", "security_officer")
+_FLAGS = ("front_office", "security_officer", "works_council")
 
 
 def _given(**values: Any) -> dict[str, Any]:
@@ -69,6 +69,7 @@ def create_user(
     employee_number: str | None = None,
     front_office: bool = False,
     security_officer: bool = False,
+    works_council: bool = False,
 ) -> User:
     """Create an account. Without a password (an admin creating it) the person gets a mail
     with a link to set their own: nobody else ever knows it. An account from the directory,
@@ -91,6 +92,7 @@ def create_user(
             employee_number=employee_number,
             front_office=front_office,
             security_officer=security_officer,
+            works_council=works_council,
         )
         db.session.add(user)
         db.session.flush()
@@ -133,6 +135,7 @@ def update_user(
     employee_number: str | None = KEEP,
     front_office: bool = KEEP,
     security_officer: bool = KEEP,
+    works_council: bool = KEEP,
 ) -> list[str]:
     """Change a user's details; returns the fields that changed. An admin never sets an
     existing user's password (see `password_reset`), nor changes their own role. A change of
@@ -142,7 +145,9 @@ def update_user(
     and never to the admin's own account)."""
     if actor is not None and actor.id == user.id and role != user.role:
         raise ServiceError(_("Another administrator must change your own role."), "role")
-    flags = _given(front_office=front_office, security_officer=security_officer)
+    flags = _given(
+        front_office=front_office, security_officer=security_officer, works_council=works_council
+    )
     for flag, value in flags.items():
         # Separation of duties: an admin who gave themselves a permission would read the
         # register (security officer) or look citizens up (front office).

@@ -29,6 +29,7 @@ from incidents.models import (
     AftercareStep,
     AlarmEvent,
     Channel,
+    CorrectiveAction,
     Incident,
     IncidentType,
     Measure,
@@ -38,7 +39,7 @@ from incidents.models import (
     User,
 )
 from incidents.models import base as model_base
-from incidents.services import accounts, aftercare, alarms, measures, reporting
+from incidents.services import accounts, actions, aftercare, alarms, measures, reporting
 from incidents.services.base import ServiceError
 from incidents.services.demo_stories import FILLERS, STORIES, filler
 
@@ -298,6 +299,54 @@ class StoryWriter:
         return measures.record_notice_sent(
             actor, measure.id, measure.revision, sent_on=self.local_date(moment), how=how
         )
+
+    # --- corrective actions from a team evaluation -------------------------------------------
+
+    def action(
+        self,
+        actor: User,
+        incident: Incident,
+        moment: datetime,
+        what: str,
+        owner: User,
+        due_on: date,
+        risk_item: str = "",
+    ) -> CorrectiveAction:
+        self.at(moment)
+        step = self.step(incident, "team_evaluation")
+        return actions.create(
+            actor, step.id, actions.ActionInput(what, owner.id, due_on, risk_item)
+        )
+
+    def close_action(
+        self,
+        actor: User,
+        action: CorrectiveAction,
+        moment: datetime,
+        note: str,
+        *,
+        review_months: int | None = None,
+    ) -> CorrectiveAction:
+        """Record what was done. `review_months`: the review asked sooner than the
+        organisation's setting, so the demo's four months show a review too."""
+        self.at(moment)
+        db.session.refresh(action)
+        config = current_app.config
+        saved = config["ACTION_REVIEW_MONTHS"]
+        config["ACTION_REVIEW_MONTHS"] = review_months or saved
+        try:
+            return actions.close(
+                actor, action.id, action.revision, done_on=self.local_date(moment), note=note
+            )
+        finally:
+            config["ACTION_REVIEW_MONTHS"] = saved
+
+    def review_action(
+        self, actor: User, action: CorrectiveAction, moment: datetime, result: str, note: str = ""
+    ) -> CorrectiveAction:
+        self.at(moment)
+        db.session.refresh(action)
+        return actions.review(actor, action.id, action.revision, result=result, note=note)
 
     def alarm(self, event_id: str, person: User, triggered: datetime, location: str) -> Incident:
         self.at(triggered + timedelta(seconds=20))

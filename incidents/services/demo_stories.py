@@ -140,6 +140,39 @@ def _physical_at_counter(s: StoryWriter, token: str) -> None:
         c.eva,
     )
     s.held(c.mira, incident, "team_evaluation", s.office(occurred, days=12))
+    # What the team agreed at the evaluation: one done and found to work, one done and
+    # waiting for its review.
+    button = s.action(
+        c.mira,
+        incident,
+        s.office(occurred, days=12, hours=1),
+        "Een paniekknop onder de balie van de publiekshal, die bij de beveiliging afgaat.",
+        c.mira,
+        s.local_date(occurred) + timedelta(days=30),
+        "RI&E 4.2",
+    )
+    s.close_action(
+        c.mira,
+        button,
+        s.office(occurred, days=25),
+        "Knop geplaatst en met de beveiliging getest; het team weet hoe hij werkt.",
+        review_months=1,
+    )
+    s.review_action(c.mira, button, s.office(occurred, days=60), "worked")
+    appointments = s.action(
+        c.mira,
+        incident,
+        s.office(occurred, days=12, hours=2),
+        "Bezoekers zonder afspraak worden aan de balie geholpen, nooit achter de balie.",
+        c.max,
+        s.local_date(occurred) + timedelta(days=45),
+    )
+    s.close_action(
+        c.max,
+        appointments,
+        s.office(occurred, days=40),
+        "Werkinstructie aangepast en in het teamoverleg besproken.",
+    )
     s.held(c.mira, incident, "follow_up_conversation", s.office(occurred, days=13), c.eva)
     # Offered again after two weeks: now Wim wanted to talk.
     s.held(c.max, incident, "witness_aftercare_conversation", s.office(occurred, days=16), c.wim)
@@ -276,6 +309,16 @@ def _home_visit_intimidation(s: StoryWriter, token: str) -> None:
     s.approve(c.officer, two, s.office(occurred, days=4))
     s.notice_sent(c.max, two, s.office(occurred, days=4, hours=1), "post")
     s.held(c.max, incident, "team_evaluation", s.office(occurred, days=13))
+    # Agreed at the evaluation, still open.
+    s.action(
+        c.max,
+        incident,
+        s.office(occurred, days=13, hours=1),
+        "Huisbezoeken bij adressen met een waarschuwing voortaan met z'n tweeën.",
+        c.max,
+        s.local_date(s.now) + timedelta(days=14),
+        "RI&E 6.1",
+    )
     for days in (14, 16):
         s.record(
             c.max,

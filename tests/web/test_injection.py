@@ -34,6 +34,7 @@ from incidents.models import (
     AftercareStep,
     Attachment,
     Channel,
+    CorrectiveAction,
     Incident,
     IncidentType,
     Location,
@@ -47,6 +48,7 @@ from incidents.models import (
     User,
 )
 from incidents.services import ReportData, org_import, ownership, retention
+from incidents.services import actions as action_service
 from incidents.services import conversations as conversation_service
 from incidents.services import locations as location_service
 from incidents.services import measures as measure_service
@@ -128,6 +130,8 @@ NOT_FREE_TEXT = {
     "measure.reference_key",
     "measure.heard_how",  # chosen from a fixed list
     "measure.notice_sent_how",
+    "corrective_action.state",
+    "corrective_action.review_result",  # chosen from a fixed list
 }
 FREE_TEXT = {
     # The alarm provider's event: its id, place and device are text from outside.
@@ -168,6 +172,11 @@ FREE_TEXT = {
     "measure.reason",
     "measure.not_heard_reason",
     "measure.close_reason",
+    "corrective_action.what",
+    "corrective_action.risk_item",
+    "corrective_action.done_note",
+    "corrective_action.review_note",
+    "corrective_action.cancel_reason",
 }
 
 # The outcome recorded for each kind of step, with every optional field filled in.
@@ -383,6 +392,27 @@ def world(app, payload):
         )
         withdrawn = measure_service.propose(boss, proposal("warning_letter"))
         measure_service.close(boss, withdrawn.id, 0, text[:300])
+        # Corrective actions of the team evaluation: every text the payload; one open (its
+        # owner an employee, so "My actions" shows it), one reviewed, one cancelled.
+        evaluation = next(s for s in done.steps if s.kind == "team_evaluation")
+
+        def agreed(owner: User) -> CorrectiveAction:
+            return action_service.create(
+                boss,
+                evaluation.id,
+                action_service.ActionInput(
+                    text[:300], owner.id, NOW.date() + timedelta(days=7), text[:100]
+                ),
+            )
+
+        agreed(people["victim"])
+        reviewed = agreed(boss)
+        action_service.close(boss, reviewed.id, 0, done_on=NOW.date(), note=text[:300])
+        with services.transaction():  # its review date brought forward: reviewed today
+            db.session.get_one(CorrectiveAction, reviewed.id).review_due_on = NOW.date()
+        action_service.review(boss, reviewed.id, 1, result="partly", note=text[:300])
+        cancelled = agreed(boss)
+        action_service.cancel(boss, cancelled.id, 0, reason=text[:300])
         renew_calendar_token(people["boss"])
         conversation_service.set_counts(
             hr,
@@ -448,6 +478,7 @@ def ids(app):
         "location_id": Location.id,
         "attachment_id": Attachment.id,
         "measure_id": Measure.id,
+        "action_id": CorrectiveAction.id,
     }
     found: dict[str, list[int | str]] = {
         arg: list(db.session.scalars(select(column))) for arg, column in everything.items()

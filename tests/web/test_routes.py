@@ -127,6 +127,19 @@ ROLE_MATRIX: dict[str, frozenset[Role]] = {
     "measures.notice_pdf": EVERYONE,
     # The lookup at the counter: the front-office flag decides (test_measure_lookup.py).
     "measures.lookup": EVERYONE,
+    # Corrective actions: every role may reach them, access.py decides (the owner, those who
+    # lead the team, HR, admins and the works council; tests/web/test_actions.py tries every
+    # role on every action). Adding one is from a team evaluation: managers only.
+    "actions.new": frozenset({M}),
+    "actions.detail": EVERYONE,
+    "actions.change": EVERYONE,
+    "actions.close": EVERYONE,
+    "actions.review": EVERYONE,
+    "actions.cancel": EVERYONE,
+    "actions.mine": EVERYONE,
+    "actions.team": EVERYONE,
+    "actions.overview": EVERYONE,
+    "actions.overview_csv": EVERYONE,
     "aftercare.inbox": frozenset({M}),
     "aftercare.step": frozenset({M}),
     "aftercare.hand": frozenset({M}),
@@ -181,6 +194,15 @@ OBJECT_ROUTES = {
     "measures.extend",
     "measures.notice_pdf",
     "measures.lookup",  # only with the front-office permission: 404 for others
+    "actions.new",  # no team evaluation step with id 1: 404
+    "actions.detail",
+    "actions.change",
+    "actions.close",
+    "actions.review",
+    "actions.cancel",
+    "actions.team",  # only for those who lead the team, HR, admins and the works council
+    "actions.overview",  # only HR, admins and the works council: 404 for others
+    "actions.overview_csv",
     "aftercare.step",
     "aftercare.hand",
     "aftercare.police_outcome",
