@@ -22,7 +22,7 @@ from incidents.csvsafe import csv_text
 from incidents.hr import bp
 from incidents.models import AuditAction, Role, utcnow
 from incidents.security import roles
-from incidents.services import learning
+from incidents.services import actions, learning
 from incidents.services.base import transaction
 from incidents.services.statistics import publish, record_request
 from incidents.stats import figures, periods, queries
@@ -145,6 +145,11 @@ def _report_context(year: int) -> dict[str, object]:
         "k": figures.current_k(),
         "published_on": figures.year_published_at(min(max(year, 2000), 2100)),
         "learned": _learned(period, now),
+        "actions": learning_stats.action_figures(
+            actions.year_counts(date(year, 1, 1), date(year + 1, 1, 1)), figures.current_k()
+        )
+        if period
+        else None,
         "method": learning_stats.method_text(figures.current_k()),
     }
 

@@ -353,3 +353,57 @@ def comparisons(measures: Sequence[OrgMeasure], now: datetime) -> list[Compariso
         assert chosen is not None  # noqa: S101 - COMPARE_MONTHS is not empty
         found.append(chosen)
     return found
+
+
+@dataclass
+class ActionFigures:
+    """The corrective actions of a year, as the yearly report shows them."""
+
+    created: disclosure.Figure
+    overdue: disclosure.Figure
+    completed: figures.Shown
+    reviewed: figures.Shown
+
+
+def action_figures(counts: dict[str, int], k: int) -> ActionFigures:
+    """A year's corrective actions (`services.actions.year_counts`), protected together: the
+    completed ones are those done by their deadline and those done later, the reviewed ones
+    those that worked, partly worked and did not."""
+    release = disclosure.Release(k)
+    for key, n in counts.items():
+        release.add(key, n)
+    release.add("completed_late", counts["completed"] - counts["completed_on_time"])
+    release.partition("completed", ["completed_on_time", "completed_late"])
+    results = ("reviewed_worked", "reviewed_partly", "reviewed_did_not_work")
+    release.add("reviewed", sum(counts[r] for r in results))
+    release.partition("reviewed", list(results))
+    shown = release.resolve()
+    done = ("completed_on_time", "completed_late")
+    return ActionFigures(
+        created=shown["created"],
+        overdue=shown["open_overdue_at_end"],
+        completed=figures.Shown(
+            "actions_completed",
+            str(_l("Corrective actions completed")),
+            disclosure.Series(done, {key: shown[key] for key in done}, shown["completed"]),
+            str(_l("Completed")),
+            {
+                "completed_on_time": str(_l("By their deadline")),
+                "completed_late": str(_l("After their deadline")),
+            },
+            value_label=str(_l("Actions")),
+        ),
+        reviewed=figures.Shown(
+            "actions_reviewed",
+            str(_l("Did the actions work?")),
+            disclosure.Series(results, {key: shown[key] for key in results}, shown["reviewed"]),
+            str(_l("Review")),
+            {
+                "reviewed_worked": str(_l("It worked")),
+                "reviewed_partly": str(_l("In part")),
+                "reviewed_did_not_work": str(_l("It did not work")),
+            },
+            value_label=str(_l("Actions")),
+            note=str(_l("Reviewed in the year, some months after they were completed.")),
+        ),
+    )

@@ -325,8 +325,33 @@ def test_the_yearly_report_says_what_we_did_and_what_it_changed(app, org, hr):
     assert "Wat we deden en wat het veranderde" in html
     assert "Counter screen" in html and "Minder incidenten" in html
     assert "Alarm buttons" not in html  # not of 2024 or 2025
+    assert "Verbeteracties" in html and "verbeteracties afgesproken" in html
     pdf = hr.get("/hr/report.pdf?year=2025")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     text = " ".join(text.split())
     assert "Wat we deden en wat het veranderde" in text and "Counter screen" in text
     assert "Minder incidenten" in text
+
+
+def test_the_report_counts_corrective_actions_under_disclosure_control(app):
+    counts = {
+        "created": 12,
+        "completed": 9,
+        "completed_on_time": 7,
+        "reviewed_worked": 6,
+        "reviewed_partly": 1,
+        "reviewed_did_not_work": 0,
+        "open_overdue_at_end": 2,
+    }
+    found = compared.action_figures(counts, 5)
+    assert found.created.value == 10 and found.overdue.suppressed
+    completed = found.completed.data
+    assert completed.figures["completed_on_time"].value == 5
+    assert completed.figures["completed_late"].suppressed
+    reviewed = found.reviewed.data
+    assert reviewed.figures["reviewed_worked"].value == 5
+    assert reviewed.figures["reviewed_partly"].suppressed
+    assert reviewed.figures["reviewed_did_not_work"].suppressed
+    # 7 reviewed beside parts of 5 (5..7), "< 5" and "< 5": shown as a count would prove
+    # nothing, since the parts could hold up to 5 + 4 + 4.
+    assert reviewed.total.value == 5
