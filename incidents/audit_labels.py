@@ -149,6 +149,7 @@ ACTION_VARIANTS: dict[tuple[AuditAction, str, object], LazyText] = {
 # The groups of actions (the part before the dot), for the action filter.
 ACTION_GROUP_LABELS: dict[str, LazyText] = {
     "action": _l("Corrective actions"),
+    "org_measure": _l("Organisational measures"),
     "measure": _l("Measures against perpetrators"),
     "alarm": _l("Alarms"),
     "auth": _l("Signing in"),
@@ -185,10 +186,18 @@ OBJECT_LABELS: dict[str, LazyText] = {
     "alarmevent": _l("Alarm"),
     "measure": _l("Measure against a perpetrator"),
     "correctiveaction": _l("Corrective action"),
+    "orgmeasure": _l("Organisational measure"),
 }
 
 # Detail keys, as "label: value".
 DETAIL_LABELS: dict[str, LazyText] = {
+    "channels": _l("Channels"),
+    "ended_on": _l("Ended on"),
+    "locations": _l("Locations"),
+    "months": _l("Months compared"),
+    "taken_on": _l("Date it came in"),
+    "teams": _l("Teams"),
+    "title": _l("Name"),
     "account_exists": _l("Account exists"),
     "anonymised": _l("Incidents anonymised"),
     "accepted": _l("Lines accepted"),

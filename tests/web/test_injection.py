@@ -50,6 +50,7 @@ from incidents.models import (
 from incidents.services import ReportData, org_import, ownership, retention
 from incidents.services import actions as action_service
 from incidents.services import conversations as conversation_service
+from incidents.services import learning as learning_service
 from incidents.services import locations as location_service
 from incidents.services import measures as measure_service
 from incidents.services.aftercare import StepResult
@@ -132,6 +133,7 @@ NOT_FREE_TEXT = {
     "measure.notice_sent_how",
     "corrective_action.state",
     "corrective_action.review_result",  # chosen from a fixed list
+    "org_measure.channels",  # chosen from the channels
 }
 FREE_TEXT = {
     # The alarm provider's event: its id, place and device are text from outside.
@@ -177,6 +179,9 @@ FREE_TEXT = {
     "corrective_action.done_note",
     "corrective_action.review_note",
     "corrective_action.cancel_reason",
+    "org_measure.title",
+    "org_measure.description",
+    "org_measure.end_reason",
 }
 
 # The outcome recorded for each kind of step, with every optional field filled in.
@@ -413,6 +418,19 @@ def world(app, payload):
         action_service.review(boss, reviewed.id, 1, result="partly", note=text[:300])
         cancelled = agreed(boss)
         action_service.cancel(boss, cancelled.id, 0, reason=text[:300])
+        # Organisational measures: every text the payload; one in place, one ended.
+        for taken_on in (date(2025, 4, 1), date(2025, 7, 1)):
+            org_measure = learning_service.record(
+                hr,
+                learning_service.MeasureInput(
+                    title=text[:120],
+                    taken_on=taken_on,
+                    description=text,
+                    teams=[income.id],
+                    channels=[Channel.COUNTER.value],
+                ),
+            )
+        learning_service.end(hr, org_measure.id, 0, date(2025, 12, 31), text[:200])
         renew_calendar_token(people["boss"])
         conversation_service.set_counts(
             hr,
