@@ -36,7 +36,7 @@ run: $(VENV)/.installed-run translations
 ## The browser tests run beside the rest, in a second process: the browser mostly waits. Two
 ## slow web files (whole demo loads, load runs through gunicorn) go with them, so both
 ## processes take about as long.
-SECOND_LANE := tests/e2e tests/web/test_demo_incidents.py tests/web/test_instances.py
+SECOND_LANE := tests/e2e tests/web/test_demo_incidents.py tests/web/test_instances.py tests/web/test_disclosure_attack.py
 test: $(VENV)/.installed-test translations
 	@$(BIN)/pytest -p no:cacheprovider $(SECOND_LANE) > .pytest-e2e.log 2>&1 & e2e=$$!; \
 	$(BIN)/pytest $(addprefix --ignore=,$(SECOND_LANE)); rest=$$?; \
