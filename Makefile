@@ -33,9 +33,9 @@ run: $(VENV)/.installed-run translations
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: install the test dependencies and run the whole suite (SQLite and PostgreSQL, browser tests).
-## The browser tests run beside the rest, in a second process: the browser mostly waits. Two
-## slow web files (whole demo loads, load runs through gunicorn) go with them, so both
-## processes take about as long.
+## The browser tests run beside the rest, in a second process: the browser mostly waits. Three
+## slow web files (whole demo loads, load runs through gunicorn, the statistics' attacker) go
+## with them, so both processes take about as long.
 SECOND_LANE := tests/e2e tests/web/test_demo_incidents.py tests/web/test_instances.py tests/web/test_disclosure_attack.py
 test: $(VENV)/.installed-test translations
 	@$(BIN)/pytest -p no:cacheprovider $(SECOND_LANE) > .pytest-e2e.log 2>&1 & e2e=$$!; \
