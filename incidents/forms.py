@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app, flash, request, url_for
 from flask_babel import format_number, ngettext
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import Field, Form, HiddenField
 from wtforms.validators import ValidationError
 
 from incidents.bounds import parse_int
@@ -129,6 +129,17 @@ def show_service_error(form: Form, error: Any) -> None:
             field.errors = [*field.errors, message]
         else:
             flash(message, "error")
+
+
+class RevisionForm(FlaskForm):
+    """A form about one record: the revision it was opened at, so a change made meanwhile is
+    not undone by it (anything but a plain small number is no revision: -1)."""
+
+    revision = HiddenField()
+
+    def opened_at(self) -> int:
+        value = self.revision.data or ""
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1
 
 
 class ConfirmForm(FlaskForm):

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from incidents.forms import EmailAddress, strip_filter
+from incidents.forms import EmailAddress, RevisionForm, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.i18n import lazy_ngettext
 from incidents.models import ACTION_NOTE_MAX, ACTION_WHAT_MAX, RISK_ITEM_MAX, ActionState
@@ -71,17 +71,6 @@ class ActionForm(FlaskForm):
         ),
         render_kw={"autocomplete": "off", "maxlength": RISK_ITEM_MAX},
     )
-
-
-class RevisionForm(FlaskForm):
-    """A form about one action: the revision it was opened at, so a change made meanwhile is
-    not undone by it."""
-
-    revision = HiddenField()
-
-    def opened_at(self) -> int:
-        value = self.revision.data or ""
-        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1
 
 
 class ChangeForm(RevisionForm):

@@ -4,7 +4,7 @@ report for the council as a page and as a PDF. Every request is audited."""
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from incidents.hr import bp
 from incidents.models import AuditAction, Role, utcnow
 from incidents.security import roles
 from incidents.services import actions, learning
-from incidents.services.base import transaction
 from incidents.services.statistics import publish, record_request
 from incidents.stats import figures, periods, queries
 from incidents.stats import learning as learning_stats
@@ -144,7 +143,7 @@ def _report_context(year: int) -> dict[str, object]:
         "generated": now,
         "k": figures.current_k(),
         "published_on": figures.year_published_at(min(max(year, 2000), 2100)),
-        "learned": _learned(period, now),
+        "learned": learning.report_comparisons(year, now) if period else [],
         "actions": learning_stats.action_figures(
             actions.year_counts(date(year, 1, 1), date(year + 1, 1, 1)), figures.current_k()
         )
@@ -152,20 +151,6 @@ def _report_context(year: int) -> dict[str, object]:
         else None,
         "method": learning_stats.method_text(figures.current_k()),
     }
-
-
-def _learned(period: Period | None, now: datetime) -> list[learning_stats.Comparison]:
-    """ "What we did and what it changed": the organisational measures that came in during
-    the year or the year before (whose 12 months after may now be published), each with its
-    comparison. Those with figures are marked used before they are shown."""
-    if period is None:
-        return []
-    found = learning_stats.comparisons(
-        learning.measures_between(date(period.year - 1, 1, 1), date(period.year, 12, 31)), now
-    )
-    with transaction():
-        kept = set(learning.mark_used([c.measure.id for c in found if c.shown], now))
-    return [c for c in found if not c.shown or c.measure.id in kept]
 
 
 @bp.route("/report")

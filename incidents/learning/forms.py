@@ -4,28 +4,17 @@
 from __future__ import annotations
 
 from flask_babel import get_locale
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField, TextAreaField
+from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 from incidents.extensions import db
-from incidents.forms import strip_filter
+from incidents.forms import RevisionForm, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.labels import CHANNEL_LABELS
 from incidents.models import Channel, Location
 from incidents.queries import team_list
 from incidents.reporting.forms import MultiCheckboxField
 from incidents.services import learning
-
-
-class RevisionForm(FlaskForm):
-    """A form about one measure: the revision it was opened at."""
-
-    revision = HiddenField()
-
-    def opened_at(self) -> int:
-        value = self.revision.data or ""
-        return int(value) if value.isascii() and value.isdigit() else -1
 
 
 class MeasureForm(RevisionForm):

@@ -21,8 +21,6 @@ from incidents.learning.forms import DeleteForm, EndForm, MeasureForm
 from incidents.models import AuditAction, OrgMeasure, Role, utcnow
 from incidents.security import roles
 from incidents.services import ServiceError, learning
-from incidents.services.base import audit, transaction
-from incidents.services.statistics import publish_closed_months
 from incidents.stats import figures
 from incidents.stats import learning as compared
 from incidents.stats.periods import COMPARE_MONTHS
@@ -97,20 +95,14 @@ def edit(measure_id: int) -> ResponseReturnValue:
 
 
 def _comparison(measure: OrgMeasure) -> compared.Comparison | None:
-    """The measure's comparison for HR (None for an admin), audited; a comparison with
-    figures marks the measure used, in the same transaction as the audit record, before it is
-    shown (a measure deleted meanwhile answers 404)."""
+    """The measure's comparison for HR (None for an admin); 404 when deleted meanwhile."""
     if not access.may_compare(current_user):
         return None
-    now = utcnow()
-    months = _months()
-    with transaction():
-        publish_closed_months(now)
-    found = compared.compare(measure, months, now)
-    with transaction():
-        audit(current_user, AuditAction.STATS_VIEW, None, measure=measure.id, months=months)
-        if found.shown and not learning.mark_used([measure.id], now):
-            abort(404)
+    found = learning.shown_comparison(
+        current_user, measure, _months(), utcnow(), AuditAction.STATS_VIEW
+    )
+    if found is None:
+        abort(404)
     return found
 
 
@@ -139,16 +131,11 @@ def detail(measure_id: int) -> ResponseReturnValue:
 def comparison_csv(measure_id: int) -> ResponseReturnValue:
     """The comparison's table, exactly as shown on the measure's page."""
     measure = _measure_or_404(measure_id)
-    now = utcnow()
-    with transaction():
-        publish_closed_months(now)
-    found = compared.compare(measure, _months(), now)
-    if not found.shown or found.table is None:
+    found = learning.shown_comparison(
+        current_user, measure, _months(), utcnow(), AuditAction.STATS_EXPORT
+    )
+    if found is None or found.table is None:
         abort(404)
-    with transaction():
-        audit(current_user, AuditAction.STATS_EXPORT, None, measure=measure.id, months=found.months)
-        if not learning.mark_used([measure.id], now):
-            abort(404)
     return Response(
         csv_text(found.table.csv_rows(found.k)),
         mimetype="text/csv",

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from incidents.forms import EmailAddress, strip_filter
+from incidents.forms import EmailAddress, RevisionForm, strip_filter
 from incidents.i18n import lazy_gettext as _l
 from incidents.i18n import lazy_ngettext
 from incidents.models import (
@@ -38,17 +38,6 @@ NOTICE_HOW_LABELS = {
     NoticeHow.EMAIL.value: _l("By e-mail"),
     NoticeHow.HAND.value: _l("Handed over in person"),
 }
-
-
-class RevisionForm(FlaskForm):
-    """A form about one measure: the revision it was opened at, so a change made meanwhile
-    is not undone by it."""
-
-    revision = HiddenField()
-
-    def opened_at(self) -> int:
-        value = self.revision.data or ""
-        return int(value) if value.isascii() and value.isdigit() else -1
 
 
 def _kind_choices() -> list[SelectChoice]:

@@ -42,6 +42,7 @@ from incidents.models import (
     utcnow,
 )
 from incidents.services.base import InvalidInput, ServiceError, audit, transaction
+from incidents.stats import learning as compared
 
 TITLE_MIN = 3
 REASON_MIN = 5
@@ -327,3 +328,30 @@ def scope_names(measure: OrgMeasure) -> dict[str, list[str]]:
     if measure.locations:
         names["locations"] = [location.name for location in measure.locations]
     return names
+
+
+def shown_comparison(
+    actor: User, measure: OrgMeasure, months: int, now: datetime, action: AuditAction
+) -> compared.Comparison | None:
+    """A measure's comparison as a page or a CSV file shows it: the closed months published
+    first, the request audited, and the measure marked used when it has figures, in the
+    same transaction, before they are shown. None: the measure was deleted meanwhile."""
+    from incidents.services.statistics import publish
+
+    publish(now)
+    found = compared.compare(measure, months, now)
+    with transaction():
+        audit(actor, action, None, measure=measure.id, months=found.months)
+        if found.shown and not mark_used([measure.id], now):
+            return None
+    return found
+
+
+def report_comparisons(year: int, now: datetime) -> list[compared.Comparison]:
+    """The yearly report's measures: those that came in during the year or the year before
+    (whose 12 months after may now be published), each compared; those with figures are
+    marked used before they are shown, and one deleted meanwhile is left out."""
+    found = compared.comparisons(measures_between(date(year - 1, 1, 1), date(year, 12, 31)), now)
+    with transaction():
+        kept = set(mark_used([c.measure.id for c in found if c.shown], now))
+    return [c for c in found if not c.shown or c.measure.id in kept]

@@ -22,6 +22,7 @@ from incidents.extensions import db
 from incidents.models import AuditEvent, Channel, IncidentType, OrgMeasure, Role
 from incidents.services import ReportData, ServiceError, learning
 from incidents.services.base import transaction
+from incidents.stats import disclosure
 from incidents.stats import learning as compared
 from tests.conftest import login
 from tests.web.test_races import race
@@ -346,9 +347,11 @@ def test_the_report_counts_corrective_actions_under_disclosure_control(app):
     found = compared.action_figures(counts, 5)
     assert found.created.value == 10 and found.overdue.suppressed
     completed = found.completed.data
+    assert isinstance(completed, disclosure.Series)
     assert completed.figures["completed_on_time"].value == 5
     assert completed.figures["completed_late"].suppressed
     reviewed = found.reviewed.data
+    assert isinstance(reviewed, disclosure.Series)
     assert reviewed.figures["reviewed_worked"].value == 5
     assert reviewed.figures["reviewed_partly"].suppressed
     assert reviewed.figures["reviewed_did_not_work"].suppressed
