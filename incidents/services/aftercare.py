@@ -50,21 +50,21 @@ def facts_of(incident: Incident) -> rules.Facts:
     )
 
 
-def apply_protocol(incident: Incident, actor: User) -> None:
+def apply_protocol(incident: Incident, actor: User, *, new: bool = False) -> None:
     """Assess the level and add the steps it asks for; inside the caller's transaction.
 
     A higher level adds the missing steps; completed steps are never removed. When the facts now
     give a lower level, or a person is no longer involved, the open steps that the protocol no
     longer asks for stay visible as "no longer required", with the reason.
+
+    `new`: the incident was made in this transaction, and `set_level` already gave it its level
+    before its row was written (so the row is written once, not written and then updated).
     """
     current = current_protocol()
-    assessment = rules.assess(facts_of(incident), current)
-    previous = incident.level
+    first = new or incident.level is None
+    assessment = set_level(incident, actor)
     victims = [p.user for p in incident.people_in(PersonRole.AFFECTED)]
     witnesses = [p.user for p in incident.people_in(PersonRole.WITNESS)]
-    if incident.team_id is None and victims:
-        incident.team_id = victims[0].team_id  # statistics count the incident for this team
-    _set_level(incident, actor, assessment, current)
     if incident.occurred_at is None or incident.submitted_at is None:
         raise ServiceError(_("Only a submitted incident with a date has aftercare steps."))
     wanted = rules.plan(
@@ -81,9 +81,22 @@ def apply_protocol(incident: Incident, actor: User) -> None:
     people = {u.id: u for u in victims + witnesses}
     added = _missing_steps(wanted, existing, people, victims[0] if victims else None)
     incident.steps.extend(added)
-    _announce(incident, added, first=previous is None)
+    _announce(incident, added, first=first, new=new)
     _retire(existing, {(p.definition.id, p.subject_id) for p in wanted}, people, assessment.level)
     _update_closed(incident)
+
+
+def set_level(incident: Incident, actor: User) -> rules.Assessment:
+    """Record the level the facts give now (and, the first time, the team the statistics count
+    the incident for: the first affected employee's); a change of an earlier level is audited."""
+    current = current_protocol()
+    assessment = rules.assess(facts_of(incident), current)
+    victims = incident.people_in(PersonRole.AFFECTED)
+    if incident.team_id is None and victims:
+        first = victims[0].user or db.session.get(User, victims[0].user_id)
+        incident.team_id = first.team_id if first is not None else None
+    _set_level(incident, actor, assessment, current)
+    return assessment
 
 
 def alarm_steps_at_once(incident: Incident, person: User) -> list[AftercareStep]:
@@ -181,17 +194,23 @@ def _new_step(planned: rules.PlannedStep, person: User | None) -> AftercareStep:
     )
 
 
-def _announce(incident: Incident, added: list[AftercareStep], *, first: bool) -> None:
+def _announce(
+    incident: Incident, added: list[AftercareStep], *, first: bool, new: bool = False
+) -> None:
     """Queue the mails about new steps: one "new incident" mail per manager at submission,
-    "a step was given to you" for steps added later; and tell the people reported for."""
+    "a step was given to you" for steps added later; and tell the people reported for.
+    `new`: the incident was made in this transaction, so no mail about it is queued yet."""
     db.session.flush()
     owners = {s.owner_id: s.owner for s in added if s.owner is not None}
     if first:
+        known: set[str] | None = set() if new else None
         for owner in owners.values():
-            notify.queue("submitted", owner, str(incident.id), incident=incident)
+            notify.queue("submitted", owner, str(incident.id), incident=incident, known=known)
         for person in incident.people_in(PersonRole.AFFECTED):
             if person.user_id != incident.reporter_id:
-                notify.queue("behalf", person.user, str(incident.id), incident=incident)
+                notify.queue(
+                    "behalf", person.user, str(incident.id), incident=incident, known=known
+                )
         return
     for step in added:
         notify.queue("assigned", step.owner, str(step.id), step=step)

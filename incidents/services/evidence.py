@@ -87,7 +87,7 @@ def check(uploads: Sequence[Upload], present: int = 0) -> list[Prepared]:
     when they would take the incident over the limit of files."""
     config = current_app.config
     check_room(present, len(uploads))
-    originals = keep_originals()
+    originals = bool(uploads) and keep_originals()
     try:
         return [
             prepare(

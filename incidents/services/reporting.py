@@ -272,15 +272,18 @@ def save_report(
                 steps=[],
                 closed_at=None,
             )
-            db.session.add(incident)
+            # Everything the row holds is set before it is added, so it is written with one
+            # INSERT (its number, version and level), not inserted and then updated.
             fields = _apply_report(incident, data)
             if submit:
                 _submit(incident)
+                aftercare.set_level(incident, reporter)
             _record(incident, reporter, "submitted" if submit else "draft", fields)
+            db.session.add(incident)
             db.session.flush()
             evidence_store.attach(reporter, incident, files)
             if submit:
-                aftercare.apply_protocol(incident, reporter)
+                aftercare.apply_protocol(incident, reporter, new=True)
             audit(
                 reporter,
                 AuditAction.INCIDENT_SUBMIT if submit else AuditAction.INCIDENT_DRAFT,

@@ -85,7 +85,7 @@ def test_a_refused_or_failed_submission_uses_no_number(app, org, monkeypatch):  
             org["victim"], "number-refused-padded-token", ReportData(), submit=True
         )
 
-    def broken(*args: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the disk is full")
 
     # A failure after the number was taken: the whole transaction, number included, rolls back.

@@ -20,6 +20,7 @@ from incidents.models import (
     IncidentPerson,
     IncidentStatus,
     IncidentType,
+    Notification,
     PersonRole,
     Role,
 )
@@ -657,3 +658,33 @@ def test_a_colleague_search_without_javascript_unfolds_its_section(
     )
     assert _sections(response.text)["Betrokken collega's"] == (True, "optioneel")
     assert "Wim Witness" in response.text and count() == 0
+
+
+def test_a_new_report_writes_its_incident_row_once(
+    client, make_user, make_team, count_queries, frozen
+):
+    """Its number, version, level and team are set before the row is written: one INSERT,
+    no UPDATE of the incident in the same request (the bench's report POST)."""
+    manager = make_user(Role.MANAGER, name="Mia Manager")
+    team = make_team("Counter", manager=manager)
+    employee = make_user(Role.EMPLOYEE, team=team, name="Eva Employee")
+    witness = make_user(name="Wim Witness")
+    login(client, employee)
+    with count_queries() as post:
+        response = client.post(
+            "/incidents/new",
+            data=report(submission_token="once-padded-token-0001", witnesses=[str(witness.id)]),
+        )
+    assert response.status_code == 302
+    written = [" ".join(s.split()).upper() for s in post.statements]
+    assert [s for s in written if s.startswith("UPDATE INCIDENT ")] == []
+    assert len([s for s in written if s.startswith("INSERT INTO INCIDENT ")]) == 1
+    db.session.expire_all()
+    incident = db.session.scalars(select(Incident)).one()
+    assert incident.number == "2026-0001"
+    assert incident.version == 2 and incident.updated_at is not None
+    assert incident.level == 2 and incident.level_rule and incident.protocol_version
+    assert incident.team_id == team.id
+    assert [c.version for c in incident.changes] == [2]
+    mails = db.session.scalars(select(Notification)).all()
+    assert [(m.kind, m.recipient_id) for m in mails] == [("submitted", manager.id)]
