@@ -32,11 +32,11 @@ def create_app(config: str | type[Config] | Config | None = None) -> Flask:
     _finish_config(app)
 
     from incidents import i18n, passwords, security
-    from incidents.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from incidents.extensions import babel, csrf, db, init_migrations, limiter, login_manager
 
     db.init_app(app)
     _init_database(app)
-    migrate.init_app(app, db, directory=str(root / "migrations"))
+    init_migrations(app, db, str(root / "migrations"))
     security.init_app(app)  # first: the access guard runs before any other request hook
     passwords.init_app(app)  # the login's dummy hash, with the configured parameters
     csrf.init_app(app)

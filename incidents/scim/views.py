@@ -38,14 +38,13 @@ from incidents.bounds import INT_MAX, parse_int
 from incidents.errors import database_unavailable
 from incidents.extensions import db
 from incidents.models import Team, User
-from incidents.scim import bp, schemas
+from incidents.scim import METHODS, bp, schemas
 from incidents.scim.schemas import ENTERPRISE, EnterpriseUser, Group, Manager, Member, UserResource
 from incidents.services import ServiceError, provisioning, scim_tokens
 from incidents.services.provisioning import Filter, Person, Unit
 
 MEDIA_TYPE = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FILTER_MAX = 1000  # characters: a longer filter is refused before it is parsed
 NESTING_MAX = 16  # levels of objects and arrays in a request body
 
@@ -55,7 +54,6 @@ F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 # --- Authentication and answers ------------------------------------------------------------
 
 
-@bp.before_request
 def authenticate() -> ResponseReturnValue | None:
     """Every request carries `Authorization: Bearer <token>`, a token made on /admin/scim
     that is not revoked; anything else is 401."""
@@ -134,15 +132,6 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
     return _error(status, error.description or error.name, "tooLarge" if status == 413 else None)
 
 
-# By code too: Flask looks for a handler of the code (the app's HTML pages, incidents/errors.py)
-# before it looks for one of the class.
-bp.register_error_handler(HTTPException, http_error)
-for _code in (400, 403, 404, 405, 413, 429):
-    bp.register_error_handler(_code, http_error)
-
-
-@bp.errorhandler(500)
-@bp.errorhandler(Exception)
 def unexpected_error(error: Exception) -> ResponseReturnValue:
     """A fault of ours (or a database that does not answer): a SCIM error, logged."""
     with contextlib.suppress(SQLAlchemyError):  # a broken connection may refuse even that
@@ -378,7 +367,6 @@ def _list(total: int, start: int, resources: Iterable[dict[str, Any]]) -> Respon
     )
 
 
-@bp.route("/Users", methods=METHODS)
 @endpoint("GET", "POST")
 def users() -> ResponseReturnValue:
     """GET: the accounts, filtered (`userName eq "..."`, `externalId eq "..."`) and paged.
@@ -406,7 +394,6 @@ def users() -> ResponseReturnValue:
     )
 
 
-@bp.route("/Users/<user_id>", methods=METHODS)
 @endpoint("GET", "PUT", "PATCH", "DELETE")
 def user(user_id: str) -> ResponseReturnValue:
     """One account: read, replace, patch (as Entra ID sends it), delete (= deactivate)."""
@@ -480,7 +467,6 @@ def _group_answer(team: Team, status: int = 200, context: Context | None = None)
     return _json(body, status, headers)
 
 
-@bp.route("/Groups", methods=METHODS)
 @endpoint("GET", "POST")
 def groups() -> ResponseReturnValue:
     """GET: the active teams, filtered (`displayName eq "..."`, `externalId eq "..."`) and
@@ -505,7 +491,6 @@ def groups() -> ResponseReturnValue:
     )
 
 
-@bp.route("/Groups/<team_id>", methods=METHODS)
 @endpoint("GET", "PUT", "PATCH", "DELETE")
 def group(team_id: str) -> ResponseReturnValue:
     """One team: read, replace, patch (members added and removed as Entra ID sends them),
@@ -571,7 +556,6 @@ def _resource_types() -> list[dict[str, Any]]:
     ]
 
 
-@bp.route("/ServiceProviderConfig", methods=METHODS)
 @endpoint("GET")
 def service_provider_config() -> ResponseReturnValue:
     """What this endpoint supports: PATCH and filters; no bulk, sort, ETags or passwords."""
@@ -580,7 +564,6 @@ def service_provider_config() -> ResponseReturnValue:
     )
 
 
-@bp.route("/Schemas", methods=METHODS, endpoint="schemas")
 @endpoint("GET")
 def schema_list() -> ResponseReturnValue:
     _no_filter()
@@ -588,7 +571,6 @@ def schema_list() -> ResponseReturnValue:
     return _list(len(found), 1, found)
 
 
-@bp.route("/Schemas/<path:schema_id>", methods=METHODS)
 @endpoint("GET")
 def schema(schema_id: str) -> ResponseReturnValue:
     for found in _schemas():
@@ -597,7 +579,6 @@ def schema(schema_id: str) -> ResponseReturnValue:
     raise provisioning.NotFound(schema_id)
 
 
-@bp.route("/ResourceTypes", methods=METHODS)
 @endpoint("GET")
 def resource_types() -> ResponseReturnValue:
     _no_filter()
@@ -605,7 +586,6 @@ def resource_types() -> ResponseReturnValue:
     return _list(len(found), 1, found)
 
 
-@bp.route("/ResourceTypes/<resource_type_id>", methods=METHODS)
 @endpoint("GET")
 def resource_type(resource_type_id: str) -> ResponseReturnValue:
     for found in _resource_types():
@@ -614,7 +594,6 @@ def resource_type(resource_type_id: str) -> ResponseReturnValue:
     raise provisioning.NotFound(resource_type_id)
 
 
-@bp.route("/.search", methods=METHODS)
 @endpoint(*METHODS)
 def search() -> ResponseReturnValue:
     """Searching several resource types at once (POST /.search) is not offered."""
@@ -625,8 +604,6 @@ def search() -> ResponseReturnValue:
     )
 
 
-@bp.route("/", defaults={"path": ""}, methods=METHODS)
-@bp.route("/<path:path>", methods=METHODS)
 @endpoint(*METHODS)
 def unknown(path: str) -> ResponseReturnValue:
     """Anything else under /scim/v2 (once the token is checked): 404 as a SCIM error."""

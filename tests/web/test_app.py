@@ -179,3 +179,44 @@ def test_control_characters_are_dropped_from_input(client, make_user):
     )
     assert response.status_code == 200
     assert client.get("/login?next=/\x00x").status_code == 200
+
+
+def test_a_worker_loads_alembic_and_scim_models_only_when_it_needs_them(tmp_path):
+    """Alembic with Flask-Migrate and scim2-models with pydantic (27 MiB per worker, the bench's
+    `worker_rss_mb`) are imported by the first migration and the first SCIM request, which
+    then work as before."""
+    script = (
+        "import sys\n"
+        "from incidents import create_app\n"
+        "heavy = ('alembic', 'flask_migrate', 'scim2_models', 'pydantic')\n"
+        "app = create_app()\n"
+        "client = app.test_client()\n"
+        "client.get('/login')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "from flask_migrate import current, upgrade\n"
+        "with app.app_context():\n"
+        "    upgrade()\n"
+        "    current()\n"
+        "answer = client.get('/scim/v2/Users')\n"
+        "print(answer.status_code, answer.json['schemas'], answer.mimetype)\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
+            "INCIDENTS_SECRET_KEY": "probe-secret-key-for-one-request",
+        },
+        cwd=ROOT,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "[]", result.stderr
+    assert lines[-2] == (
+        "401 ['urn:ietf:params:scim:api:messages:2.0:Error'] application/scim+json"
+    )
+    assert lines[-1] == "['alembic', 'flask_migrate', 'pydantic', 'scim2_models']"
+    assert "(head)" in result.stdout + result.stderr
