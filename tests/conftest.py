@@ -10,6 +10,8 @@ import hashlib
 import itertools
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -287,3 +289,22 @@ def count_queries(app: Flask) -> Callable[[], Any]:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_fresh(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a new Python process with a fresh app's environment (a SQLite database
+    in `folder`), for what a worker imports; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": f"sqlite:///{folder / 'probe.db'}",
+            "INCIDENTS_SECRET_KEY": "probe-secret-key-for-one-request",
+        },
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return result

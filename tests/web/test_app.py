@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from incidents.models import Role
-from tests.conftest import PASSWORD, ROOT, make_app
+from tests.conftest import PASSWORD, ROOT, make_app, run_fresh
 
 
 def test_healthz_answers_without_the_database(client):
@@ -201,18 +201,7 @@ def test_a_worker_loads_alembic_and_scim_models_only_when_it_needs_them(tmp_path
         "print(answer.status_code, answer.json['schemas'], answer.mimetype)\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
-            "INCIDENTS_SECRET_KEY": "probe-secret-key-for-one-request",
-        },
-        cwd=ROOT,
-    )
+    result = run_fresh(script, tmp_path)
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "[]", result.stderr
     assert lines[-2] == (

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,7 +38,7 @@ from incidents.extensions import db
 from incidents.models import AccountSource, AuditAction, AuditEvent, Role, User
 from incidents.services import ServiceError, logins, single_sign_on
 from incidents.services.single_sign_on import Refusal
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD, make_app, run_fresh
 from tests.oidc_provider import APP_URL, CLIENT_ID, CLIENT_SECRET, LoginRequired, OidcProvider
 
 CALLBACK = f"{APP_URL}/login/oidc/callback"
@@ -714,9 +713,6 @@ def test_the_break_glass_and_forget_commands(app, make_user):
 def test_without_a_provider_the_app_loads_no_client_library(tmp_path):
     """Authlib and requests (about 10 MiB per worker) come with the first single sign-on: an
     app without an identity provider never imports them (the bench's `worker_rss_mb`)."""
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from incidents import create_app\n"
@@ -724,16 +720,5 @@ def test_without_a_provider_the_app_loads_no_client_library(tmp_path):
         "app.test_client().get('/login')\n"
         "print(sorted(m for m in ('authlib', 'requests') if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
-            "INCIDENTS_SECRET_KEY": "probe-secret-key-for-one-request",
-        },
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    result = run_fresh(script, tmp_path)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
