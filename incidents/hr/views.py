@@ -23,7 +23,7 @@ from incidents.hr import bp
 from incidents.models import AuditAction, Role, utcnow
 from incidents.security import roles
 from incidents.services import actions, learning
-from incidents.services.statistics import publish, record_request
+from incidents.services.statistics import publish, record_request, record_shown
 from incidents.stats import figures, periods, queries
 from incidents.stats import learning as learning_stats
 from incidents.stats.periods import Period
@@ -68,14 +68,14 @@ def _comparison_choice(closed: date) -> tuple[date, int] | None:
 @roles(Role.HR)
 def statistics() -> ResponseReturnValue:
     now = utcnow()
-    record_request(current_user, AuditAction.STATS_VIEW, now, **_asked())
+    publish(now)
     closed = figures.closed_before(now)
     years = queries.years_with_data()
     offered = periods.periods(years, closed)
     period, by = _choices(closed, offered)
     choice = _comparison_choice(closed)
     stats = figures.build(period, by, now) if period else None
-    return render_template(
+    page = render_template(
         "hr/statistics.html",
         stats=stats,
         tables=_tables(stats) if stats else "",
@@ -89,6 +89,8 @@ def statistics() -> ResponseReturnValue:
         org_measures=learning.all_measures(),
         k=figures.current_k(),
     )
+    record_shown(current_user, AuditAction.STATS_VIEW, **_asked())
+    return page
 
 
 def _tables(stats: figures.Statistics) -> Markup:

@@ -56,6 +56,7 @@ from incidents.reporting.forms import (
 )
 from incidents.security import accepts_file, roles
 from incidents.services import ServiceError, audit_log, measures, victim_view
+from incidents.services.base import still_loaded
 from incidents.services.reporting import StaleEdit
 
 # Everyone may report what happened to them and follow their own incidents, whatever their
@@ -160,13 +161,14 @@ def new() -> ResponseReturnValue:
     elif form.validate_on_submit():
         submit = not form.save_draft.data
         try:
-            incident = services.save_report(
-                current_user,
-                _token(form),
-                form.report_data(),
-                submit=submit,
-                evidence=uploads(form.files),
-            )
+            with still_loaded():
+                incident = services.save_report(
+                    current_user,
+                    _token(form),
+                    form.report_data(),
+                    submit=submit,
+                    evidence=uploads(form.files),
+                )
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
@@ -278,15 +280,16 @@ def quick() -> ResponseReturnValue:
             form.location.data = poster.name
     elif form.validate_on_submit():
         try:
-            incident = services.quick_log(
-                current_user,
-                _token(form),
-                IncidentType(form.type.data),
-                Channel(form.channel.data),
-                form.note.data or "",
-                location=form.location.data or "",
-                occurred_at=form.occurred_at(),
-            )
+            with still_loaded():
+                incident = services.quick_log(
+                    current_user,
+                    _token(form),
+                    IncidentType(form.type.data),
+                    Channel(form.channel.data),
+                    form.note.data or "",
+                    location=form.location.data or "",
+                    occurred_at=form.occurred_at(),
+                )
         except ServiceError as error:
             show_service_error(form, error)
         else:

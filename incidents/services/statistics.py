@@ -3,7 +3,7 @@ running counts once it has ended and the delay has passed, and never change afte
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import func, insert, select
@@ -33,13 +33,22 @@ def _upsert_publication(month: str, now: datetime) -> bool:
     return claimed is not None
 
 
+def _first_open_month(now: datetime) -> date:
+    config = current_app.config
+    return first_open_month(now, config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"])
+
+
+def _all_published(last: str | None, first_open: date) -> bool:
+    """Every month before `first_open` is published, the last one being `last`."""
+    return last is not None and last >= month_key(add_months(first_open, -1))
+
+
 def publish_closed_months(now: datetime) -> list[str]:
     """Publish every closed month not yet published (in the caller's transaction); returns the
     months published. Cheap when there is nothing to do: one query."""
-    config = current_app.config
-    first_open = first_open_month(now, config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"])
+    first_open = _first_open_month(now)
     last = db.session.scalar(select(func.max(StatPublication.month)))
-    if last is not None and last >= month_key(add_months(first_open, -1)):
+    if _all_published(last, first_open):
         return []
     if last is None:
         first = db.session.scalar(select(func.min(StatTally.month)))
@@ -81,7 +90,18 @@ def record_request(actor: User, action: AuditAction, now: datetime, **details: o
         audit(actor, action, None, **details)
 
 
+def record_shown(actor: User, action: AuditAction, **details: object) -> None:
+    """Put in the audit trail who was shown which figures, once the page is made (after
+    `publish`): its commit would expire what the page still reads."""
+    with transaction():
+        audit(actor, action, None, **details)
+
+
 def publish(now: datetime) -> None:
-    """`publish_closed_months` as a transaction of its own (before reading figures)."""
+    """`publish_closed_months` as a transaction of its own (before reading figures). With
+    nothing to publish it commits nothing: what the request read stays loaded."""
+    last = db.session.scalar(select(func.max(StatPublication.month)))
+    if _all_published(last, _first_open_month(now)):
+        return
     with transaction():
         publish_closed_months(now)

@@ -18,6 +18,7 @@ from incidents import services
 from incidents.extensions import db
 from incidents.models import (
     AftercareStep,
+    AuditAction,
     AuditEvent,
     Channel,
     ConversationCount,
@@ -463,6 +464,23 @@ def test_kept_figures_are_read_once_until_the_counts_move(hr, data, count_querie
     with count_queries() as moved:
         hr.get("/hr/statistics?period=2025&by=type")
     assert any(sums_counts(s) for s in moved.statements)
+
+
+def test_the_page_is_one_transaction_when_nothing_is_due_for_publication(hr, data, count_queries):
+    """Publishing is checked first; with nothing to publish nothing is committed until the
+    page is made and its view audited, so nothing it read is read again (the HR account)."""
+    hr.get("/hr/statistics?period=2025&by=type")
+    with count_queries() as warm:
+        page = hr.get("/hr/statistics?period=2025&by=type")
+    assert page.status_code == 200
+    written = [" ".join(s.split()).upper() for s in warm.statements]
+    audited = [i for i, s in enumerate(written) if s.startswith("INSERT INTO AUDIT_EVENT")]
+    assert audited == [len(written) - 1]
+    assert [s for s in written if s.startswith('SELECT "USER".ID, "USER".EMAIL')] == []
+    shown = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == AuditAction.STATS_VIEW)
+    ).all()
+    assert len(shown) == 2 and shown[-1].details["period"] == "2025"
 
 
 def sums_counts(statement: str) -> bool:
