@@ -67,8 +67,9 @@ def _forget(conn: Connection) -> None:
 
 def _end_reads(conn: Connection) -> None:
     """Called just before SQLAlchemy rolls back: commit instead when the transaction only read."""
-    wrote = conn.info.pop(_WROTE, False)
-    if wrote or conn.closed or conn.invalidated:
+    if conn.closed or conn.invalidated:  # lost: its info cannot even be read
+        return
+    if conn.info.pop(_WROTE, False):
         return
     from psycopg.pq import TransactionStatus
 
