@@ -1,4 +1,5 @@
-"""The SCIM protocol: routes, the bearer token, JSON in and out, filters, PATCH, errors.
+"""The SCIM protocol: the bearer token, JSON in and out, filters, PATCH, errors (the routes
+are registered in `incidents.scim`).
 
 Every answer is SCIM JSON in English (RFC 7644 §3.12 errors included), never an HTML page and
 never a 500 for anything a client sends. The changes themselves are services.provisioning's.

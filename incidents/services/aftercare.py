@@ -50,19 +50,22 @@ def facts_of(incident: Incident) -> rules.Facts:
     )
 
 
-def apply_protocol(incident: Incident, actor: User, *, new: bool = False) -> None:
+def apply_protocol(
+    incident: Incident, actor: User, *, assessed: rules.Assessment | None = None
+) -> None:
     """Assess the level and add the steps it asks for; inside the caller's transaction.
 
     A higher level adds the missing steps; completed steps are never removed. When the facts now
     give a lower level, or a person is no longer involved, the open steps that the protocol no
     longer asks for stay visible as "no longer required", with the reason.
 
-    `new`: the incident was made in this transaction, and `set_level` already gave it its level
-    before its row was written (so the row is written once, not written and then updated).
+    `assessed`: what `set_level` gave an incident made in this transaction, before its row was
+    written (so the row is written once, not written and then updated).
     """
     current = current_protocol()
+    new = assessed is not None
     first = new or incident.level is None
-    assessment = set_level(incident, actor)
+    assessment = assessed or set_level(incident, actor)
     victims = [p.user for p in incident.people_in(PersonRole.AFFECTED)]
     witnesses = [p.user for p in incident.people_in(PersonRole.WITNESS)]
     if incident.occurred_at is None or incident.submitted_at is None:

@@ -275,15 +275,16 @@ def save_report(
             # Everything the row holds is set before it is added, so it is written with one
             # INSERT (its number, version and level), not inserted and then updated.
             fields = _apply_report(incident, data)
+            assessed = None
             if submit:
                 _submit(incident)
-                aftercare.set_level(incident, reporter)
+                assessed = aftercare.set_level(incident, reporter)
             _record(incident, reporter, "submitted" if submit else "draft", fields)
             db.session.add(incident)
             db.session.flush()
             evidence_store.attach(reporter, incident, files)
-            if submit:
-                aftercare.apply_protocol(incident, reporter, new=True)
+            if assessed is not None:
+                aftercare.apply_protocol(incident, reporter, assessed=assessed)
             audit(
                 reporter,
                 AuditAction.INCIDENT_SUBMIT if submit else AuditAction.INCIDENT_DRAFT,
