@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from incidents import access
 from incidents.bounds import EARLIEST_MOMENT
@@ -28,6 +29,7 @@ from incidents.models import (
     Notification,
     PerpetratorKnown,
     PersonRole,
+    Team,
     User,
     utcnow,
 )
@@ -92,8 +94,30 @@ class ReportData:
     damage: bool = False
 
 
+def _named_accounts(data: ReportData) -> dict[int, User]:
+    """The active accounts the report names as affected or witness, by id, with their teams
+    and those teams' managers: the checks need them, and then the protocol (who runs each
+    one's aftercare) finds them loaded. The caller keeps the dictionary: the session holds
+    what it loaded only while someone refers to it."""
+    wanted = set(data.affected_ids) | set(data.witness_ids)
+    if not wanted:
+        return {}
+    return {
+        user.id: user
+        for user in db.session.scalars(
+            select(User)
+            .where(User.id.in_(wanted), User.active)
+            .options(joinedload(User.team).joinedload(Team.manager))
+        )
+    }
+
+
 def _report_errors(
-    reporter: User, data: ReportData, complete: bool, quick: bool = False
+    reporter: User,
+    data: ReportData,
+    named: dict[int, User],
+    complete: bool,
+    quick: bool = False,
 ) -> dict[str, str]:
     """The rules a report must keep; `complete`: also the fields required to submit
     (a quick log needs no description)."""
@@ -126,9 +150,8 @@ def _report_errors(
         errors["witnesses"] = _("You cannot be your own witness.")
     elif set(data.witness_ids) & set(data.affected_ids):
         errors["witnesses"] = _("Someone cannot be both affected and a witness.")
-    wanted = set(data.affected_ids) | set(data.witness_ids)
-    if wanted:
-        active = set(db.session.scalars(select(User.id).where(User.id.in_(wanted), User.active)))
+    if data.affected_ids or data.witness_ids:
+        active = set(named)
         if set(data.affected_ids) - active:
             errors["affected"] = _("Choose colleagues from the list of active accounts.")
         if set(data.witness_ids) - active:
@@ -140,8 +163,9 @@ def _report_errors(
     return errors
 
 
-def _apply_report(incident: Incident, data: ReportData) -> list[str]:
-    """Write `data` onto `incident`; returns the names of what changed."""
+def _apply_report(incident: Incident, data: ReportData, named: dict[int, User]) -> list[str]:
+    """Write `data` onto `incident`; returns the names of what changed. `named`: the
+    accounts of `_named_accounts`."""
     values = {name: getattr(data, name) for name in REPORT_FIELDS}
     for name in (
         "location",
@@ -172,7 +196,7 @@ def _apply_report(incident: Incident, data: ReportData) -> list[str]:
             if removed:
                 db.session.flush()  # removals first: a person may move to the other role
             incident.people.extend(
-                IncidentPerson(user_id=i, role=role) for i in ids if i not in current
+                IncidentPerson(user=named[i], role=role) for i in ids if i not in current
             )
             changed.append(name)
     return changed
@@ -257,7 +281,8 @@ def save_report(
         if not existing.is_draft:
             return existing
         return complete_draft(reporter, existing, data, submit=submit, version=None)
-    errors = _report_errors(reporter, data, complete=submit, quick=quick)
+    named = _named_accounts(data)
+    errors = _report_errors(reporter, data, named, complete=submit, quick=quick)
     if errors:
         raise InvalidInput(errors)
     prepared = evidence_store.check(evidence)
@@ -274,7 +299,7 @@ def save_report(
             )
             # Everything the row holds is set before it is added, so it is written with one
             # INSERT (its number, version and level), not inserted and then updated.
-            fields = _apply_report(incident, data)
+            fields = _apply_report(incident, data, named)
             assessed = None
             if submit:
                 _submit(incident)
@@ -304,7 +329,8 @@ def complete_draft(
 ) -> Incident:
     """Save a draft again, and submit it when asked. `version`: the one the form was made
     from (see `amend_report`)."""
-    errors = _report_errors(reporter, data, complete=submit)
+    named = _named_accounts(data)
+    errors = _report_errors(reporter, data, named, complete=submit)
     if errors:
         raise InvalidInput(errors)
     with transaction():
@@ -313,7 +339,7 @@ def complete_draft(
             if version is None:
                 return incident  # the double submit of a draft that went in meanwhile
             raise StaleEdit([c for c in incident.changes if (c.version or 0) > version])
-        fields = _apply_report(incident, data)
+        fields = _apply_report(incident, data, named)
         if submit:
             _submit(incident)
         _record(incident, reporter, "submitted" if submit else "draft", fields)
@@ -335,12 +361,13 @@ def amend_report(actor: User, incident: Incident, data: ReportData, version: int
     fields). `version` is the version the form was made from: when someone saved the report
     in between, nothing is changed and `StaleEdit` says what they changed.
     """
-    errors = _report_errors(incident.reporter, data, complete=True)
+    named = _named_accounts(data)
+    errors = _report_errors(incident.reporter, data, named, complete=True)
     if errors:
         raise InvalidInput(errors)
     with transaction():
         incident = _locked_current(incident, version)
-        fields = _apply_report(incident, data)
+        fields = _apply_report(incident, data, named)
         if fields:
             _record(incident, actor, "updated", fields)
             db.session.flush()

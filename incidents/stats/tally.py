@@ -368,18 +368,50 @@ def add(connection: Connection, delta: dict[Key, int]) -> None:
     ]
     if not rows:
         return
-    upsert = _upsert(connection)
-    statement = upsert(StatTally)
-    statement = statement.on_conflict_do_update(
-        index_elements=["measure", "month", "key", "level"],
-        set_={"count": StatTally.count + statement.excluded.count},
-    )
-    connection.execute(statement, rows)
+    connection.execute(_added(_upsert(connection)(StatTally)), rows)
     changed(connection)
 
 
+def add_counted(connection: Connection, incident_ids: Iterable[int]) -> None:
+    """Add what these incidents contribute now to the running counts, in the database: for
+    incidents that contributed nothing before (a new report), without reading the rows."""
+    statement = _add_of_some(*_settings(connection))
+    ids = sorted(set(incident_ids))
+    added = 0
+    for start in range(0, len(ids), _CHUNK):
+        result = connection.execute(statement, {"ids": ids[start : start + _CHUNK]})
+        added += result.rowcount or 0
+    if added:
+        changed(connection)
+
+
+@functools.lru_cache(maxsize=8)
+def _add_of_some(dialect: str, zone: str, delay_days: int) -> Any:
+    """`add_counted`'s statement, built once (as `_of_some`)."""
+    query = _of_some(dialect, zone, delay_days).subquery()
+    rows = select(
+        query.c.t_measure, query.c.t_month, query.c.t_key, query.c.t_level, query.c.count
+    ).where(true())  # SQLite: without a WHERE, its ON CONFLICT would read as a join's ON
+    upsert = _upsert_for(dialect)
+    return _added(
+        upsert(StatTally).from_select(["measure", "month", "key", "level", "count"], rows)
+    )
+
+
+def _added(statement: Any) -> Any:
+    """An INSERT into the running counts that adds to a row already there."""
+    return statement.on_conflict_do_update(
+        index_elements=["measure", "month", "key", "level"],
+        set_={"count": StatTally.count + statement.excluded.count},
+    )
+
+
 def _upsert(connection: Connection) -> Any:
-    if connection.dialect.name == "postgresql":
+    return _upsert_for(connection.dialect.name)
+
+
+def _upsert_for(dialect: str) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
@@ -503,6 +535,9 @@ def _before_commit(session: Session) -> None:
     if not ids:
         return
     connection = session.connection()
+    if not before:
+        add_counted(connection, ids)  # they counted for nothing: the difference is all
+        return
     after = count(connection, ids)
     add(connection, {key: after[key] - before[key] for key in after.keys() | before.keys()})
 

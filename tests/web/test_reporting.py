@@ -691,3 +691,44 @@ def test_a_new_report_writes_its_incident_row_once(
     assert [c.version for c in incident.changes] == [2]
     mails = db.session.scalars(select(Notification)).all()
     assert [(m.kind, m.recipient_id) for m in mails] == [("submitted", manager.id)]
+
+
+def test_a_report_naming_more_colleagues_reads_no_more(
+    client, app, make_user, make_team, count_queries, frozen
+):
+    """The accounts a report names come with their teams and managers in one query: the
+    protocol then plans a conversation with each witness, run by each one's own manager,
+    without reading anything per colleague (only the rows it writes grow). Their incident
+    pages, for the reporter and for the manager, run the same queries for one witness as
+    for four."""
+    manager = make_user(Role.MANAGER, name="Mia Manager")
+    employee = make_user(Role.EMPLOYEE, team=make_team("Counter", manager=manager))
+    witnesses = [
+        make_user(team=make_team(f"Team {n}", manager=make_user(Role.MANAGER))) for n in range(4)
+    ]
+    managers = {w.id: w.team.manager_id for w in witnesses}
+    login(client, employee)
+    boss = login(app.test_client(), manager)
+    counted = []
+    for n, named in enumerate((list(managers)[:1], list(managers))):
+        data = report(
+            submission_token=f"named-{n}-padded-token-01", witnesses=[str(i) for i in named]
+        )
+        with count_queries() as post:
+            response = client.post("/incidents/new", data=data)
+        address = response.headers["Location"]
+        with count_queries() as page:
+            assert client.get(address).status_code == 200
+        with count_queries() as managers_page:
+            assert boss.get(address).status_code == 200
+        reads = [s for s in post.statements if s.lstrip().upper().startswith("SELECT")]
+        counted.append((len(reads), page.count, managers_page.count))
+    assert counted[0] == counted[1]
+    incident = db.session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+    assert incident is not None
+    conversations = {
+        s.subject_user_id: s.owner_id
+        for s in incident.steps
+        if s.subject_user_id not in (None, employee.id)
+    }
+    assert conversations == managers
