@@ -100,8 +100,8 @@ def _named_accounts(data: ReportData) -> dict[int, User]:
     one's aftercare) finds them loaded. The caller keeps the dictionary: the session holds
     what it loaded only while someone refers to it."""
     wanted = set(data.affected_ids) | set(data.witness_ids)
-    if not wanted:
-        return {}
+    if not wanted or len(wanted) > current_app.config["MAX_COLLEAGUES_PER_REPORT"]:
+        return {}  # too many is refused (`_report_errors`) before any list reaches the database
     return {
         user.id: user
         for user in db.session.scalars(
