@@ -17,7 +17,9 @@ class Config:
     DEMO = True
     SECRET_KEY: str | None = None  # development: generated once into the instance folder
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    # No pool_pre_ping: `incidents.liveness` checks a pooled PostgreSQL connection without a
+    # round trip (SQLite's file cannot go away).
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {}
 
     # Languages and time: Dutch by default, dates shown in the organisation's time zone.
     LANGUAGES = ("nl", "en")

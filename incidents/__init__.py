@@ -96,11 +96,12 @@ def _init_database(app: Flask) -> None:
     """SQLite: write-ahead logging, so readers and the one writer do not wait on each other,
     the writers of all processes in one queue (`locks`), and the month function of the
     statistics; PostgreSQL: a transaction that only read is committed, so its prepared
-    statements stay (`reads`); every session keeps the statistics' counts."""
+    statements stay (`reads`), and a pooled connection is checked mostly without a round trip
+    (`liveness`); every session keeps the statistics' counts."""
     from flask_sqlalchemy.session import Session
     from sqlalchemy import event
 
-    from incidents import locks, reads
+    from incidents import liveness, locks, reads
     from incidents.extensions import db
     from incidents.services import membership
     from incidents.stats import tally
@@ -121,6 +122,7 @@ def _init_database(app: Flask) -> None:
         )
 
     reads.init_engine(engine)
+    liveness.init_engine(engine)
     tally.init_engine(engine, app.config["ORG_TIMEZONE"], app.config["STATS_PUBLISH_DELAY_DAYS"])
     tally.init_session(Session)
     locks.init_session(Session)

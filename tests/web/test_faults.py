@@ -132,11 +132,105 @@ def test_an_outage_answers_503_in_the_users_language_and_the_app_recovers(
         assert_unavailable(client.get("/", headers={"Accept-Language": "nl"}), ENGLISH, "en")
     finally:
         own_postgres.resume()
-    # The same app, without a restart: pre-ping replaces the connections the outage broke.
+    # The same app, without a restart: the pool replaces the connections the outage broke.
     response = client.get("/")
     assert response.status_code == 200
     assert "Welcome, Eva Employee" in response.text
     assert anonymous.get("/readyz").status_code == 200
+
+
+def test_a_server_restarted_between_requests_costs_no_request(
+    postgres_app: PostgresApp, own_postgres: PostgresServer
+) -> None:
+    # No request meets the outage, so nothing has told the pool: the connection it holds is
+    # closed by the server, and the first request after the restart must not be the one that
+    # finds out.
+    app, eva = postgres_app
+    client = logged_in(app, eva)
+    assert client.get("/").status_code == 200
+    own_postgres.pause()
+    own_postgres.resume()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Eva Employee" in response.text
+
+
+def test_a_session_the_server_ended_is_replaced_without_an_error(
+    postgres_app: PostgresApp, own_postgres: PostgresServer
+) -> None:
+    app, eva = postgres_app
+    client = logged_in(app, eva)
+    assert client.get("/").status_code == 200
+    own_postgres.admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = 'faults' AND pid <> pg_backend_pid()"
+    )
+    for _ in range(3):  # every pooled connection is gone; each is noticed as it is taken
+        assert client.get("/").status_code == 200
+
+
+def last_statement(server: PostgresServer, pid: int) -> str:
+    with psycopg.connect(
+        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
+        row = conn.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@pytest.mark.parametrize("ping_after", [0.2, 60.0])
+def test_a_pooled_connection_is_pinged_only_after_it_was_idle_a_while(
+    own_postgres: PostgresServer, ping_after: float
+) -> None:
+    from sqlalchemy import create_engine
+
+    from incidents import liveness
+
+    engine = create_engine(own_postgres.url(), pool_size=1, max_overflow=0)
+    liveness.init_engine(engine, ping_after=ping_after)
+    try:
+        with engine.connect() as conn:
+            pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        returned = last_statement(own_postgres, pid)  # the pool's reset as it came back
+        with engine.connect():  # straight back out of the pool: no ping
+            assert last_statement(own_postgres, pid) == returned
+        time.sleep(0.3)
+        with engine.connect() as conn:
+            pinged = last_statement(own_postgres, pid) != returned
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
+        assert pinged == (ping_after < 0.3)
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_that_does_not_answer_a_ping_is_replaced(
+    own_postgres: PostgresServer,
+) -> None:
+    from sqlalchemy import create_engine
+
+    from incidents import liveness
+
+    engine = create_engine(own_postgres.url(), pool_size=1, max_overflow=0)
+    liveness.init_engine(engine, ping_after=0.0)
+    failed: list[int] = []
+    real_ping = engine.dialect.do_ping
+
+    def ping(dbapi_connection: Any) -> bool:
+        if not failed:  # the first ping meets a connection gone silent (no FIN, as a host lost)
+            failed.append(1)
+            raise psycopg.OperationalError("timed out")
+        return bool(real_ping(dbapi_connection))
+
+    engine.dialect.do_ping = ping  # type: ignore[method-assign]
+    try:
+        with engine.connect() as conn:
+            first = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != first
+        assert failed == [1]
+    finally:
+        engine.dispose()
 
 
 def test_a_report_sent_during_an_outage_stores_nothing(
@@ -220,7 +314,7 @@ def test_readyz_says_when_the_database_is_locked_or_not_migrated(tmp_path: Path)
     # Another process holds SQLite's write lock longer than the app waits for it.
     app = make_app(
         f"sqlite:///{path}",
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"timeout": 0.1}},
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0.1}},
     )
     holder = sqlite3.connect(path, isolation_level=None)
     try:
