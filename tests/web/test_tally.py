@@ -262,3 +262,31 @@ def test_the_membership_history_follows_every_change_of_team_and_state(app, make
         (second.id, 3, 6),
         (second.id, 9, None),
     ]
+
+
+def test_a_transactions_count_reads_each_incident_once(app, victim):
+    # The statement every change runs looks the incidents up once, in a common table
+    # expression that each measure reads, and writes its constants into the SQL: a few
+    # kilobytes instead of one lookup a measure in 13 KB.
+    from sqlalchemy import event
+
+    from incidents.stats import tally
+
+    first = report(victim[0], "once-1", datetime(2025, 3, 3, 9, tzinfo=UTC))
+    second = report(victim[0], "once-2", datetime(2025, 4, 3, 9, tzinfo=UTC))
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with db.engine.connect() as connection:
+        event.listen(connection, "before_cursor_execute", note)
+        found = tally.count(connection, [first.id, second.id])
+        event.remove(connection, "before_cursor_execute", note)
+    assert found[("team", "2025-03", str(victim[0].team_id), first.level)] == 1
+    assert found[("team", "2025-04", str(victim[0].team_id), second.level)] == 1
+    [statement] = seen
+    assert statement.count("FROM incident") == 1
+    assert statement.startswith("WITH counted AS")
+    assert "'first_contact'" in statement  # a constant, not a parameter
+    assert len(statement) < 7000
