@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import current_app
 from flask_babel import force_locale
 
@@ -241,12 +243,14 @@ HELP_CONTACT_LABELS = {
 }
 
 
-def condition_names() -> dict[str, str]:
-    """The words of the current language for what a severity rule looks at: each incident
-    type and aggravating fact by its protocol name, as the report form and incident page show
-    them."""
-    names = {member.value: str(label) for member, label in TYPE_LABELS.items()}
-    names.update((name, str(label)) for name, label in AGGRAVATING_LABELS.items())
+@functools.lru_cache(maxsize=8)
+def condition_names(language: str) -> dict[str, str]:
+    """The words of `language` for what a severity rule looks at: each incident type and
+    aggravating fact by its protocol name, as the report form and incident page show them.
+    The same for every report, so made once a language (the caller does not change it)."""
+    with force_locale(language):
+        names = {member.value: str(label) for member, label in TYPE_LABELS.items()}
+        names.update((name, str(label)) for name, label in AGGRAVATING_LABELS.items())
     return names
 
 
@@ -256,6 +260,7 @@ def level_reasons(assessment: Assessment) -> dict[str, str]:
     because: damage to property" uses the words of the incident's type."""
     reasons = {}
     for language in current_app.config["LANGUAGES"]:
+        names = condition_names(language)
         with force_locale(language):
-            reasons[language] = assessment.reason(language, condition_names())
+            reasons[language] = assessment.reason(language, names)
     return reasons
