@@ -752,15 +752,9 @@ def _reason_words() -> dict[str, dict[str, str]]:
 
     if not has_app_context():
         return {}
-    from flask_babel import force_locale
-
     from incidents import labels
 
-    words = {}
-    for language in ("nl", "en"):
-        with force_locale(language):
-            words[language] = labels.condition_names()
-    return words
+    return {language: labels.condition_names(language) for language in ("nl", "en")}
 
 
 def _start_worker(

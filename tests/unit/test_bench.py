@@ -150,3 +150,13 @@ def test_the_incidents_are_shared_out_over_the_kinds_of_team() -> None:
     assert {generate.team_kind(n) for n in ("Counter 01", "Team 09", "Office 001")} == set(
         generate.INCIDENT_SHARES
     )
+
+
+def test_the_generated_level_reasons_use_the_apps_words_in_each_language(app) -> None:
+    # The rows the bench writes carry level reasons in the words the app itself stores.
+    from incidents import labels
+
+    with app.app_context():
+        words = generate._reason_words()
+        assert words == {language: labels.condition_names(language) for language in ("nl", "en")}
+    assert words["nl"]["verbal"] != words["en"]["verbal"]
