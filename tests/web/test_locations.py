@@ -197,7 +197,9 @@ def test_an_admin_adds_renames_changes_the_channel_and_archives(login_as):
     assert fresh(location).active
 
     actions = db.session.scalars(
-        select(AuditEvent.action).where(AuditEvent.object_type == "location")
+        select(AuditEvent.action)
+        .where(AuditEvent.object_type == "location")
+        .order_by(AuditEvent.id)
     ).all()
     assert actions == [
         AuditAction.LOCATION_CREATE,
