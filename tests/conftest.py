@@ -6,14 +6,13 @@ removed, so tests see real commits and start from an empty database.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import (
-    Connection,
-    Delete,
-    Dialect,
-    Select,
-    Update,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import event, select, text
 
 from config import TestConfig
 from incidents import create_app, services
@@ -173,50 +161,19 @@ def app(session_app: Flask) -> Iterator[Flask]:
         _db.session.rollback()
         _db.session.remove()
         drift = tally_drift()
+        tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as conn:
-            empty_every_table(conn)
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                conn.execute(text("UPDATE team SET manager_id = NULL, deputy_id = NULL"))
+                for table in tables:
+                    conn.execute(table.delete())
         memo().clear()  # the tables were emptied behind the app's back, as a restore would
         # Every test doubles as a check that the statistics' running counts followed
         # whatever it changed: they must equal a full recount from the incidents.
         assert not drift, f"stat_tally differs from a full recount: {drift}"
-
-
-def _emptying_statements(sequences: Iterable[str]) -> list[Update | Delete | Select[Any]]:
-    """Every table emptied (children first), then every id counter back at 1."""
-    statements: list[Update | Delete | Select[Any]] = [
-        update(Team).values(manager_id=None, deputy_id=None)
-    ]
-    statements += [table.delete() for table in reversed(_db.metadata.sorted_tables)]
-    statements += [select(func.setval(name, 1, False)) for name in sequences]
-    return statements
-
-
-@functools.cache
-def _emptying_script(sequences: tuple[str, ...], dialect: Dialect) -> str:
-    return ";\n".join(
-        str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        for statement in _emptying_statements(sequences)
-    )
-
-
-def empty_every_table(conn: Connection) -> None:
-    """DELETE rather than TRUNCATE on PostgreSQL, in one round trip: a TRUNCATE of all tables
-    makes new files for each, 40 to 140 ms a test, where deleting the rows a test wrote
-    takes 2 ms. (SQLite hands out the next free id, so emptied tables start at 1 again.)"""
-    if conn.dialect.name != "postgresql":
-        for statement in _emptying_statements(()):
-            conn.execute(statement)
-        return
-    sequences = conn.execute(
-        select(text("schemaname || '.' || sequencename"))
-        .select_from(text("pg_sequences"))
-        .where(text("schemaname = current_schema()"))
-        .order_by(text("1"))
-    ).scalars()
-    # Without the foreign keys' triggers, which would look up each deleted row's referrers
-    # (minutes after a test with 15,000 users); every table is emptied anyway.
-    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-    conn.exec_driver_sql(_emptying_script(tuple(sequences), conn.dialect))
 
 
 def tally_drift() -> dict[Any, tuple[int, int]]:

@@ -116,7 +116,9 @@ def refused_page(response: Any) -> str:
 
 def refusals() -> list[dict[str, Any]]:
     events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == AuditAction.AUTH_OIDC_REFUSED)
+        select(AuditEvent)
+        .where(AuditEvent.action == AuditAction.AUTH_OIDC_REFUSED)
+        .order_by(AuditEvent.id)
     ).all()
     return [dict(event.details or {}, object_id=event.object_id) for event in events]
 
