@@ -46,11 +46,12 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is not installed")
 
 
+@pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py has marked its tests
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `postgresql_with(name=[values])` runs on PostgreSQL only with those values
     of its parameter `name` (on SQLite with all): for a sweep whose other values try what
     the templates do, the same on both databases, while what PostgreSQL could do differently
-    (a query that fails there) one value already finds."""
+    (a query that fails there) one value already finds. Tests without the parameter run."""
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("postgresql_with")
@@ -59,7 +60,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if (
             marker
             and on_postgresql
-            and any(params.get(name) not in values for name, values in marker.kwargs.items())
+            and any(
+                name in params and params[name] not in values
+                for name, values in marker.kwargs.items()
+            )
         ):
             dropped.append(item)
             continue

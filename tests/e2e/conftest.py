@@ -78,20 +78,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Every test in this folder is an e2e test. Each runs at both viewports on SQLite, and at
     the desktop one on PostgreSQL: the layout does not depend on the database, nor what the
     server does on the width of the screen (and CI has 20 minutes)."""
-    kept, dropped = [], []
     for item in items:
         if E2E_DIR in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.filterwarnings(_DROPPED_STATIC_FILE))
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            viewport = params.get("viewport")
-            if params.get("session_app") == "postgresql" and viewport is PHONE:
-                dropped.append(item)
-                continue
-        kept.append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+            item.add_marker(pytest.mark.postgresql_with(viewport=[DESKTOP]))
 
 
 # --- The live server -----------------------------------------------------------------------
