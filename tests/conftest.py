@@ -32,7 +32,7 @@ from incidents.stats import tally
 from incidents.stats.memo import memo
 from tests.oidc_provider import OidcProvider, ProviderUnavailable, find_node
 from tests.oidc_provider import started as started_oidc_provider
-from tests.postgres_server import PostgresServer, find_bin_dir
+from tests.postgres_server import PostgresServer, find_bin_dir, memory_folder
 from tests.redis_server import RedisServer, find_redis_server
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -79,7 +79,7 @@ def started_postgres() -> Iterator[PostgresServer]:
     if bin_dir is None:
         missing("PostgreSQL (initdb, pg_ctl)")
     assert bin_dir is not None
-    server = PostgresServer(bin_dir).start()
+    server = PostgresServer(bin_dir, folder=memory_folder()).start()
     yield server
     server.stop()
 

@@ -33,6 +33,15 @@ def find_bin_dir() -> Path | None:
     return None
 
 
+def memory_folder() -> str | None:
+    """A folder in memory (tmpfs) for the server's files when the machine has one, else None
+    (the usual temporary folder). The tests empty every table after each test; a TRUNCATE
+    makes new files for each table and index, about 25 ms a test in memory, 60 to 140 on
+    a disk."""
+    shm = Path("/dev/shm")  # noqa: S108 - a folder of our own is made inside it
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -40,10 +49,10 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, folder: str | None = None) -> None:
         self.bin_dir = bin_dir
         self.port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="incidents-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="incidents-pg-", dir=folder))
         self.data = self.root / "data"
         self.as_root = os.geteuid() == 0
         self.user = "postgres" if self.as_root else os.environ.get("USER", "postgres")
