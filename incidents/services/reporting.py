@@ -248,10 +248,18 @@ def _locked_current(incident: Incident, version: int | None) -> Incident:
 
 
 def _submit(incident: Incident) -> None:
-    """A draft becomes a reported incident, with its number."""
+    """A draft becomes a reported incident; `_number` gives it its number."""
     incident.status = IncidentStatus.SUBMITTED
     incident.submitted_at = utcnow()
-    numbers.assign(incident, incident.submitted_at)
+
+
+def _number(incident: Incident) -> None:
+    """The submitted incident's number, as the last change of its transaction: the year's
+    counter stays locked from here to the commit, and every submission of that year waits
+    for it (taken first, reports sent at the same moment waited for each other's whole
+    transaction)."""
+    if incident.submitted_at is not None:
+        numbers.assign(incident, incident.submitted_at)
 
 
 def incident_by_token(token: str) -> Incident | None:
@@ -298,7 +306,8 @@ def save_report(
                 closed_at=None,
             )
             # Everything the row holds is set before it is added, so it is written with one
-            # INSERT (its number, version and level), not inserted and then updated.
+            # INSERT (its version and level), not inserted and then updated; only its number
+            # comes last (`_number`).
             fields = _apply_report(incident, data, named)
             assessed = None
             if submit:
@@ -315,6 +324,7 @@ def save_report(
                 AuditAction.INCIDENT_SUBMIT if submit else AuditAction.INCIDENT_DRAFT,
                 incident,
             )
+            _number(incident)
     except IntegrityError:
         # A concurrent submit with the same token won the race: that incident is the one.
         winner = incident_by_token(token)
@@ -351,6 +361,7 @@ def complete_draft(
             AuditAction.INCIDENT_SUBMIT if submit else AuditAction.INCIDENT_DRAFT,
             incident,
         )
+        _number(incident)
     return incident
 
 

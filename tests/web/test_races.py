@@ -12,11 +12,12 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from incidents import services
 from incidents.extensions import db
@@ -287,3 +288,49 @@ def test_a_lock_is_taken_once_a_transaction(app, org):
     db.session.rollback()
     assert lock_incidents(db.session, [incident.id]) is True
     db.session.rollback()
+
+
+def test_a_report_held_up_in_its_transaction_holds_up_no_other(app, org):
+    """The year's counter that numbers the incidents is locked from the number to the
+    commit, so its number is the last thing a report takes. A report held up halfway (here:
+    at its audit line, after its incident and steps are written) does not keep another
+    report from going in on PostgreSQL; each gets its own number. SQLite writes one
+    transaction at a time (the writer queue): there the second goes in after the first."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    held, release = threading.Event(), threading.Event()
+    first = threading.Thread()
+    numbers: dict[str, str | None] = {}
+
+    def hold_up(_conn, _cursor, statement: str, *_args: Any) -> None:
+        if threading.current_thread() is first and statement.lstrip().upper().startswith(
+            "INSERT INTO AUDIT_EVENT"
+        ):
+            held.set()
+            release.wait(timeout=30)
+
+    def submit(name: str, token: str) -> None:
+        with app.app_context():
+            try:
+                numbers[name] = report(org, token, datetime.now(UTC) - timedelta(hours=1)).number
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=submit, args=("first", "held-up-padded-token-01"))
+    second = threading.Thread(target=submit, args=("second", "goes-in-padded-token-02"))
+    event.listen(db.engine, "before_cursor_execute", hold_up)
+    try:
+        first.start()
+        assert held.wait(timeout=20)
+        second.start()
+        second.join(timeout=10 if postgresql else 1)
+        assert second.is_alive() is not postgresql  # in while the first is held up, or after
+        release.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+    finally:
+        release.set()
+        event.remove(db.engine, "before_cursor_execute", hold_up)
+    assert not first.is_alive() and not second.is_alive()
+    year = datetime.now(ZoneInfo(app.config["ORG_TIMEZONE"])).year
+    expected = ["second", "first"] if postgresql else ["first", "second"]
+    assert [numbers[name] for name in expected] == [f"{year}-0001", f"{year}-0002"]
