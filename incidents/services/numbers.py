@@ -46,7 +46,9 @@ def incident_numbered(number: str | None) -> Incident | None:
 
 def assign(incident: Incident, submitted_at: datetime) -> str:
     """Give a submitted incident the next number of the year it was submitted in (the
-    organisation's time zone). In the caller's transaction."""
+    organisation's time zone). In the caller's transaction, as its last change: the year's
+    counter stays locked from here to the commit, and every other submission of that year
+    waits for it."""
     if incident.number:
         return incident.number
     year = submitted_at.astimezone(ZoneInfo(current_app.config["ORG_TIMEZONE"])).year

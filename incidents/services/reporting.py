@@ -254,10 +254,8 @@ def _submit(incident: Incident) -> None:
 
 
 def _number(incident: Incident) -> None:
-    """The submitted incident's number, as the last change of its transaction: the year's
-    counter stays locked from here to the commit, and every submission of that year waits
-    for it (taken first, reports sent at the same moment waited for each other's whole
-    transaction)."""
+    """A submitted incident's number, the last change of its transaction (`numbers.assign`:
+    taken first, reports sent at the same moment waited for each other's whole transaction)."""
     if incident.submitted_at is not None:
         numbers.assign(incident, incident.submitted_at)
 

@@ -298,7 +298,6 @@ def test_a_report_held_up_in_its_transaction_holds_up_no_other(app, org):
     transaction at a time (the writer queue): there the second goes in after the first."""
     postgresql = db.engine.dialect.name == "postgresql"
     held, release = threading.Event(), threading.Event()
-    first = threading.Thread()
     numbers: dict[str, str | None] = {}
 
     def hold_up(_conn, _cursor, statement: str, *_args: Any) -> None:

@@ -685,7 +685,7 @@ def test_a_new_report_writes_its_incident_row_once(
     counter = next(i for i, s in enumerate(written) if s.startswith("INSERT INTO INCIDENT_NUMBER"))
     assert written[counter + 1] == updates[0]
     after = written[counter + 2 :]
-    assert after and all(" INTO STAT_" in f" {s}" for s in after), after
+    assert after and all(" INTO STAT_" in s for s in after), after
     # Its redirect needs only what was written: the incident is not read back after the commit.
     inserted = next(i for i, s in enumerate(written) if s.startswith("INSERT INTO INCIDENT "))
     assert not [s for s in written[inserted:] if s.startswith("SELECT INCIDENT.ID")]
