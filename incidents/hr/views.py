@@ -68,13 +68,13 @@ def _comparison_choice(closed: date) -> tuple[date, int] | None:
 @roles(Role.HR)
 def statistics() -> ResponseReturnValue:
     now = utcnow()
-    publish(now)
+    state = publish(now)
     closed = figures.closed_before(now)
-    years = queries.years_with_data()
+    years = queries.years_with_data(state)
     offered = periods.periods(years, closed)
     period, by = _choices(closed, offered)
     choice = _comparison_choice(closed)
-    stats = figures.build(period, by, now) if period else None
+    stats = figures.build(period, by, now, state) if period else None
     page = render_template(
         "hr/statistics.html",
         stats=stats,
@@ -107,9 +107,9 @@ def _tables(stats: figures.Statistics) -> Markup:
 def statistics_csv() -> ResponseReturnValue:
     """One table of the statistics page, exactly as shown there (after disclosure control)."""
     now = utcnow()
-    publish(now)
+    state = publish(now)
     closed = figures.closed_before(now)
-    period, by = _choices(closed, periods.periods(queries.years_with_data(), closed))
+    period, by = _choices(closed, periods.periods(queries.years_with_data(state), closed))
     name = request.args.get("table", "")
     shown: figures.Shown | None = None
     if name == "compare":
@@ -117,7 +117,7 @@ def statistics_csv() -> ResponseReturnValue:
         compared = figures.comparison(*choice, now) if choice else None
         shown = compared[0] if compared else None
     elif period is not None:
-        shown = figures.build(period, by, now).table(name)
+        shown = figures.build(period, by, now, state).table(name)
     if shown is None:
         abort(404)
     record_request(current_user, AuditAction.STATS_EXPORT, now, **_asked())

@@ -13,13 +13,14 @@ timeout counts from the first request of the last active minute.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from incidents.extensions import db
@@ -71,11 +72,7 @@ def start(user: User, *, address: str, user_agent: str) -> str:
 def find(token: str) -> UserSession | None:
     """The live session with this token, its user loaded; None when there is none. An expired
     one is deleted when found; a live one is marked seen, at most once a minute."""
-    row = db.session.scalar(
-        select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(UserSession.token_hash == token_hash(token))
-    )
+    row = db.session.scalar(_by_token(), {"token_hash": token_hash(token)})
     if row is None:
         return None
     now = utcnow()
@@ -92,6 +89,16 @@ def find(token: str) -> UserSession | None:
                 .execution_options(synchronize_session=False)
             )
     return row
+
+
+@functools.cache
+def _by_token() -> Select[tuple[UserSession]]:
+    """`find`'s statement, built once (it runs on every request): the hash is bound."""
+    return (
+        select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == bindparam("token_hash"))
+    )
 
 
 def of_user(user: User) -> Sequence[UserSession]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from incidents.extensions import db
 from incidents.models import AuditAction, StatPublication, StatPublished, StatTally, User
 from incidents.services.base import audit, transaction
+from incidents.stats import queries
 from incidents.stats.periods import add_months, first_open_month, month_key
 
 # What describes the incidents themselves is frozen at publication; what the aftercare adds
@@ -97,11 +98,13 @@ def record_shown(actor: User, action: AuditAction, **details: object) -> None:
         audit(actor, action, None, **details)
 
 
-def publish(now: datetime) -> None:
-    """`publish_closed_months` as a transaction of its own (before reading figures). With
-    nothing to publish it commits nothing: what the request read stays loaded."""
-    last = db.session.scalar(select(func.max(StatPublication.month)))
-    if _all_published(last, _first_open_month(now)):
-        return
+def publish(now: datetime) -> queries.State:
+    """`publish_closed_months` as a transaction of its own (before reading figures), and the
+    state of the publications after it (`queries.publications`), for the figures to be read
+    under. With nothing to publish it commits nothing: what the request read stays loaded."""
+    state = queries.publications()
+    if _all_published(state[1], _first_open_month(now)):
+        return state
     with transaction():
         publish_closed_months(now)
+    return queries.publications()

@@ -240,10 +240,10 @@ def _month(month: str) -> tuple[str, str, str]:
 class Builder:
     """Builds the release of one request: the counts of the months it needs, read once."""
 
-    def __init__(self, months: Sequence[str]) -> None:
+    def __init__(self, months: Sequence[str], state: queries.State | None = None) -> None:
         self.k = current_k()
         self.release = disclosure.Release(self.k)
-        state = queries.publications()  # what both are kept under, read once
+        state = state or queries.publications()  # what both are kept under, read once
         self.conversations = queries.conversations(months, state)
         self.found = queries.counts(months, conversations=self.conversations, state=state)
         self.alarms = queries.alarms(months)
@@ -543,10 +543,11 @@ def _series(
     )
 
 
-def build(period: Period, by: str, now: datetime) -> Statistics:
+def build(period: Period, by: str, now: datetime, state: queries.State | None = None) -> Statistics:
     """All figures for a period, broken down `by` a dimension and by level. The queries run on
-    every call; what is made from their results is kept under them (`memo`)."""
-    builder = Builder(period.months())
+    every call; what is made from their results is kept under them (`memo`). `state`: the
+    publications as the caller read them after `publish` (read here when not given)."""
+    builder = Builder(period.months(), state)
     if period.is_year:
         builder.units[period.key] = units(period)
     on_time = queries.on_time(period, builder.found, now)

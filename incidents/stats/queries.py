@@ -14,7 +14,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, case, cast, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from incidents.extensions import db
@@ -216,15 +227,18 @@ State = tuple[int, str | None, datetime | None, int]
 def publications() -> State:
     """What the counts were read from: how many months are published, the last one, when it
     was published, and the version of the running counts (`tally.version`)."""
-    count, last, at, changes = db.session.execute(
-        select(
-            func.count(),
-            func.max(StatPublication.month),
-            func.max(StatPublication.published_at),
-            select(StatVersion.changes).where(StatVersion.id == 1).scalar_subquery(),
-        )
-    ).one()
+    count, last, at, changes = db.session.execute(_publications()).one()
     return int(count), last, at, int(changes or 0)
+
+
+@functools.cache
+def _publications() -> Any:
+    return select(
+        func.count(),
+        func.max(StatPublication.month),
+        func.max(StatPublication.published_at),
+        select(StatVersion.changes).where(StatVersion.id == 1).scalar_subquery(),
+    )
 
 
 def _incident_counts(
@@ -285,29 +299,36 @@ def open_due_today(period: Period, now: datetime) -> int:
     today = now.astimezone(UTC).date()
     start, end = period.bounds(zone)
     midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    statement = _due_today(db.engine.dialect.name, zone, config["STATS_PUBLISH_DELAY_DAYS"])
+    found = db.session.scalar(
+        statement, {"midnight": midnight, "now": now, "start": start, "end": end}
+    )
+    return found or 0
+
+
+@functools.lru_cache(maxsize=8)
+def _due_today(dialect: str, zone: str, delay_days: int) -> Any:
+    """`open_due_today`'s statement, built once: the moments are bound when it runs."""
     due_today = (
         select(AftercareStep.incident_id)
         .where(
             AftercareStep.status == StepStatus.OPEN,
-            AftercareStep.due_at >= midnight,
-            AftercareStep.due_at < now,
+            AftercareStep.due_at >= bindparam("midnight"),
+            AftercareStep.due_at < bindparam("now"),
         )
         .cte("due_today")
         .prefix_with("MATERIALIZED")
     )
     return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(due_today)
-            .join(Incident, Incident.id == due_today.c.incident_id)
-            .where(
-                Incident.status == IncidentStatus.SUBMITTED,
-                Incident.occurred_at >= start,
-                Incident.occurred_at < end,
-                reported_in_time(db.engine.dialect.name, zone, config["STATS_PUBLISH_DELAY_DAYS"]),
-            )
+        select(func.count())
+        .select_from(due_today)
+        .join(Incident, Incident.id == due_today.c.incident_id)
+        .where(
+            Incident.status == IncidentStatus.SUBMITTED,
+            Incident.occurred_at >= bindparam("start"),
+            Incident.occurred_at < bindparam("end"),
+            reported_in_time(dialect, zone, delay_days),
         )
-        or 0
     )
 
 
@@ -367,16 +388,23 @@ def memberships(
     return by_team, begins
 
 
-def years_with_data() -> list[int]:
-    """The years with published counts, newest first (published rows are never zero)."""
+def years_with_data(state: State | None = None) -> list[int]:
+    """The years with published counts, newest first (published rows are never zero). Read
+    once per state of the publications: published rows come only with a publication, and
+    are never changed or deleted."""
+    published = (state or publications())[:3]
+    return list(memo().get(("years", published), _years_with_data))
+
+
+def _years_with_data() -> tuple[int, ...]:
     first, last = db.session.execute(
         select(func.min(StatPublished.month), func.max(StatPublished.month)).where(
             StatPublished.measure == "channel"
         )
     ).one()
     if first is None or last is None:
-        return []
-    return list(range(int(last[:4]), int(first[:4]) - 1, -1))
+        return ()
+    return tuple(range(int(last[:4]), int(first[:4]) - 1, -1))
 
 
 def alarms(months: Sequence[str]) -> dict[str, tuple[int, int]]:
@@ -386,28 +414,37 @@ def alarms(months: Sequence[str]) -> dict[str, tuple[int, int]]:
     the same before and after: once a month is published its figures no longer move."""
     config = current_app.config
     zone, delay = config["ORG_TIMEZONE"], config["STATS_PUBLISH_DELAY_DAYS"]
-    dialect = db.session.get_bind().dialect.name
     first, last = Period.month(min(months)), Period.month(max(months))
     if first is None or last is None:
         return {}
     start, end = Period("", first, add_months(last, 1)).bounds(zone)
-    month = month_of(AlarmEvent.triggered_at, dialect, zone)
-    completed = (Incident.status == IncidentStatus.SUBMITTED) & reported_in_time(
-        dialect, zone, delay, AlarmEvent.triggered_at, Incident.submitted_at
-    )
+    statement = _alarms(db.session.get_bind().dialect.name, zone, delay)
     found: dict[str, tuple[int, int]] = {}
-    for month_key, n, reported in db.session.execute(
-        select(month, func.count(), func.sum(case((completed, 1), else_=0)))
-        .select_from(AlarmEvent)
-        .outerjoin(Incident, Incident.id == AlarmEvent.incident_id)
-        .where(AlarmEvent.triggered_at >= start, AlarmEvent.triggered_at < end)
-        .group_by(month)
-    ):
+    for month_key, n, reported in db.session.execute(statement, {"start": start, "end": end}):
         if month_key in months:
             quarter = quarter_of(month_key)
             total, done = found.get(quarter, (0, 0))
             found[quarter] = (total + int(n), done + int(reported or 0))
     return found
+
+
+@functools.lru_cache(maxsize=8)
+def _alarms(dialect: str, zone: str, delay_days: int) -> Any:
+    """`alarms`' statement, built once: the moments are bound when it runs."""
+    month = month_of(AlarmEvent.triggered_at, dialect, zone)
+    completed = (Incident.status == IncidentStatus.SUBMITTED) & reported_in_time(
+        dialect, zone, delay_days, AlarmEvent.triggered_at, Incident.submitted_at
+    )
+    return (
+        select(month, func.count(), func.sum(case((completed, 1), else_=0)))
+        .select_from(AlarmEvent)
+        .outerjoin(Incident, Incident.id == AlarmEvent.incident_id)
+        .where(
+            AlarmEvent.triggered_at >= bindparam("start"),
+            AlarmEvent.triggered_at < bindparam("end"),
+        )
+        .group_by(month)
+    )
 
 
 # Measures that count: fully approved (in force from their start date through their end
@@ -430,24 +467,35 @@ def measures(months: Sequence[str]) -> dict[tuple[str, str, str], int]:
     first, last = Period.month(min(months)), Period.month(max(months))
     if first is None or last is None:
         return {}
+    rows = db.session.execute(_measures(), {"before": add_months(last, 1), "first": first})
+    return {(kind, start, end): int(n) for kind, start, end, n in rows if n}
+
+
+@functools.cache
+def _measures() -> Any:
+    """`measures`' statement, built once: the days are bound when it runs."""
     starts, ends = _month_of_day(Measure.starts_on), _month_of_day(Measure.ends_on)
-    rows = db.session.execute(
+    return (
         select(Measure.kind, starts, ends, func.count())
         .where(
             Measure.state.in_(COUNTED_MEASURES),
-            Measure.starts_on < add_months(last, 1),
-            Measure.ends_on >= first,
+            Measure.starts_on < bindparam("before"),
+            Measure.ends_on >= bindparam("first"),
         )
         .group_by(Measure.kind, starts, ends)
     )
-    return {(kind, start, end): int(n) for kind, start, end, n in rows if n}
 
 
 def measure_kinds() -> tuple[str, ...]:
     """Every kind the register holds a measure of, ever: the rows of the measures table
     beside the protocol's kinds do not depend on the period (a kind removed from the protocol
     keeps its row while measures of it are held)."""
-    return tuple(sorted(db.session.scalars(select(Measure.kind).distinct())))
+    return tuple(sorted(db.session.scalars(_measure_kinds())))
+
+
+@functools.cache
+def _measure_kinds() -> Any:
+    return select(Measure.kind).distinct()
 
 
 def _scope_keys(
