@@ -92,7 +92,7 @@ def find(token: str) -> UserSession | None:
 
 
 @functools.cache
-def _by_token() -> Select[tuple[UserSession]]:
+def _by_token() -> Select[UserSession]:
     """`find`'s statement, built once (it runs on every request): the hash is bound."""
     return (
         select(UserSession)
